@@ -1,0 +1,45 @@
+import HTTP1
+
+/// How requests are authenticated (spec R28). `verify` is not implemented yet.
+public enum AWSAuthMode: String, Sendable, CaseIterable {
+    /// Headers ignored; every request acts as the default account and region.
+    case off
+    /// Identity read from the SigV4 credential scope, signature not checked; no or malformed header → defaults.
+    case parse
+}
+
+/// The caller's partition of state: account, region and ARN partition (spec §3).
+public struct AWSIdentity: Sendable, Equatable {
+    /// 12 digits.
+    public let accountID: String
+    public let region: String
+    /// `aws`, `aws-cn` or `aws-us-gov` (spec R26).
+    public let partition: String
+    /// The access key id that signed the request, when there was one.
+    public let accessKeyID: String?
+
+    public init(accountID: String, region: String, accessKeyID: String? = nil) {
+        self.accountID = accountID
+        self.region = region
+        self.partition = Self.partition(of: region)
+        self.accessKeyID = accessKeyID
+    }
+
+    /// ARN partition of a region (spec R26): `cn-*` → `aws-cn`, `us-gov-*` → `aws-us-gov`, else `aws`.
+    public static func partition(of region: String) -> String {
+        if region.hasPrefix("cn-") { return "aws-cn" }
+        if region.hasPrefix("us-gov-") { return "aws-us-gov" }
+        return "aws"
+    }
+
+    /// The identity of `request` (spec R24, R25): the account is the access key id when it is exactly 12 digits, else
+    /// `defaultAccountID`; the region is the credential scope's, else `defaultRegion`.
+    public static func resolve(_ request: HTTPRequest, mode: AWSAuthMode, defaultAccountID: String, defaultRegion: String) -> AWSIdentity {
+        guard mode == .parse, let scope = SigV4CredentialScope(request: request) else {
+            return AWSIdentity(accountID: defaultAccountID, region: defaultRegion)
+        }
+        let key = scope.accessKeyID
+        let account = key.utf8.count == 12 && key.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } ? key : defaultAccountID
+        return AWSIdentity(accountID: account, region: scope.region, accessKeyID: key)
+    }
+}

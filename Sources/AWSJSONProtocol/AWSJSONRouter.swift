@@ -1,0 +1,108 @@
+import HTTP1
+import JSON
+
+/// An operation's implementation: input already decoded (a JSON object), output a JSON object.
+/// Throws an `AWSErrorConvertible` for an AWS error; any other error becomes a 500 `InternalFailure`.
+public typealias AWSOperationHandler = @Sendable (JSONObject, AWSRequestContext) throws -> JSONObject
+
+/// What the router did with a request, for the request log.
+public struct AWSJSONOutcome: Sendable {
+    public var response: HTTPResponse
+    /// The model operation, when the target named one.
+    public var operation: String?
+    /// The `__type` of an error response.
+    public var errorCode: String?
+    /// For a 500: the unexpected error, to log with the request id.
+    public var internalError: String?
+}
+
+/// Routes AWS JSON 1.1 requests (`POST /`, `X-Amz-Target: SageMaker.<Operation>`) to operation handlers.
+///
+/// Pipeline (spec R10): route and target (R1, R4) → identity (R24–R28) → body decoding (R8) → handler (501 when the
+/// operation has none, spec R4). Error bodies per R5–R7. Responses carry `Content-Type: application/x-amz-json-1.1`.
+public struct AWSJSONRouter: Sendable {
+    /// Handlers by the model's operation name. Every key must be an operation of the model.
+    public let handlers: [String: AWSOperationHandler]
+    public let authMode: AWSAuthMode
+    public let defaultAccountID: String
+    public let defaultRegion: String
+
+    public static let contentType = "application/x-amz-json-1.1"
+
+    /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`.
+    public init(handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String) {
+        for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
+        self.handlers = handlers
+        self.authMode = authMode
+        self.defaultAccountID = defaultAccountID
+        self.defaultRegion = defaultRegion
+    }
+
+    /// Answers one request; never throws.
+    public func handle(_ request: HTTPRequest, requestID: String) -> AWSJSONOutcome {
+        guard request.method == "POST", request.path == "/" else {
+            return failure(.unknownRoute(method: request.method, path: request.path), requestID: requestID, operation: nil)
+        }
+        guard let targetHeader = request.headers["X-Amz-Target"] else {
+            return failure(.missingTarget, requestID: requestID, operation: nil)
+        }
+        guard let operation = AmzTarget(targetHeader)?.sageMakerOperation else {
+            return failure(.unknownOperation(targetHeader), requestID: requestID, operation: nil)
+        }
+        let identity = AWSIdentity.resolve(request, mode: authMode, defaultAccountID: defaultAccountID, defaultRegion: defaultRegion)
+        let input: JSONObject
+        switch Self.decodeBody(request.body) {
+        case .success(let object): input = object
+        case .failure(let error): return failure(error, requestID: requestID, operation: operation)
+        }
+        guard let handler = handlers[operation] else {
+            return failure(.notImplemented(operation), requestID: requestID, operation: operation)
+        }
+        let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
+        do {
+            let output = try handler(input, context)
+            return AWSJSONOutcome(
+                response: HTTPResponse(
+                    status: .ok,
+                    headers: ["x-amzn-RequestId": requestID, "Content-Type": Self.contentType],
+                    body: JSONWriter.encode(.object(output))
+                ),
+                operation: operation
+            )
+        } catch let error as any AWSErrorConvertible {
+            return failure(error.awsError, requestID: requestID, operation: operation)
+        } catch {
+            var outcome = failure(.internalFailure(requestID: requestID), requestID: requestID, operation: operation)
+            outcome.internalError = String(describing: error)
+            return outcome
+        }
+    }
+
+    /// Decodes a request body (spec R8): empty = `{}`; it must be JSON, and a JSON object.
+    public static func decodeBody(_ body: [UInt8]) -> Result<JSONObject, AWSError> {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return .success(JSONObject()) }
+        guard let value = try? JSONParser.parse(body) else {
+            return .failure(.serialization("Unable to parse request body as JSON"))
+        }
+        guard case .object(let object) = value else {
+            return .failure(.serialization("Request body must be a JSON object"))
+        }
+        return .success(object)
+    }
+
+    /// The response for `error` (spec R5, R6): `{"__type": code, "Message"|"message": text}` with `x-amzn-ErrorType`.
+    public static func errorResponse(_ error: AWSError, requestID: String) -> HTTPResponse {
+        var body = JSONObject()
+        body["__type"] = .string(error.code)
+        body[error.messageMemberName] = .string(error.message)
+        return HTTPResponse(
+            status: error.status,
+            headers: ["x-amzn-RequestId": requestID, "x-amzn-ErrorType": error.code, "Content-Type": contentType],
+            body: JSONWriter.encode(.object(body))
+        )
+    }
+
+    private func failure(_ error: AWSError, requestID: String, operation: String?) -> AWSJSONOutcome {
+        AWSJSONOutcome(response: Self.errorResponse(error, requestID: requestID), operation: operation, errorCode: error.code)
+    }
+}

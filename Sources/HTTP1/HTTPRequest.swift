@@ -1,0 +1,65 @@
+/// The HTTP version of a request line.
+public enum HTTPVersion: Sendable, Equatable {
+    case http1_0
+    case http1_1
+
+    var text: String {
+        switch self {
+        case .http1_0: "HTTP/1.0"
+        case .http1_1: "HTTP/1.1"
+        }
+    }
+}
+
+/// A complete HTTP/1.1 request as the parser hands it over: framing undone (chunked decoded, gzip inflated).
+public struct HTTPRequest: Sendable {
+    /// The method token, case-sensitive (`POST`, `GET`, …).
+    public var method: String
+    /// The request target as sent (origin form, e.g. `/` or `/_hyperpod/health?x=1`).
+    public var target: String
+    public var version: HTTPVersion
+    public var headers: HTTPHeaders
+    /// The body after any `Content-Encoding` was undone; empty when there was none.
+    public var body: [UInt8]
+
+    public init(method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The target without its query string.
+    public var path: Substring {
+        if let q = target.firstIndex(of: "?") { return target[..<q] }
+        return target[...]
+    }
+
+    /// The query string (after `?`), empty when there is none.
+    public var query: Substring {
+        if let q = target.firstIndex(of: "?") { return target[target.index(after: q)...] }
+        return ""
+    }
+
+    /// Whether the connection stays open after this request (RFC 9112 §9.3): HTTP/1.1 unless `Connection: close`;
+    /// HTTP/1.0 only with `Connection: keep-alive`.
+    public var keepAlive: Bool {
+        let tokens = headers.tokens("Connection")
+        switch version {
+        case .http1_1: return !tokens.contains("close")
+        case .http1_0: return tokens.contains("keep-alive") && !tokens.contains("close")
+        }
+    }
+
+    /// Whether `Accept-Encoding` admits gzip (a `gzip`, `x-gzip` or `*` coding whose q-value is not 0).
+    public var acceptsGzip: Bool {
+        for token in headers.tokens("Accept-Encoding") {
+            let parts = token.split(separator: ";").map { $0.trimmingASCIIWhitespace() }
+            guard let coding = parts.first, coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
+            let q = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            if q > 0 { return true }
+        }
+        return false
+    }
+}

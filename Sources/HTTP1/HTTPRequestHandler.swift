@@ -1,0 +1,66 @@
+/// What the server calls for each request. Implemented by the application layer.
+public protocol HTTPRequestHandler: Sendable {
+    /// Handles one request. Called on the event-loop thread, in the order requests arrive on a connection; it must not
+    /// block. Answer through `responder`, at once or later from any thread (e.g. after a database write); the server
+    /// keeps pipelined responses in request order either way. Every request must be answered exactly once.
+    func handle(_ request: HTTPRequest, responder: HTTPResponder)
+
+    /// The response for a request the server refuses by itself: a parse error (400, 413, 415, 417, 431, 501, 505),
+    /// a header timeout (408) or too many connections (503). The connection closes after it.
+    func makeProtocolErrorResponse(status: HTTPStatus, reason: String) -> HTTPResponse
+}
+
+extension HTTPRequestHandler {
+    public func makeProtocolErrorResponse(status: HTTPStatus, reason: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((reason + "\n").utf8))
+    }
+}
+
+/// Answers one request. Sendable: may be passed to any thread and called from there, once.
+public struct HTTPResponder: Sendable {
+    let server: HTTPServer?
+    let connectionID: UInt64
+    let sequence: UInt64
+    let version: HTTPVersion
+    let keepAlive: Bool
+    let acceptsGzip: Bool
+    let isHEAD: Bool
+    let sink: (@Sendable ([UInt8]) -> Void)?
+
+    init(server: HTTPServer, connectionID: UInt64, sequence: UInt64, request: HTTPRequest) {
+        self.server = server
+        self.connectionID = connectionID
+        self.sequence = sequence
+        self.version = request.version
+        self.keepAlive = request.keepAlive
+        self.acceptsGzip = request.acceptsGzip
+        self.isHEAD = request.method == "HEAD"
+        self.sink = nil
+    }
+
+    /// A responder that hands the encoded bytes to `sink` instead of a connection: in-process tests.
+    public static func make(for request: HTTPRequest, sink: @escaping @Sendable ([UInt8]) -> Void) -> HTTPResponder {
+        HTTPResponder(request: request, sink: sink)
+    }
+
+    private init(request: HTTPRequest, sink: @escaping @Sendable ([UInt8]) -> Void) {
+        self.server = nil
+        self.connectionID = 0
+        self.sequence = 0
+        self.version = request.version
+        self.keepAlive = request.keepAlive
+        self.acceptsGzip = request.acceptsGzip
+        self.isHEAD = request.method == "HEAD"
+        self.sink = sink
+    }
+
+    /// Encodes and sends `response` (on the calling thread; the socket write happens on the event loop).
+    public func respond(_ response: HTTPResponse) {
+        let keepAlive = self.keepAlive && !(server?.isDraining ?? false)
+        let bytes = HTTPResponseEncoder.encode(
+            response, version: version, keepAlive: keepAlive, acceptsGzip: acceptsGzip, omitBody: isHEAD
+        )
+        if let sink { sink(bytes); return }
+        server?.deliver(connectionID: connectionID, sequence: sequence, bytes: bytes, close: !keepAlive)
+    }
+}

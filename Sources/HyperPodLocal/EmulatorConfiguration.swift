@@ -1,0 +1,22 @@
+import AWSJSONProtocol
+import HTTP1
+
+/// Everything `hyperpod-local serve` can be told (flags, or `HYPERPOD_LOCAL_*` environment variables).
+public struct EmulatorConfiguration: Sendable {
+    /// Address to bind; `127.0.0.1` by default (spec R1), `0.0.0.0` in the container image.
+    public var host: String = "127.0.0.1"
+    /// TCP port; 0 picks a free port (the first stdout line says which).
+    public var port: UInt16 = 4580
+    /// SQLite database file. The store arrives with issue #4; until then state is not persisted.
+    public var databasePath: String = "./hyperpod-local.sqlite"
+    /// Keep state in memory only (no database file).
+    public var inMemory = false
+    /// Region of requests without a SigV4 credential scope (spec R25).
+    public var region = "us-east-1"
+    /// Account of requests whose access key id is not 12 digits (spec R24).
+    public var accountID = "000000000000"
+    public var authMode: AWSAuthMode = .parse
+    public var limits = HTTPLimits()
+
+    public init() {}
+}

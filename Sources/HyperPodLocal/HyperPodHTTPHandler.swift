@@ -1,0 +1,93 @@
+import AWSJSONProtocol
+import AdminAPI
+import HTTP1
+import JSON
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The application's HTTP handler: `/_hyperpod/…` to the admin API, everything else to the AWS JSON 1.1 router.
+///
+/// Every response gets an `x-amzn-RequestId` (spec R5), and every request one log line with operation, status, error
+/// code, latency and request id (metadata keys `aws.operation`, `http.status`, `aws.error_code`, `latency_ms`,
+/// `request.id`). A 500 also logs the unexpected error with its request id (spec R7).
+public struct HyperPodHTTPHandler: HTTPRequestHandler {
+    let aws: AWSJSONRouter
+    let admin: AdminRouter
+    let logger: Logger
+
+    public init(aws: AWSJSONRouter, admin: AdminRouter, logger: Logger) {
+        self.aws = aws
+        self.admin = admin
+        self.logger = logger
+    }
+
+    public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        responder.respond(respond(to: request))
+    }
+
+    /// Answers `request` synchronously (also the in-process test entry point).
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let started = Self.monotonicSeconds()
+        let requestID = RequestID.make()
+        var response: HTTPResponse
+        var operation: String
+        var errorCode: String? = nil
+        if AdminRouter.matches(request) {
+            response = admin.handle(request)
+            response.headers.add("x-amzn-RequestId", requestID)
+            operation = "admin \(request.method) \(request.path)"
+        } else {
+            let outcome = aws.handle(request, requestID: requestID)
+            response = outcome.response
+            operation = outcome.operation ?? "-"
+            errorCode = outcome.errorCode
+            if let internalError = outcome.internalError {
+                logger.error("request.internal_failure", metadata: [
+                    "request.id": "\(requestID)", "aws.operation": "\(operation)", "error": "\(internalError)",
+                ])
+            }
+        }
+        let latency = (Self.monotonicSeconds() - started) * 1000
+        logger.info("request", metadata: [
+            "aws.operation": "\(operation)",
+            "http.status": "\(response.status.code)",
+            "aws.error_code": "\(errorCode ?? "-")",
+            "latency_ms": "\(Double(Int(latency * 1000)) / 1000)",
+            "request.id": "\(requestID)",
+        ])
+        return response
+    }
+
+    /// Refusals by the HTTP layer (400, 408, 413, 415, 417, 431, 501, 503, 505) as AWS-shaped JSON errors, so SDKs
+    /// parse them like any other error.
+    public func makeProtocolErrorResponse(status: HTTPStatus, reason: String) -> HTTPResponse {
+        let requestID = RequestID.make()
+        let code = Self.protocolErrorCode(status)
+        logger.info("request.refused", metadata: [
+            "http.status": "\(status.code)", "aws.error_code": "\(code)", "reason": "\(reason)", "request.id": "\(requestID)",
+        ])
+        return AWSJSONRouter.errorResponse(AWSError(code: code, message: reason, status: status), requestID: requestID)
+    }
+
+    static func protocolErrorCode(_ status: HTTPStatus) -> String {
+        switch status.code {
+        case 408: "RequestTimeoutException"
+        case 413: "RequestEntityTooLargeException"
+        case 415: "UnsupportedMediaTypeException"
+        case 431: "RequestHeaderFieldsTooLargeException"
+        case 501: "NotImplementedException"
+        case 503: "ServiceUnavailable"
+        case 505: "HttpVersionNotSupportedException"
+        default: "BadRequestException"
+        }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

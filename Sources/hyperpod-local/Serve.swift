@@ -1,0 +1,164 @@
+import AWSJSONProtocol
+import ArgumentParser
+import Dispatch
+import HTTP1
+import HyperPodLocal
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hyperpod-local serve`: runs the emulator until SIGTERM or SIGINT, then drains and exits 0.
+///
+/// Every option can also come from the environment variable `HYPERPOD_LOCAL_<NAME>` (upper case, `-` → `_`);
+/// a flag on the command line wins over the environment, which wins over the default.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the emulator.",
+        discussion: """
+            Every option also reads HYPERPOD_LOCAL_<NAME> from the environment (e.g. HYPERPOD_LOCAL_PORT=0); \
+            the command line wins. Once listening, the first line on stdout is \
+            'hyperpod-local listening on http://HOST:PORT'. Logs go to stderr.
+            """
+    )
+
+    @Option(help: "Address to bind. (env HYPERPOD_LOCAL_HOST; default 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "TCP port; 0 picks a free one. (env HYPERPOD_LOCAL_PORT; default 4580)")
+    var port: UInt16?
+
+    @Option(help: "SQLite database file. (env HYPERPOD_LOCAL_DB; default ./hyperpod-local.sqlite)")
+    var db: String?
+
+    @Flag(help: "Keep all state in memory; no database file. (env HYPERPOD_LOCAL_IN_MEMORY=1)")
+    var inMemory = false
+
+    @Option(help: "Region of unsigned requests. (env HYPERPOD_LOCAL_REGION; default us-east-1)")
+    var region: String?
+
+    @Option(help: "Account of requests whose access key id is not 12 digits. (env HYPERPOD_LOCAL_ACCOUNT_ID; default 000000000000)")
+    var accountId: String?
+
+    @Option(help: "off|parse: read account and region from SigV4 headers, or ignore them. (env HYPERPOD_LOCAL_AUTH; default parse)")
+    var auth: String?
+
+    @Option(help: "Largest request body in bytes, after gzip; over it → 413. (env HYPERPOD_LOCAL_MAX_BODY_BYTES; default 8388608)")
+    var maxBodyBytes: Int?
+
+    @Option(help: "Largest request line plus headers in bytes; over it → 431. (env HYPERPOD_LOCAL_MAX_HEADER_BYTES; default 16384)")
+    var maxHeaderBytes: Int?
+
+    @Option(help: "Seconds to receive a request's headers; then 408. (env HYPERPOD_LOCAL_HEADER_TIMEOUT; default 10)")
+    var headerTimeout: Double?
+
+    @Option(help: "Seconds an idle keep-alive connection stays open. (env HYPERPOD_LOCAL_IDLE_TIMEOUT; default 60)")
+    var idleTimeout: Double?
+
+    @Option(help: "Open connections at most; more are answered 503. (env HYPERPOD_LOCAL_MAX_CONNECTIONS; default 1024)")
+    var maxConnections: Int?
+
+    @Option(help: "trace|debug|info|notice|warning|error|critical. (env HYPERPOD_LOCAL_LOG_LEVEL; default info)")
+    var logLevel: String?
+
+    func run() throws {
+        let env = Environment()
+        var config = EmulatorConfiguration()
+        config.host = try env.resolve(host, "HOST", default: config.host)
+        config.port = try env.resolve(port, "PORT", default: config.port)
+        config.databasePath = try env.resolve(db, "DB", default: config.databasePath)
+        config.inMemory = try inMemory || env.resolve(nil, "IN_MEMORY", default: false)
+        config.region = try env.resolve(region, "REGION", default: config.region)
+        config.accountID = try env.resolve(accountId, "ACCOUNT_ID", default: config.accountID)
+        guard config.accountID.count == 12, config.accountID.allSatisfy(\.isNumber) else {
+            throw ValidationError("--account-id must be 12 digits, got '\(config.accountID)'")
+        }
+        let authText = try env.resolve(auth, "AUTH", default: config.authMode.rawValue)
+        guard let authMode = AWSAuthMode(rawValue: authText) else {
+            throw ValidationError("--auth must be one of \(AWSAuthMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(authText)'")
+        }
+        config.authMode = authMode
+        config.limits.maxBodyBytes = try env.resolve(maxBodyBytes, "MAX_BODY_BYTES", default: config.limits.maxBodyBytes)
+        config.limits.maxHeaderBytes = try env.resolve(maxHeaderBytes, "MAX_HEADER_BYTES", default: config.limits.maxHeaderBytes)
+        config.limits.headerTimeout = try env.resolve(headerTimeout, "HEADER_TIMEOUT", default: config.limits.headerTimeout)
+        config.limits.idleTimeout = try env.resolve(idleTimeout, "IDLE_TIMEOUT", default: config.limits.idleTimeout)
+        config.limits.maxConnections = try env.resolve(maxConnections, "MAX_CONNECTIONS", default: config.limits.maxConnections)
+        guard config.limits.maxBodyBytes > 0, config.limits.maxHeaderBytes >= 256, config.limits.headerTimeout > 0,
+              config.limits.idleTimeout > 0, config.limits.maxConnections > 0
+        else {
+            throw ValidationError("limits must be positive (and --max-header-bytes at least 256)")
+        }
+        let levelText = try env.resolve(logLevel, "LOG_LEVEL", default: "info")
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: "|")), got '\(levelText)'")
+        }
+
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "hyperpod-local")
+        logger.logLevel = level
+
+        signal(SIGPIPE, SIG_IGN)
+        let emulator = Emulator(configuration: config, logger: logger)
+        let address = try emulator.bind()
+        let signalSources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                logger.notice("server.stopping", metadata: ["signal": "\(number)"])
+                emulator.stop()
+            }
+            source.resume()
+            return source
+        }
+        announce(address)
+        logger.info("server.started", metadata: [
+            "http.address": "\(address)", "storage": "\(config.inMemory ? "in-memory" : config.databasePath)",
+            "aws.region": "\(config.region)", "aws.account_id": "\(config.accountID)",
+        ])
+        emulator.run()
+        signalSources.forEach { $0.cancel() }
+        logger.info("server.stopped")
+    }
+
+    /// Writes the first stdout line, unbuffered, so a test harness can read the port.
+    private func announce(_ address: SocketAddress) {
+        let line = "hyperpod-local listening on http://\(address)\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(STDOUT_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+/// `HYPERPOD_LOCAL_*` environment variables as option fallbacks.
+struct Environment {
+    let variables: [String: String]
+
+    init() {
+        var variables: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if text.hasPrefix("HYPERPOD_LOCAL_"), let eq = text.firstIndex(of: "=") {
+                variables[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        self.variables = variables
+    }
+
+    /// The command-line value, else `HYPERPOD_LOCAL_<name>`, else `fallback`.
+    /// - Throws: `ValidationError` when the environment value does not convert.
+    func resolve<T: LosslessStringConvertible>(_ value: T?, _ name: String, default fallback: T) throws -> T {
+        if let value { return value }
+        guard let text = variables["HYPERPOD_LOCAL_\(name)"], !text.isEmpty else { return fallback }
+        if T.self == Bool.self {
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": return true as! T
+            case "0", "false", "no", "off": return false as! T
+            default: break
+            }
+        } else if let converted = T(text) {
+            return converted
+        }
+        throw ValidationError("HYPERPOD_LOCAL_\(name)='\(text)' is not a valid value")
+    }
+}
