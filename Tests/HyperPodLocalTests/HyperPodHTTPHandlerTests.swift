@@ -1,0 +1,49 @@
+import AWSJSONProtocol
+import AdminAPI
+import HTTP1
+import JSON
+import Logging
+import Testing
+@testable import HyperPodLocal
+
+struct HyperPodHTTPHandlerTests {
+    let handler = HyperPodHTTPHandler(
+        aws: AWSJSONRouter(handlers: [:], authMode: .parse, defaultAccountID: "000000000000", defaultRegion: "us-east-1"),
+        admin: AdminRouter(version: "9.9.9", uptimeSeconds: { 42.7 }),
+        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+
+    @Test func health_ReportsStatusVersionAndUptime() throws {
+        let response = handler.respond(to: HTTPRequest(method: "GET", target: "/_hyperpod/health"))
+        #expect(response.status == .ok)
+        #expect(response.headers["Content-Type"] == "application/json")
+        #expect(try JSONParser.parse(response.body) == .object([
+            "status": .string("running"), "version": .string("9.9.9"), "uptimeSeconds": .integer(42),
+        ]))
+    }
+
+    @Test func unknownAdminRoute_Is404WithAnErrorMember() throws {
+        let response = handler.respond(to: HTTPRequest(method: "GET", target: "/_hyperpod/nope"))
+        #expect(response.status.code == 404)
+        #expect(try JSONParser.parse(response.body)["error"]?.stringValue == "No admin route GET /_hyperpod/nope")
+    }
+
+    @Test(arguments: [
+        HTTPRequest(method: "GET", target: "/_hyperpod/health"),
+        HTTPRequest(method: "GET", target: "/_hyperpod/nope"),
+        HTTPRequest(method: "GET", target: "/"),
+        HTTPRequest(method: "POST", target: "/", headers: ["X-Amz-Target": "SageMaker.DescribeCluster"]),
+    ])
+    func everyResponse_CarriesARequestID(_ request: HTTPRequest) {
+        let id = handler.respond(to: request).headers["x-amzn-RequestId"]
+        #expect(id?.count == 36)
+    }
+
+    @Test(arguments: [(400, "BadRequestException"), (408, "RequestTimeoutException"), (413, "RequestEntityTooLargeException"), (431, "RequestHeaderFieldsTooLargeException"), (503, "ServiceUnavailable")])
+    func protocolErrors_AreAWSShapedJSON(_ example: (Int, String)) throws {
+        let response = handler.makeProtocolErrorResponse(status: .make(code: example.0), reason: "why")
+        #expect(response.status.code == example.0)
+        #expect(response.headers["x-amzn-ErrorType"] == example.1)
+        #expect(try JSONParser.parse(response.body) == .object(["__type": .string(example.1), "message": .string("why")]))
+    }
+}
