@@ -1,25 +1,45 @@
-/// Request ids: lowercase UUID v4 (spec R5), from the system's random generator.
+import Synchronization
+
+/// Request ids: lowercase UUID v4 (spec R5), unique for the life of the process.
+///
+/// Each id is SplitMix64 of a per-process random seed plus a counter, for each half: SplitMix64's finaliser is a
+/// bijection, so distinct counters give distinct ids, without a `getrandom` system call per request.
 public enum RequestID {
     private static let hex = Array("0123456789abcdef".utf8)
+    private static let seeds: (UInt64, UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
+    }()
+    private static let counter = Atomic<UInt64>(0)
 
     /// A new `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx` id.
     public static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
+        let n = counter.add(1, ordering: .relaxed).newValue
+        let high = splitMix64(seeds.0 &+ n), low = splitMix64(seeds.1 &+ n)
         var bytes = [UInt8](repeating: 0, count: 16)
-        let high = generator.next() as UInt64, low = generator.next() as UInt64
         for i in 0..<8 {
             bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * i))
             bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (8 * i))
         }
         bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, byte) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var j = 0
+            for (i, byte) in bytes.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 { out[j] = UInt8(ascii: "-"); j += 1 }
+                out[j] = hex[Int(byte >> 4)]
+                out[j + 1] = hex[Int(byte & 0x0F)]
+                j += 2
+            }
+            return 36
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    @inline(__always)
+    static func splitMix64(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

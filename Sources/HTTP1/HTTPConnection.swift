@@ -23,12 +23,16 @@ final class HTTPConnection {
 
     /// Reading may yield more bytes (edge-triggered: stays true until `recv` says EAGAIN or a read came back short).
     var readable = true
+    /// Parsing stopped because `maxPipelinedRequests` responses were queued; complete requests may still be buffered.
+    var dispatchBlocked = false
     /// The last `send` did not hit EAGAIN.
     var writable = true
     /// False after a request with `Connection: close`, a parse error, or the peer's end of input.
     var acceptingRequests = true
     /// A response that closes the connection has been queued for writing.
     var closeAfterFlush = false
+    /// epoll reported the peer's half-close or a hang-up: read on to EOF even after a short read.
+    var hangupSeen = false
     /// `recv` returned 0: the client sent all it will send.
     var peerClosed = false
     /// Set once the write side is shut down: input is read and dropped until EOF or this deadline (monotonic ns).

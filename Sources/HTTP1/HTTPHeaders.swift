@@ -47,6 +47,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
         let a = a.utf8, b = b.utf8
         guard a.count == b.count else { return false }
         for (x, y) in zip(a, b) where x != y {

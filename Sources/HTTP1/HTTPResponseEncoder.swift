@@ -65,7 +65,11 @@ public enum HTTPResponseEncoder {
         out.append(contentsOf: name.utf8)
         out.append(contentsOf: ": ".utf8)
         // Never let a header value inject a line: CR and LF become spaces.
-        for byte in value.utf8 { out.append(byte == 13 || byte == 10 ? 32 : byte) }
+        if value.utf8.contains(where: { $0 == 13 || $0 == 10 }) {
+            for byte in value.utf8 { out.append(byte == 13 || byte == 10 ? 32 : byte) }
+        } else {
+            out.append(contentsOf: value.utf8)
+        }
         out.append(contentsOf: crlf)
     }
 

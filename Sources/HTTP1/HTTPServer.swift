@@ -126,6 +126,7 @@ public final class HTTPServer: @unchecked Sendable {
                     let mask = events[i]
                     if mask & UInt32(CEL_EPOLLOUT) != 0 { connection.writable = true }
                     if mask & UInt32(CEL_EPOLLIN | CEL_EPOLLRDHUP | CEL_EPOLLHUP | CEL_EPOLLERR) != 0 { connection.readable = true }
+                    if mask & UInt32(CEL_EPOLLRDHUP | CEL_EPOLLHUP | CEL_EPOLLERR) != 0 { connection.hangupSeen = true }
                     service(connection, now: now)
                 }
             }
@@ -253,7 +254,9 @@ public final class HTTPServer: @unchecked Sendable {
                 return
             }
             rounds += 1
-            guard connection.readable && canRead(connection) else { return }
+            // Go round again while there is input to take: unread socket data, or buffered requests that waited for
+            // queue space (edge-triggered: neither raises a new event by itself).
+            guard (connection.readable || connection.dispatchBlocked) && canRead(connection) else { return }
             if rounds >= 16 {
                 // Let other connections run; come back on the next loop turn (no new edge will come for this data).
                 revisit.append(connection.id)
@@ -274,8 +277,9 @@ public final class HTTPServer: @unchecked Sendable {
                 connection.lastActivity = now
                 if connection.headStartedAt == nil { connection.headStartedAt = now }
                 dispatch(connection, now: now)
-                if n < scratch.count {
-                    // A short read drained the socket; the next arrival raises a new edge.
+                if n < scratch.count && !connection.hangupSeen {
+                    // A short read drained the socket; the next arrival raises a new edge. (After a hang-up no edge
+                    // will come: read on to see the EOF.)
                     connection.readable = false
                     return
                 }
@@ -295,7 +299,12 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Parses buffered bytes into requests and calls the handler for each, in order.
     private func dispatch(_ connection: HTTPConnection, now: UInt64) {
-        while connection.acceptingRequests && connection.queuedResponseCount < limits.maxPipelinedRequests {
+        connection.dispatchBlocked = false
+        while connection.acceptingRequests {
+            guard connection.queuedResponseCount < limits.maxPipelinedRequests else {
+                connection.dispatchBlocked = true
+                break
+            }
             let event: HTTPRequestParser.Event
             do {
                 event = try connection.parser.next()
@@ -313,11 +322,9 @@ public final class HTTPServer: @unchecked Sendable {
             case .request(let request):
                 connection.requestsServed += 1
                 let sequence = connection.reserveSlot()
-                if !request.keepAlive || draining.load(ordering: .relaxed) { connection.acceptingRequests = false }
-                handler.handle(
-                    request,
-                    responder: HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request)
-                )
+                let responder = HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request)
+                if !responder.keepAlive || draining.load(ordering: .relaxed) { connection.acceptingRequests = false }
+                handler.handle(request, responder: responder)
             }
         }
         updateHeadTimer(connection, now: now)
