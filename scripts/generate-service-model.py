@@ -15,6 +15,13 @@ import sys
 PINNED_BOTOCORE = "1.43.11"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPERATIONS_SWIFT = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/SageMakerOperations.swift")
+CLUSTER_MODEL_JSON = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/sagemaker-cluster-model.json")
+# The cluster-related operations: every operation with "Cluster" in its name, plus the tag operations (issue #3).
+EXTRA_OPERATIONS = ["AddTags", "ListTags", "DeleteTags"]
+# Shape keys kept; documentation and other prose are dropped.
+SHAPE_KEYS = ["type", "members", "required", "member", "key", "value", "min", "max", "pattern", "enum", "union",
+              "exception", "error", "idempotencyToken", "timestampFormat"]
+MEMBER_KEYS = ["shape", "idempotencyToken", "timestampFormat"]
 
 
 def load_model():
@@ -50,17 +57,80 @@ def render_operations(model):
     return "\n".join(lines)
 
 
+def render_cluster_model(model):
+    """The cluster operations and every shape reachable from them, documentation stripped, as JSON."""
+    shapes = model["shapes"]
+    names = sorted(o for o in model["operations"] if "Cluster" in o) + EXTRA_OPERATIONS
+    reachable = set()
+
+    def walk(name):
+        if name in reachable:
+            return
+        reachable.add(name)
+        shape = shapes[name]
+        for key in ("member", "key", "value"):
+            if key in shape:
+                walk(shape[key]["shape"])
+        for member in shape.get("members", {}).values():
+            walk(member["shape"])
+
+    operations = {}
+    for name in names:
+        op = model["operations"][name]
+        entry = {}
+        for key in ("input", "output"):
+            if key in op:
+                entry[key] = op[key]["shape"]
+                walk(op[key]["shape"])
+        entry["errors"] = [e["shape"] for e in op.get("errors", [])]
+        for e in entry["errors"]:
+            walk(e)
+        operations[name] = entry
+
+    def strip(shape):
+        out = {}
+        for key in SHAPE_KEYS:
+            if key not in shape:
+                continue
+            value = shape[key]
+            if key == "members":
+                # Keep model member order (it orders validation messages, spec R22).
+                value = {m: {k: v for k, v in spec.items() if k in MEMBER_KEYS} for m, spec in value.items()}
+                out["memberOrder"] = list(shape[key])
+            elif key in ("member", "key", "value"):
+                value = {"shape": value["shape"]}
+            out[key] = value
+        return out
+
+    document = {
+        "botocoreVersion": PINNED_BOTOCORE,
+        "metadata": {k: model["metadata"][k] for k in ("apiVersion", "targetPrefix", "jsonVersion", "signingName")},
+        "operations": operations,
+        "shapes": {name: strip(shapes[name]) for name in sorted(reachable)},
+    }
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+OUTPUTS = [(OPERATIONS_SWIFT, render_operations), (CLUSTER_MODEL_JSON, render_cluster_model)]
+
+
 def main():
-    text = render_operations(load_model())
+    model = load_model()
+    stale = []
+    for path, render in OUTPUTS:
+        text = render(model)
+        if "--check" in sys.argv:
+            with open(path) as f:
+                if f.read() != text:
+                    stale.append(os.path.relpath(path, ROOT))
+            continue
+        with open(path, "w") as f:
+            f.write(text)
+        print(f"wrote {os.path.relpath(path, ROOT)}")
+    if stale:
+        sys.exit(f"stale: {', '.join(stale)}: run scripts/generate-service-model.py")
     if "--check" in sys.argv:
-        with open(OPERATIONS_SWIFT) as f:
-            if f.read() != text:
-                sys.exit(f"{OPERATIONS_SWIFT} is stale: run scripts/generate-service-model.py")
         print("generated model is current")
-        return
-    with open(OPERATIONS_SWIFT, "w") as f:
-        f.write(text)
-    print(f"wrote {os.path.relpath(OPERATIONS_SWIFT, ROOT)}")
 
 
 if __name__ == "__main__":

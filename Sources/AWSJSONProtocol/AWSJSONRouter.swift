@@ -14,28 +14,40 @@ public struct AWSJSONOutcome: Sendable {
     public var errorCode: String?
     /// For a 500: the unexpected error, to log with the request id.
     public var internalError: String?
+    /// Members the model does not have, ignored (spec R9: logged as a warning with the request id).
+    public var unknownMembers: [ShapeValidator.UnknownMember] = []
 }
 
 /// Routes AWS JSON 1.1 requests (`POST /`, `X-Amz-Target: SageMaker.<Operation>`) to operation handlers.
 ///
-/// Pipeline (spec R10): route and target (R1, R4) → identity (R24–R28) → body decoding (R8) → handler (501 when the
-/// operation has none, spec R4). Error bodies per R5–R7. Responses carry `Content-Type: application/x-amz-json-1.1`.
+/// Pipeline (spec R10): route and target (R1, R4) → identity (R24–R28) → body decoding (R8) → JSON types (R8) →
+/// unknown members (R9) → model validation (R14–R22) → handler (501 when the operation has none, spec R4). The
+/// cluster operations of the model are validated even before they have a handler. Error bodies per R5–R7.
+/// Responses carry `Content-Type: application/x-amz-json-1.1`.
 public struct AWSJSONRouter: Sendable {
     /// Handlers by the model's operation name. Every key must be an operation of the model.
     public let handlers: [String: AWSOperationHandler]
     public let authMode: AWSAuthMode
     public let defaultAccountID: String
     public let defaultRegion: String
+    public let validator: ShapeValidator
+    /// Reject members the model does not have (spec R9) instead of ignoring them.
+    public let strictMembers: Bool
 
     public static let contentType = "application/x-amz-json-1.1"
 
     /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`.
-    public init(handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String) {
+    public init(
+        handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String,
+        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false
+    ) {
         for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
         self.handlers = handlers
         self.authMode = authMode
         self.defaultAccountID = defaultAccountID
         self.defaultRegion = defaultRegion
+        self.validator = ShapeValidator(model: model)
+        self.strictMembers = strictMembers
     }
 
     /// Answers one request; never throws.
@@ -55,6 +67,22 @@ public struct AWSJSONRouter: Sendable {
         case .success(let object): input = object
         case .failure(let error): return failure(error, requestID: requestID, operation: operation)
         }
+        var unknownMembers: [ShapeValidator.UnknownMember] = []
+        if let inputShape = validator.model.operations[operation]?.input {
+            let outcome = validator.validate(input, shape: inputShape, strictMembers: strictMembers)
+            unknownMembers = outcome.unknownMembers
+            if let error = outcome.error {
+                var result = failure(error, requestID: requestID, operation: operation)
+                result.unknownMembers = unknownMembers
+                return result
+            }
+        }
+        var outcome = route(operation, input: input, identity: identity, requestID: requestID)
+        outcome.unknownMembers = unknownMembers
+        return outcome
+    }
+
+    private func route(_ operation: String, input: JSONObject, identity: AWSIdentity, requestID: String) -> AWSJSONOutcome {
         guard let handler = handlers[operation] else {
             return failure(.notImplemented(operation), requestID: requestID, operation: operation)
         }

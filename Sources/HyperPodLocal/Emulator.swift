@@ -29,7 +29,8 @@ public final class Emulator: Sendable {
         let handler = HyperPodHTTPHandler(
             aws: AWSJSONRouter(
                 handlers: [:], authMode: configuration.authMode,
-                defaultAccountID: configuration.accountID, defaultRegion: configuration.region
+                defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
+                strictMembers: configuration.strictMembers
             ),
             admin: AdminRouter(version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt }),
             logger: logger

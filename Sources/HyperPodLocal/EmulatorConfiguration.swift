@@ -16,6 +16,8 @@ public struct EmulatorConfiguration: Sendable {
     /// Account of requests whose access key id is not 12 digits (spec R24).
     public var accountID = "000000000000"
     public var authMode: AWSAuthMode = .parse
+    /// Reject request members the model does not have (spec R9); by default they are ignored and logged.
+    public var strictMembers = false
     public var limits = HTTPLimits()
 
     public init() {}

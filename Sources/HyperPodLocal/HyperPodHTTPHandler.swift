@@ -44,6 +44,12 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             response = outcome.response
             operation = outcome.operation ?? "-"
             errorCode = outcome.errorCode
+            if !outcome.unknownMembers.isEmpty {
+                logger.warning("request.unknown_members", metadata: [
+                    "request.id": "\(requestID)", "aws.operation": "\(operation)",
+                    "members": "\(outcome.unknownMembers.map { "\($0.location).\($0.name)" }.joined(separator: ","))",
+                ])
+            }
             if let internalError = outcome.internalError {
                 logger.error("request.internal_failure", metadata: [
                     "request.id": "\(requestID)", "aws.operation": "\(operation)", "error": "\(internalError)",

@@ -44,6 +44,9 @@ struct Serve: ParsableCommand {
     @Option(help: "off|parse: read account and region from SigV4 headers, or ignore them. (env HYPERPOD_LOCAL_AUTH; default parse)")
     var auth: String?
 
+    @Flag(help: "Reject request members the model does not have (default: ignore and log them). (env HYPERPOD_LOCAL_STRICT_MEMBERS=1)")
+    var strictMembers = false
+
     @Option(help: "Largest request body in bytes, after gzip; over it → 413. (env HYPERPOD_LOCAL_MAX_BODY_BYTES; default 8388608)")
     var maxBodyBytes: Int?
 
@@ -63,6 +66,14 @@ struct Serve: ParsableCommand {
     var logLevel: String?
 
     func run() throws {
+        // Block SIGTERM and SIGINT before any thread exists (threads inherit the mask): a signal that arrives before
+        // Dispatch has registered its sources then stays pending instead of being lost or killing the process, and
+        // the sources below receive it either way.
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
         let env = Environment()
         var config = EmulatorConfiguration()
         config.host = try env.resolve(host, "HOST", default: config.host)
@@ -79,6 +90,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--auth must be one of \(AWSAuthMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(authText)'")
         }
         config.authMode = authMode
+        config.strictMembers = try strictMembers || env.resolve(nil, "STRICT_MEMBERS", default: false)
         config.limits.maxBodyBytes = try env.resolve(maxBodyBytes, "MAX_BODY_BYTES", default: config.limits.maxBodyBytes)
         config.limits.maxHeaderBytes = try env.resolve(maxHeaderBytes, "MAX_HEADER_BYTES", default: config.limits.maxHeaderBytes)
         config.limits.headerTimeout = try env.resolve(headerTimeout, "HEADER_TIMEOUT", default: config.limits.headerTimeout)
@@ -102,7 +114,6 @@ struct Serve: ParsableCommand {
         let emulator = Emulator(configuration: config, logger: logger)
         let address = try emulator.bind()
         let signalSources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 logger.notice("server.stopping", metadata: ["signal": "\(number)"])

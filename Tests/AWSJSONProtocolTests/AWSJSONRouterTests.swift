@@ -48,9 +48,25 @@ struct AWSJSONRouterTests {
     }
 
     @Test func emptyBody_IsAnEmptyObject() throws {
+        // `{}` misses the required ClusterName: the validator saw an (empty) object.
         let outcome = router.handle(.makeAWS(body: ""), requestID: "r")
+        #expect(outcome.response.status.code == 400)
+        #expect(try body(outcome)["message"] == .string(
+            "1 validation error detected: Value null at 'clusterName' failed to satisfy constraint: Member must not be null"))
+    }
+
+    @Test func validationRuns_BeforeTheHandler_AndBeforeThe501() throws {
+        let unimplemented = router.handle(.makeAWS(target: "SageMaker.BatchDeleteClusterNodes", body: #"{"ClusterName":"x","NodeIds":[]}"#), requestID: "r")
+        #expect(unimplemented.response.status.code == 400)
+        #expect(unimplemented.errorCode == "ValidationException")
+        let valid = router.handle(.makeAWS(target: "SageMaker.BatchDeleteClusterNodes", body: #"{"ClusterName":"x"}"#), requestID: "r")
+        #expect(valid.response.status.code == 501)
+    }
+
+    @Test func unknownMembers_AreReportedForTheLog() {
+        let outcome = router.handle(.makeAWS(body: #"{"ClusterName":"a","Later":1}"#), requestID: "r")
         #expect(outcome.response.status == .ok)
-        #expect(try body(outcome)["_account"] == .string("000000000000"))
+        #expect(outcome.unknownMembers.map(\.name) == ["Later"])
     }
 
     @Test func missingTarget_Is400UnknownOperation() throws {
@@ -88,7 +104,7 @@ struct AWSJSONRouterTests {
     }
 
     @Test func modeledErrors_UseMessage_OthersUseLowercaseMessage() throws {
-        let modeled = router.handle(.makeAWS(target: "SageMaker.DeleteCluster"), requestID: "r")
+        let modeled = router.handle(.makeAWS(target: "SageMaker.DeleteCluster", body: #"{"ClusterName":"x"}"#), requestID: "r")
         #expect(try body(modeled) == ["__type": .string("ResourceNotFound"), "Message": .string("Could not find cluster 'x'")])
         #expect(modeled.response.headers["x-amzn-ErrorType"] == "ResourceNotFound")
         let other = router.handle(.makeAWS(target: "SageMaker.ListClusters"), requestID: "r")
@@ -96,7 +112,7 @@ struct AWSJSONRouterTests {
     }
 
     @Test func unexpectedHandlerError_Is500InternalFailureNamingTheRequestID() throws {
-        let outcome = router.handle(.makeAWS(target: "SageMaker.UpdateCluster"), requestID: "rid-500")
+        let outcome = router.handle(.makeAWS(target: "SageMaker.UpdateCluster", body: #"{"ClusterName":"x"}"#), requestID: "rid-500")
         #expect(outcome.response.status.code == 500)
         #expect(try body(outcome) == [
             "__type": .string("InternalFailure"),
@@ -115,7 +131,7 @@ struct AWSJSONRouterTests {
 
     @Test func identity_ComesFromTheCredentialScope() throws {
         let auth = "AWS4-HMAC-SHA256 Credential=123456789012/20261130/eu-west-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc"
-        let outcome = router.handle(.makeAWS(headers: [("Authorization", auth)]), requestID: "r")
+        let outcome = router.handle(.makeAWS(body: #"{"ClusterName":"a"}"#, headers: [("Authorization", auth)]), requestID: "r")
         let out = try body(outcome)
         #expect(out["_account"] == .string("123456789012"))
         #expect(out["_region"] == .string("eu-west-1"))
@@ -124,17 +140,17 @@ struct AWSJSONRouterTests {
 
     @Test func identity_NonNumericKeyKeepsTheDefaultAccount_AndMalformedHeadersFallBack() throws {
         let auth = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261130/cn-north-1/sagemaker/aws4_request, SignedHeaders=host, Signature=abc"
-        let out = try body(router.handle(.makeAWS(headers: [("Authorization", auth)]), requestID: "r"))
+        let out = try body(router.handle(.makeAWS(body: #"{"ClusterName":"a"}"#, headers: [("Authorization", auth)]), requestID: "r"))
         #expect(out["_account"] == .string("000000000000"))
         #expect(out["_partition"] == .string("aws-cn"))
-        let broken = try body(router.handle(.makeAWS(headers: [("Authorization", "AWS4-HMAC-SHA256 garbage")]), requestID: "r"))
+        let broken = try body(router.handle(.makeAWS(body: #"{"ClusterName":"a"}"#, headers: [("Authorization", "AWS4-HMAC-SHA256 garbage")]), requestID: "r"))
         #expect(broken["_region"] == .string("us-east-1"))
     }
 
     @Test func authOff_IgnoresTheHeaders() throws {
         let offRouter = AWSJSONRouter(handlers: ["DescribeCluster": Self.echo], authMode: .off, defaultAccountID: "111111111111", defaultRegion: "us-west-2")
         let auth = "AWS4-HMAC-SHA256 Credential=123456789012/20261130/eu-west-1/sagemaker/aws4_request, SignedHeaders=host, Signature=abc"
-        let out = try body(offRouter.handle(.makeAWS(headers: [("Authorization", auth)]), requestID: "r"))
+        let out = try body(offRouter.handle(.makeAWS(body: #"{"ClusterName":"a"}"#, headers: [("Authorization", auth)]), requestID: "r"))
         #expect(out["_account"] == .string("111111111111"))
         #expect(out["_region"] == .string("us-west-2"))
     }

@@ -352,3 +352,11 @@ def test_signal_exits_0_after_answering_the_request_in_flight(make_server, sig):
     sock.close()
     assert server.wait(timeout=5) == 0
     assert time.monotonic() - started < 5
+
+
+def test_signal_right_after_start_is_not_lost(make_server):
+    # The announce line is written before Dispatch may have registered its signal sources; the signal must still count.
+    for _ in range(5):
+        server = make_server()
+        server.signal(signal.SIGTERM)
+        assert server.wait(timeout=5) == 0

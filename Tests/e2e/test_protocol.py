@@ -165,7 +165,7 @@ def test_R24_R25_signed_requests_with_any_account_and_region_are_answered(server
 
 
 def test_R7_request_log_names_operation_status_code_latency_and_request_id(server):
-    response, _ = raw(server, headers={"X-Amz-Target": "SageMaker.DescribeCluster"})
+    response, _ = raw(server, body=b'{"ClusterName":"x"}', headers={"X-Amz-Target": "SageMaker.DescribeCluster"})
     request_id = response.getheader("x-amzn-RequestId")
     # The line is written (unbuffered stderr) before the response is sent.
     line = next(l for l in server.log().splitlines() if request_id in l)
