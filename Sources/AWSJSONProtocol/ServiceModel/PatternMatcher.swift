@@ -2,8 +2,8 @@
 /// `\A(?:pattern)\z` — a match must cover the whole string (a trailing newline is not excused), with Unicode-scalar
 /// (not grapheme-cluster) semantics, so `.` and classes see code points as `java.util.regex` does.
 ///
-/// Differences from `java.util.regex` found by the cross-check test (`PatternMatcherJavaCrossCheckTests`) are listed
-/// there; none is known for the model's patterns.
+/// `\d`, `\s` and `\w` are ASCII-only, as in Java (the cross-check test found `(?!\s*$).+` disagreeing on U+00A0
+/// before that). Differences from `java.util.regex` found by `PatternMatcherJavaCrossCheckTests` are listed there.
 public struct PatternMatcher: @unchecked Sendable {
     // @unchecked because: `Regex<AnyRegexOutput>` is not declared Sendable on this toolchain, but a compiled regex is
     // an immutable value; its lazily lowered program is initialised once, and `init` forces that with one match
@@ -15,8 +15,39 @@ public struct PatternMatcher: @unchecked Sendable {
     /// - Throws: the standard library's regex syntax error.
     public init(_ pattern: String) throws {
         self.pattern = pattern
-        self.regex = try Regex(pattern).matchingSemantics(.unicodeScalar)
+        // java.util.regex defaults: `\d`, `\s`, `\w` (and so `\b`) are ASCII-only; `\p{L}` and friends are Unicode.
+        self.regex = try Regex(Self.javaCompatible(pattern))
+            .matchingSemantics(.unicodeScalar)
+            .asciiOnlyDigits()
+            .asciiOnlyWhitespace()
+            .asciiOnlyWordCharacters()
         _ = matches("")
+    }
+
+    /// Java's line terminators, which its `.` does not match (`java.util.regex.Pattern`, "Line terminators").
+    static let javaDot = #"[^\n\r\x{85}\x{2028}\x{2029}]"#
+
+    /// Rewrites constructs whose meaning differs from `java.util.regex`: an unescaped `.` outside a character class
+    /// becomes `javaDot` (Swift's `.` also refuses U+000B and U+000C; the cross-check test found it).
+    static func javaCompatible(_ pattern: String) -> String {
+        var out = ""
+        var escaped = false
+        var classDepth = 0
+        for character in pattern {
+            if escaped {
+                out.append(character)
+                escaped = false
+                continue
+            }
+            switch character {
+            case "\\": escaped = true; out.append(character)
+            case "[": classDepth += 1; out.append(character)
+            case "]" where classDepth > 0: classDepth -= 1; out.append(character)
+            case "." where classDepth == 0: out += javaDot
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     /// Whether the whole of `value` matches.
