@@ -24,6 +24,8 @@ let package = Package(
         ),
         // RFC 8259 JSON value, parser and writer (no Foundation on the hot path).
         .target(name: "JSON"),
+        // Typed structures of the SageMaker cluster shapes, generated from the model (names are the model's).
+        .target(name: "SageMakerShapes", dependencies: ["JSON"]),
         // AWS JSON 1.1: X-Amz-Target routing, error envelopes, SigV4 credential scope.
         .target(
             name: "AWSJSONProtocol",
@@ -36,7 +38,9 @@ let package = Package(
         // Application layer: configuration, composition of the routes, request logging.
         .target(
             name: "HyperPodLocal",
-            dependencies: ["HTTP1", "JSON", "AWSJSONProtocol", "AdminAPI", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HTTP1", "JSON", "AWSJSONProtocol", "AdminAPI", "SageMakerShapes", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "hyperpod-local",
@@ -48,6 +52,7 @@ let package = Package(
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "CZlib"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "SageMakerShapesTests", dependencies: ["SageMakerShapes", "JSON", "AWSJSONProtocol"]),
         .testTarget(name: "AWSJSONProtocolTests", dependencies: ["AWSJSONProtocol", "HTTP1", "JSON"]),
         .testTarget(
             name: "HyperPodLocalTests",
