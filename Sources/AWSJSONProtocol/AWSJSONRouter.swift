@@ -33,13 +33,16 @@ public struct AWSJSONRouter: Sendable {
     public let validator: ShapeValidator
     /// Reject members the model does not have (spec R9) instead of ignoring them.
     public let strictMembers: Bool
+    /// Check every successful response against the operation's output shape (spec R11); a mismatch answers 500.
+    /// On in debug builds and tests.
+    public let checkResponses: Bool
 
     public static let contentType = "application/x-amz-json-1.1"
 
     /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`.
     public init(
         handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String,
-        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false
+        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild
     ) {
         for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
         self.handlers = handlers
@@ -48,6 +51,16 @@ public struct AWSJSONRouter: Sendable {
         self.defaultRegion = defaultRegion
         self.validator = ShapeValidator(model: model)
         self.strictMembers = strictMembers
+        self.checkResponses = checkResponses
+    }
+
+    /// True in debug builds, where responses are checked against the model by default.
+    public static var isDebugBuild: Bool {
+        #if DEBUG
+        true
+        #else
+        false
+        #endif
     }
 
     /// Answers one request; never throws.
@@ -89,6 +102,14 @@ public struct AWSJSONRouter: Sendable {
         let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
         do {
             let output = try handler(input, context)
+            if checkResponses, let outputShape = validator.model.operations[operation]?.output {
+                let problems = OutputShapeChecker(model: validator.model).problems(output, shape: outputShape)
+                if !problems.isEmpty {
+                    var outcome = failure(.internalFailure(requestID: requestID), requestID: requestID, operation: operation)
+                    outcome.internalError = "response does not match \(outputShape): " + problems.joined(separator: "; ")
+                    return outcome
+                }
+            }
             return AWSJSONOutcome(
                 response: HTTPResponse(
                     status: .ok,
@@ -128,6 +149,20 @@ public struct AWSJSONRouter: Sendable {
             headers: ["x-amzn-RequestId": requestID, "x-amzn-ErrorType": error.code, "Content-Type": contentType],
             body: JSONWriter.encode(.object(body))
         )
+    }
+
+    /// Wraps a typed operation: the input is decoded into `Input` after validation (a failure there is a bug, so a 500),
+    /// the output encoded from `Output`.
+    public static func operation<Input: JSONRepresentable, Output: JSONRepresentable>(
+        _ body: @escaping @Sendable (Input, AWSRequestContext) throws -> Output
+    ) -> AWSOperationHandler {
+        { input, context in
+            let output = try body(try Input(json: .object(input)), context)
+            guard case .object(let object) = output.jsonValue else {
+                throw JSONDecodingError(reason: "an operation output must be a JSON object")
+            }
+            return object
+        }
     }
 
     private func failure(_ error: AWSError, requestID: String, operation: String?) -> AWSJSONOutcome {

@@ -30,7 +30,7 @@ public final class Emulator: Sendable {
             aws: AWSJSONRouter(
                 handlers: [:], authMode: configuration.authMode,
                 defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
-                strictMembers: configuration.strictMembers
+                strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses
             ),
             admin: AdminRouter(version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt }),
             logger: logger

@@ -18,6 +18,8 @@ public struct EmulatorConfiguration: Sendable {
     public var authMode: AWSAuthMode = .parse
     /// Reject request members the model does not have (spec R9); by default they are ignored and logged.
     public var strictMembers = false
+    /// Check every successful response against the model's output shape (spec R11); a mismatch answers 500.
+    public var checkResponses = AWSJSONRouter.isDebugBuild
     public var limits = HTTPLimits()
 
     public init() {}

@@ -47,6 +47,9 @@ struct Serve: ParsableCommand {
     @Flag(help: "Reject request members the model does not have (default: ignore and log them). (env HYPERPOD_LOCAL_STRICT_MEMBERS=1)")
     var strictMembers = false
 
+    @Flag(help: "Check every response against the model's output shape; a mismatch answers 500 (on in debug builds). (env HYPERPOD_LOCAL_CHECK_RESPONSES=1)")
+    var checkResponses = false
+
     @Option(help: "Largest request body in bytes, after gzip; over it → 413. (env HYPERPOD_LOCAL_MAX_BODY_BYTES; default 8388608)")
     var maxBodyBytes: Int?
 
@@ -91,6 +94,7 @@ struct Serve: ParsableCommand {
         }
         config.authMode = authMode
         config.strictMembers = try strictMembers || env.resolve(nil, "STRICT_MEMBERS", default: false)
+        config.checkResponses = try checkResponses || env.resolve(nil, "CHECK_RESPONSES", default: config.checkResponses)
         config.limits.maxBodyBytes = try env.resolve(maxBodyBytes, "MAX_BODY_BYTES", default: config.limits.maxBodyBytes)
         config.limits.maxHeaderBytes = try env.resolve(maxHeaderBytes, "MAX_HEADER_BYTES", default: config.limits.maxHeaderBytes)
         config.limits.headerTimeout = try env.resolve(headerTimeout, "HEADER_TIMEOUT", default: config.limits.headerTimeout)

@@ -30,7 +30,8 @@ struct AWSJSONRouterTests {
             "ListClusters": { _, _ in throw AWSError.validation("1 validation error detected: x") },
             "UpdateCluster": { _, _ in throw Boom() },
         ],
-        authMode: .parse, defaultAccountID: "000000000000", defaultRegion: "us-east-1"
+        authMode: .parse, defaultAccountID: "000000000000", defaultRegion: "us-east-1",
+        checkResponses: false  // the echo handler's output is not a DescribeClusterResponse
     )
 
     private func body(_ outcome: AWSJSONOutcome) throws -> JSONObject {
@@ -61,6 +62,21 @@ struct AWSJSONRouterTests {
         #expect(unimplemented.errorCode == "ValidationException")
         let valid = router.handle(.makeAWS(target: "SageMaker.BatchDeleteClusterNodes", body: #"{"ClusterName":"x"}"#), requestID: "r")
         #expect(valid.response.status.code == 501)
+    }
+
+    @Test func typedOperation_DecodesInputAndEncodesOutput() throws {
+        struct Echo: JSONRepresentable {
+            var name: String
+            init(json: JSONValue) throws(JSONDecodingError) { name = try json.objectValue!.decodeRequired("ClusterName") }
+            var jsonValue: JSONValue { .object(["ClusterArn": .string("arn:aws:sagemaker:us-east-1:000000000000:cluster/\(name)")]) }
+        }
+        let typed = AWSJSONRouter(
+            handlers: ["UpdateCluster": AWSJSONRouter.operation { (input: Echo, _) in input }],
+            authMode: .off, defaultAccountID: "000000000000", defaultRegion: "us-east-1", checkResponses: true
+        )
+        let outcome = typed.handle(.makeAWS(target: "SageMaker.UpdateCluster", body: #"{"ClusterName":"abc"}"#), requestID: "r")
+        #expect(outcome.response.status == .ok)
+        #expect(try body(outcome) == ["ClusterArn": .string("arn:aws:sagemaker:us-east-1:000000000000:cluster/abc")])
     }
 
     @Test func unknownMembers_AreReportedForTheLog() {
@@ -148,7 +164,7 @@ struct AWSJSONRouterTests {
     }
 
     @Test func authOff_IgnoresTheHeaders() throws {
-        let offRouter = AWSJSONRouter(handlers: ["DescribeCluster": Self.echo], authMode: .off, defaultAccountID: "111111111111", defaultRegion: "us-west-2")
+        let offRouter = AWSJSONRouter(handlers: ["DescribeCluster": Self.echo], authMode: .off, defaultAccountID: "111111111111", defaultRegion: "us-west-2", checkResponses: false)
         let auth = "AWS4-HMAC-SHA256 Credential=123456789012/20261130/eu-west-1/sagemaker/aws4_request, SignedHeaders=host, Signature=abc"
         let out = try body(offRouter.handle(.makeAWS(body: #"{"ClusterName":"a"}"#, headers: [("Authorization", auth)]), requestID: "r"))
         #expect(out["_account"] == .string("111111111111"))

@@ -31,7 +31,7 @@ class Server:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERPOD_LOCAL_")}
         full_env.update(env or {})
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", "0", "--in-memory", *args],
+            [BINARY, "serve", "--port", "0", "--in-memory", "--check-responses", *args],
             stdout=subprocess.PIPE, stderr=self.logfile, env=full_env,
         )
         line = self._first_line(timeout=10)
