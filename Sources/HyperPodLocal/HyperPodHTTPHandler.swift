@@ -83,6 +83,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         case 408: "RequestTimeoutException"
         case 413: "RequestEntityTooLargeException"
         case 415: "UnsupportedMediaTypeException"
+        case 417: "ExpectationFailedException"
         case 431: "RequestHeaderFieldsTooLargeException"
         case 501: "NotImplementedException"
         case 503: "ServiceUnavailable"

@@ -41,7 +41,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Account of requests whose access key id is not 12 digits. (env HYPERPOD_LOCAL_ACCOUNT_ID; default 000000000000)")
     var accountId: String?
 
-    @Option(help: "off|parse: read account and region from SigV4 headers, or ignore them. (env HYPERPOD_LOCAL_AUTH; default parse)")
+    @Option(help: "parse: take account and region from the SigV4 credential scope; off: ignore auth headers. (env HYPERPOD_LOCAL_AUTH; default parse)")
     var auth: String?
 
     @Flag(help: "Reject request members the model does not have (default: ignore and log them). (env HYPERPOD_LOCAL_STRICT_MEMBERS=1)")

@@ -39,7 +39,7 @@ struct HyperPodHTTPHandlerTests {
         #expect(id?.count == 36)
     }
 
-    @Test(arguments: [(400, "BadRequestException"), (408, "RequestTimeoutException"), (413, "RequestEntityTooLargeException"), (431, "RequestHeaderFieldsTooLargeException"), (503, "ServiceUnavailable")])
+    @Test(arguments: [(400, "BadRequestException"), (408, "RequestTimeoutException"), (413, "RequestEntityTooLargeException"), (417, "ExpectationFailedException"), (431, "RequestHeaderFieldsTooLargeException"), (503, "ServiceUnavailable")])
     func protocolErrors_AreAWSShapedJSON(_ example: (Int, String)) throws {
         let response = handler.makeProtocolErrorResponse(status: .make(code: example.0), reason: "why")
         #expect(response.status.code == example.0)

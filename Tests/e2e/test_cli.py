@@ -46,3 +46,9 @@ def test_help_lists_every_environment_variable():
     for name in ("HOST", "PORT", "DB", "IN_MEMORY", "REGION", "ACCOUNT_ID", "AUTH", "MAX_BODY_BYTES", "MAX_HEADER_BYTES",
                  "HEADER_TIMEOUT", "IDLE_TIMEOUT", "MAX_CONNECTIONS", "LOG_LEVEL"):
         assert f"HYPERPOD_LOCAL_{name}" in result.stdout
+
+
+def test_version_flag_prints_the_version():
+    result = subprocess.run([BINARY, "--version"], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "0.1.0"

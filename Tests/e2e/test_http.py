@@ -246,6 +246,16 @@ def test_header_timeout_is_408(make_server):
     assert reader.closed()
 
 
+def test_connection_that_sends_nothing_is_closed_silently_after_the_header_timeout(make_server):
+    server = make_server("--header-timeout", "0.3")
+    sock = server.connect()
+    reader = Reader(sock)
+    started = time.monotonic()
+    assert reader.closed()
+    assert reader.buffer == b""  # no 408 for a connection that never started a request
+    assert time.monotonic() - started < 3
+
+
 def test_header_timeout_does_not_cut_a_request_that_arrives_in_time(make_server):
     server = make_server("--header-timeout", "2")
     sock = server.connect()

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A model pattern matched against a whole value, the way AWS's Java validator does (spec R15):
 /// `\A(?:pattern)\z` — a match must cover the whole string (a trailing newline is not excused), with Unicode-scalar
 /// (not grapheme-cluster) semantics, so `.` and classes see code points as `java.util.regex` does.
@@ -10,6 +12,14 @@ public struct PatternMatcher: @unchecked Sendable {
     // before the value is shared, so concurrent `wholeMatch` calls only read it.
     private let regex: Regex<AnyRegexOutput>
     public let pattern: String
+    /// Answers for recently seen values (cluster names and ARNs repeat on every call): Swift's `Regex` costs
+    /// microseconds per match. Bounded: cleared when it reaches `memoLimit` entries.
+    private let memo = Memo()
+    static let memoLimit = 4096
+
+    private final class Memo: Sendable {
+        let answers = Mutex<[String: Bool]>([:])
+    }
 
     /// Compiles `pattern` (the model's text, without anchors).
     /// - Throws: the standard library's regex syntax error.
@@ -52,6 +62,14 @@ public struct PatternMatcher: @unchecked Sendable {
 
     /// Whether the whole of `value` matches.
     public func matches(_ value: String) -> Bool {
-        (try? regex.wholeMatch(in: value)) != nil
+        if value.utf8.count <= 256, let known = memo.answers.withLock({ $0[value] }) { return known }
+        let answer = (try? regex.wholeMatch(in: value)) != nil
+        if value.utf8.count <= 256 {
+            memo.answers.withLock { answers in
+                if answers.count >= Self.memoLimit { answers.removeAll(keepingCapacity: true) }
+                answers[value] = answer
+            }
+        }
+        return answer
     }
 }
