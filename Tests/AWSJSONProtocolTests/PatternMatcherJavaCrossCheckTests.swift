@@ -122,6 +122,13 @@ struct PatternMatcherTests {
         #expect(try PatternMatcher(#"\p{Z}"#).matches("\u{00A0}"))
     }
 
+    @Test func memo_TellsCanonicallyEquivalentStringsApart() throws {
+        let m = try PatternMatcher(#"[\p{L}]*"#)
+        #expect(m.matches("\u{E9}"))           // é, one scalar: a letter
+        #expect(!m.matches("e\u{301}"))        // e + combining acute: U+0301 is a mark, not a letter
+        #expect(m.matches("\u{E9}"))           // asked again, from the memo
+    }
+
     @Test func scalarSemantics_CombiningMarksAreSeparateCharacters() throws {
         #expect(!(try PatternMatcher(".").matches("e\u{301}")))
         #expect(try PatternMatcher("..").matches("e\u{301}"))

@@ -18,7 +18,17 @@ public struct PatternMatcher: @unchecked Sendable {
     static let memoLimit = 4096
 
     private final class Memo: Sendable {
-        let answers = Mutex<[String: Bool]>([:])
+        let answers = Mutex<[ExactKey: Bool]>([:])
+    }
+
+    /// A string compared by its exact UTF-8 bytes. `String`'s own `==` is canonical equivalence (`"é"` equals
+    /// `"e\u{301}"`), but the patterns see Unicode scalars, and the two can match differently.
+    private struct ExactKey: Hashable, Sendable {
+        let value: String
+        static func == (a: ExactKey, b: ExactKey) -> Bool { a.value.utf8.elementsEqual(b.value.utf8) }
+        func hash(into hasher: inout Hasher) {
+            for byte in value.utf8 { hasher.combine(byte) }
+        }
     }
 
     /// Compiles `pattern` (the model's text, without anchors).
@@ -62,12 +72,13 @@ public struct PatternMatcher: @unchecked Sendable {
 
     /// Whether the whole of `value` matches.
     public func matches(_ value: String) -> Bool {
-        if value.utf8.count <= 256, let known = memo.answers.withLock({ $0[value] }) { return known }
+        let key = ExactKey(value: value)
+        if value.utf8.count <= 256, let known = memo.answers.withLock({ $0[key] }) { return known }
         let answer = (try? regex.wholeMatch(in: value)) != nil
         if value.utf8.count <= 256 {
             memo.answers.withLock { answers in
                 if answers.count >= Self.memoLimit { answers.removeAll(keepingCapacity: true) }
-                answers[value] = answer
+                answers[key] = answer
             }
         }
         return answer
