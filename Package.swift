@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // zlib from the system (`zlib1g-dev`): gzip request bodies and responses.
@@ -35,11 +36,14 @@ let package = Package(
         ),
         // The emulator's own control surface under /_hyperpod/ (spec §14a).
         .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON"]),
+        // The cluster state machine and its rules: pure (no I/O, no clock reads, no SQLite).
+        .target(name: "HyperPodDomain", dependencies: ["SageMakerShapes", "JSON"]),
         // Application layer: configuration, composition of the routes, request logging.
         .target(
             name: "HyperPodLocal",
             dependencies: [
-                "HTTP1", "JSON", "AWSJSONProtocol", "AdminAPI", "SageMakerShapes", .product(name: "Logging", package: "swift-log"),
+                "HTTP1", "JSON", "AWSJSONProtocol", "AdminAPI", "SageMakerShapes", "HyperPodDomain",
+                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .executableTarget(
@@ -52,6 +56,7 @@ let package = Package(
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "CZlib"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HyperPodDomainTests", dependencies: ["HyperPodDomain", "SageMakerShapes", "JSON"]),
         .testTarget(name: "SageMakerShapesTests", dependencies: ["SageMakerShapes", "JSON", "AWSJSONProtocol"]),
         .testTarget(name: "AWSJSONProtocolTests", dependencies: ["AWSJSONProtocol", "HTTP1", "JSON"]),
         .testTarget(

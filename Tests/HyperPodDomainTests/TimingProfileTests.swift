@@ -1,0 +1,31 @@
+import Testing
+@testable import HyperPodDomain
+
+struct TimingProfileTests {
+    @Test func profiles_HaveTheSpecsDurations() {
+        let fast = TimingProfile(.fast), instant = TimingProfile(.instant), realistic = TimingProfile(.realistic)
+        #expect(fast[.setup] == 2 && fast[.launch] == 1 && fast[.retry] == 2 && fast[.minInstanceTimeout] == 10800)
+        #expect(instant[.setup] == 0 && instant[.retry] == 60 && instant[.minInstanceTimeout] == 10800)
+        #expect(realistic[.launch] == 12 * 60 && realistic[.deepHealthCheck] == 30 * 60 && realistic[.patch] == 20 * 60)
+        #expect(Set(TimingProfile.Key.allCases.map(\.rawValue)) == [
+            "T_setup", "T_launch", "T_dhc", "T_config", "T_term", "T_delete", "T_reboot", "T_patch", "T_rollback", "T_retry", "T_min",
+        ])
+    }
+
+    @Test func overrides_ParseAndApply() throws {
+        var profile = TimingProfile(.fast)
+        let (key, seconds) = try #require(TimingProfile.parseOverride("T_launch=7.5"))
+        profile.override(key, seconds: seconds)
+        #expect(profile[.launch] == 7.5)
+        #expect(TimingProfile.parseOverride("setup=3")?.0 == .setup)
+        #expect(TimingProfile.parseOverride("T_nope=1") == nil)
+        #expect(TimingProfile.parseOverride("T_launch=-1") == nil)
+        #expect(TimingProfile.parseOverride("T_launch") == nil)
+    }
+
+    @Test func virtualTime_PrintsThreeDecimals() {
+        #expect(VirtualTime(milliseconds: 1_764_547_200_100).description == "1764547200.100")
+        #expect(VirtualTime(epochSeconds: 12.3456).milliseconds == 12_345)
+        #expect(VirtualTime(milliseconds: 1000).adding(seconds: 1.5).milliseconds == 2500)
+    }
+}
