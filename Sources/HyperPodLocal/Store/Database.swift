@@ -1,0 +1,123 @@
+import GRDB
+import HyperPodDomain
+
+/// The emulator's SQLite database (through GRDB, on the system `libsqlite3`): WAL mode on a file, or in memory.
+///
+/// Every API call and every fired timer is one write transaction (`write { }`); the schema is an append-only list of
+/// named migrations (`grdb_migrations`).
+public final class EmulatorDatabase: Sendable {
+    /// `DatabasePool` (WAL: readers never wait for the writer) for a file, `DatabaseQueue` in memory.
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil, and migrates it.
+    /// - Throws: GRDB's `DatabaseError` (unreadable file, not a database, a failed migration).
+    public init(path: String?) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: a commit survives a process kill (kill -9); only an OS crash may lose the
+            // last transactions.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        if let path {
+            writer = try DatabasePool(path: path, configuration: configuration)
+        } else {
+            writer = try DatabaseQueue(configuration: configuration)
+        }
+        try Self.migrator.migrate(writer)
+    }
+
+    /// The schema, one named migration per change; never edit a shipped one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: clock, clusters, nodes, tags, scheduled transitions") { db in
+            try db.execute(sql: """
+                CREATE TABLE clock_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    mode TEXT NOT NULL,
+                    time_scale REAL NOT NULL,
+                    anchor_virtual_ms INTEGER NOT NULL,
+                    anchor_wall_ms INTEGER NOT NULL
+                );
+                CREATE TABLE clusters (
+                    arn TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    cluster_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    document TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX clusters_by_name ON clusters(account, region, name);
+                CREATE INDEX clusters_by_creation ON clusters(account, region, created_at_ms, arn);
+                CREATE TABLE cluster_nodes (
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    node_logical_id TEXT NOT NULL,
+                    instance_id TEXT,
+                    group_name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    launch_at_ms INTEGER NOT NULL,
+                    document TEXT NOT NULL,
+                    PRIMARY KEY (cluster_arn, node_logical_id)
+                );
+                CREATE UNIQUE INDEX cluster_nodes_by_instance ON cluster_nodes(instance_id) WHERE instance_id IS NOT NULL;
+                CREATE INDEX cluster_nodes_by_launch ON cluster_nodes(cluster_arn, launch_at_ms, node_logical_id);
+                CREATE TABLE tags (
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (cluster_arn, key)
+                );
+                CREATE TABLE used_identifiers (
+                    kind TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (kind, value)
+                );
+                CREATE TABLE scheduled_transitions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    resource_arn TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    event TEXT NOT NULL,
+                    due_at_ms INTEGER NOT NULL
+                );
+                CREATE INDEX scheduled_transitions_by_due ON scheduled_transitions(due_at_ms, id);
+                CREATE INDEX scheduled_transitions_by_resource ON scheduled_transitions(resource_arn);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Clock state (spec R38)
+
+    /// The persisted clock, nil on a new database.
+    public func loadClockState() throws -> VirtualClock.State? {
+        try writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clock_state WHERE id = 1"),
+                  let mode = VirtualClock.Mode(rawValue: row["mode"]) else { return nil }
+            return VirtualClock.State(
+                mode: mode, timeScale: row["time_scale"],
+                anchorVirtual: VirtualTime(milliseconds: row["anchor_virtual_ms"]), anchorWallMilliseconds: row["anchor_wall_ms"]
+            )
+        }
+    }
+
+    /// Persists the clock (inside the caller's transaction).
+    public static func saveClockState(_ state: VirtualClock.State, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO clock_state (id, mode, time_scale, anchor_virtual_ms, anchor_wall_ms) VALUES (1, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET mode = excluded.mode, time_scale = excluded.time_scale,
+                    anchor_virtual_ms = excluded.anchor_virtual_ms, anchor_wall_ms = excluded.anchor_wall_ms
+                """,
+            arguments: [state.mode.rawValue, state.timeScale, state.anchorVirtual.milliseconds, state.anchorWallMilliseconds]
+        )
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` for a sound database.
+    public func integrityCheck() throws -> [String] {
+        try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+}
