@@ -22,6 +22,9 @@ public struct HTTPChunkedDecoder: Sendable {
 
     private var state: State = .sizeDigits(value: 0, digits: 0, lineBytes: 0)
     private var decodedBytes = 0
+    /// Bytes consumed on the wire, framing included: bounded too, or one-byte chunks with long extensions could make
+    /// a body's framing thousands of times its size.
+    private var wireBytes = 0
     let maxBodyBytes: Int
     let maxTrailerBytes: Int
 
@@ -36,11 +39,25 @@ public struct HTTPChunkedDecoder: Sendable {
         return false
     }
 
+    /// Bytes of framing (sizes, extensions, CRLFs, trailers) accepted beyond the size of the body itself.
+    public static let maxFramingBytes = 64 * 1024
+
     /// Consumes bytes of `input`, appending chunk data to `body`.
     /// - Returns: how many bytes of `input` were consumed; fewer than `input.count` only when the body ended
     ///   (what follows belongs to the next request).
     /// - Throws: `HTTPParserError` (400, 413, 431) as described on the type.
     public mutating func decode(_ input: UnsafeBufferPointer<UInt8>, into body: inout [UInt8]) throws(HTTPParserError) -> Int {
+        let consumed = try decodeFraming(input, into: &body)
+        wireBytes += consumed
+        // Framing may be as large as the body itself plus a fixed allowance (a client streaming small chunks is
+        // normal; 4 KB of extension per byte of body is not).
+        if wireBytes - decodedBytes > Self.maxFramingBytes + decodedBytes + maxTrailerBytes {
+            throw .badRequest("Chunked framing is larger than the body it carries allows")
+        }
+        return consumed
+    }
+
+    private mutating func decodeFraming(_ input: UnsafeBufferPointer<UInt8>, into body: inout [UInt8]) throws(HTTPParserError) -> Int {
         var i = 0
         let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
         while i < input.count {

@@ -30,10 +30,18 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
-    /// The target without its query string.
+    /// The target without its query string; for an absolute-form target (`http://host/path`, RFC 9112 §3.2.2) the
+    /// path part.
     public var path: Substring {
-        if let q = target.firstIndex(of: "?") { return target[..<q] }
-        return target[...]
+        var rest = target[...]
+        for scheme in ["http://", "https://"] where rest.lowercased().hasPrefix(scheme) {
+            rest = rest.dropFirst(scheme.count)
+            guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+            rest = rest[slash...]
+            if rest.first == "?" { return "/" }
+        }
+        if let q = rest.firstIndex(of: "?") { return rest[..<q] }
+        return rest
     }
 
     /// The query string (after `?`), empty when there is none.

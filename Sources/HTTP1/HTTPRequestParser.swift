@@ -53,6 +53,9 @@ public struct HTTPRequestParser: Sendable {
     public let limits: HTTPLimits
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    /// Where the current request's bytes began, empty lines before its request line included: the head limit and the
+    /// connection's header timeout count from here.
+    private var requestStart = 0
     private var state: State
     private var continuePending = false
 
@@ -76,7 +79,7 @@ public struct HTTPRequestParser: Sendable {
 
     public var progress: Progress {
         switch state {
-        case .head: readIndex == buffer.count ? .idle : .head
+        case .head: requestStart == buffer.count ? .idle : .head
         case .fixedBody, .chunkedBody: .body
         case .failed: .head
         }
@@ -113,6 +116,7 @@ public struct HTTPRequestParser: Sendable {
                 }
                 if take < remaining {
                     state = .fixedBody(head, remaining: remaining - take, body: body)
+                    compactConsumedBytes()
                     return .needMoreData
                 }
                 return try finish(head, body: body)
@@ -130,6 +134,7 @@ public struct HTTPRequestParser: Sendable {
                 readIndex += consumed
                 guard decoder.isFinished else {
                     state = .chunkedBody(head, decoder: decoder, body: body)
+                    compactConsumedBytes()
                     return .needMoreData
                 }
                 return try finish(head, body: body)
@@ -147,6 +152,8 @@ public struct HTTPRequestParser: Sendable {
         let scanned: Int = try buffer.withUnsafeBufferPointer { bytes throws(HTTPParserError) -> Int in
             var i = max(scanFrom, readIndex)
             while i < bytes.count {
+                // Byte i would make the head (blank lines before it included) longer than the limit.
+                if i - requestStart >= limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
                 if bytes[i] == lf {
                     guard i > lineStart, bytes[i - 1] == cr else { throw .badRequest("Bare LF in request head") }
                     if i - 1 == lineStart {  // an empty line
@@ -161,7 +168,6 @@ public struct HTTPRequestParser: Sendable {
                     lineStart = i + 1
                 }
                 i += 1
-                if i - readIndex > limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
             }
             return i
         }
@@ -217,6 +223,10 @@ public struct HTTPRequestParser: Sendable {
                 String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)
             )
         }
+        // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host field.
+        let hosts = headers.values("Host")
+        if hosts.count > 1 { throw .badRequest("More than one Host header") }
+        if version == .http1_1 && hosts.isEmpty { throw .badRequest("Missing Host header") }
         let contentCoding: ContentCoding
         switch headers.tokens("Content-Encoding").filter({ $0 != "identity" }) {
         case []: contentCoding = .identity
@@ -280,11 +290,13 @@ public struct HTTPRequestParser: Sendable {
             guard !text.isEmpty, text.utf8.allSatisfy(Self.isDigit) else { throw .badRequest("Invalid Content-Length") }
             var length = 0
             for digit in text.utf8 {
-                length = length * 10 + Int(digit - UInt8(ascii: "0"))
-                if length > limits.maxBodyBytes { throw .tooLarge(limit: limits.maxBodyBytes) }
+                let (times10, overflow1) = length.multipliedReportingOverflow(by: 10)
+                let (next, overflow2) = times10.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
+                guard !overflow1, !overflow2, next <= limits.maxBodyBytes else { throw .tooLarge(limit: limits.maxBodyBytes) }
+                length = next
             }
             var body: [UInt8] = []
-            body.reserveCapacity(length)
+            body.reserveCapacity(min(length, 1 << 20))  // never trust a header for a large allocation
             state = .fixedBody(head, remaining: length, body: body)
             expectsBody = length > 0
         } else {
@@ -310,15 +322,23 @@ public struct HTTPRequestParser: Sendable {
             }
         }
         continuePending = false
+        compactConsumedBytes()
+        requestStart = readIndex
+        state = .head(scanFrom: readIndex, lineStart: readIndex)
+        return .request(HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body))
+    }
+
+    /// Drops consumed bytes once they are at least half the buffer (amortised O(1) per byte; a long pipeline or a
+    /// large body never keeps its consumed bytes). Only between requests or inside a body, where no head index points
+    /// into the buffer.
+    private mutating func compactConsumedBytes() {
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
             readIndex = 0
-        } else if readIndex >= 4096 {
+        } else if readIndex >= 4096 && readIndex * 2 >= buffer.count {
             buffer.removeFirst(readIndex)
             readIndex = 0
         }
-        state = .head(scanFrom: readIndex, lineStart: readIndex)
-        return .request(HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body))
     }
 
     // MARK: - Character classes (RFC 9110 §5.6.2, §5.5)

@@ -31,8 +31,14 @@ public final class HTTPServer: @unchecked Sendable {
 
     private static let listenerToken: UInt64 = 0
     private static let wakeToken: UInt64 = 1
-    private static let maxRejectedConnections = 64
+    /// Connections over `maxConnections` that still get a 503; beyond these, an excess connection is closed at once.
+    static let maxRejectedConnections = 64
     private static let lingerSeconds = 2.0
+    /// Encoded responses waiting to be written on one connection before it stops reading (a client that pipelines
+    /// and never reads must not grow the server's memory).
+    static let maxPendingOutboundBytes = 1 << 20
+    /// Received bytes buffered ahead of the parser on one connection before it stops reading.
+    static let maxBufferedInputBytes = 1 << 20
 
     private struct Delivery { var connectionID: UInt64; var sequence: UInt64; var bytes: [UInt8]; var close: Bool }
     private struct Inbox { var deliveries: [Delivery] = []; var stopped = false; var wakeFD: Int32 = -1 }
@@ -249,14 +255,15 @@ public final class HTTPServer: @unchecked Sendable {
             dispatch(connection, now: now)
             flush(connection, now: now)
             if connection.isClosed || connection.lingerDeadline != nil { return }
-            if connection.peerClosed && connection.queuedResponseCount == 0 && connection.outboundOffset >= connection.outbound.count {
-                close(connection)
+            if connection.peerClosed && !connection.dispatchBlocked && connection.queuedResponseCount == 0
+                && connection.outboundOffset >= connection.outbound.count {
+                close(connection)  // the client sent all it will send, and all of it is answered
                 return
             }
             rounds += 1
             // Go round again while there is input to take: unread socket data, or buffered requests that waited for
-            // queue space (edge-triggered: neither raises a new event by itself).
-            guard (connection.readable || connection.dispatchBlocked) && canRead(connection) else { return }
+            // room (edge-triggered: neither raises a new event by itself).
+            guard (connection.readable && canRead(connection)) || (connection.dispatchBlocked && canDispatch(connection)) else { return }
             if rounds >= 16 {
                 // Let other connections run; come back on the next loop turn (no new edge will come for this data).
                 revisit.append(connection.id)
@@ -265,8 +272,14 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Room to parse and dispatch another request: few enough responses queued and bytes waiting to be written.
+    private func canDispatch(_ connection: HTTPConnection) -> Bool {
+        connection.acceptingRequests && connection.queuedResponseCount < limits.maxPipelinedRequests
+            && connection.outbound.count - connection.outboundOffset < Self.maxPendingOutboundBytes
+    }
+
     private func canRead(_ connection: HTTPConnection) -> Bool {
-        connection.acceptingRequests && !connection.peerClosed && connection.queuedResponseCount < limits.maxPipelinedRequests
+        canDispatch(connection) && !connection.peerClosed && connection.parser.bufferedByteCount < Self.maxBufferedInputBytes
     }
 
     private func read(_ connection: HTTPConnection, now: UInt64) {
@@ -301,7 +314,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func dispatch(_ connection: HTTPConnection, now: UInt64) {
         connection.dispatchBlocked = false
         while connection.acceptingRequests {
-            guard connection.queuedResponseCount < limits.maxPipelinedRequests else {
+            guard canDispatch(connection) else {
                 connection.dispatchBlocked = true
                 break
             }
@@ -321,6 +334,7 @@ public final class HTTPServer: @unchecked Sendable {
                 connection.enqueueReady(HTTPResponseEncoder.continueResponse, close: false)
             case .request(let request):
                 connection.requestsServed += 1
+                connection.headStartedAt = nil  // the next request's clock starts with its own first byte
                 let sequence = connection.reserveSlot()
                 let responder = HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request)
                 if !responder.keepAlive || draining.load(ordering: .relaxed) { connection.acceptingRequests = false }

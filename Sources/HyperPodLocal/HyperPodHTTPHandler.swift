@@ -1,5 +1,6 @@
 import AWSJSONProtocol
 import AdminAPI
+import Dispatch
 import HTTP1
 import JSON
 import Logging
@@ -24,8 +25,16 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         self.logger = logger
     }
 
+    /// Bodies larger than this are decoded and validated on a background queue, so a large request does not stall
+    /// the event loop for other clients (the server keeps pipelined responses in order).
+    static let backgroundBodyBytes = 64 * 1024
+
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        responder.respond(respond(to: request))
+        if request.body.count > Self.backgroundBodyBytes {
+            DispatchQueue.global().async { responder.respond(self.respond(to: request)) }
+        } else {
+            responder.respond(respond(to: request))
+        }
     }
 
     /// Answers `request` synchronously (also the in-process test entry point).

@@ -100,10 +100,11 @@ struct Serve: ParsableCommand {
         config.limits.headerTimeout = try env.resolve(headerTimeout, "HEADER_TIMEOUT", default: config.limits.headerTimeout)
         config.limits.idleTimeout = try env.resolve(idleTimeout, "IDLE_TIMEOUT", default: config.limits.idleTimeout)
         config.limits.maxConnections = try env.resolve(maxConnections, "MAX_CONNECTIONS", default: config.limits.maxConnections)
-        guard config.limits.maxBodyBytes > 0, config.limits.maxHeaderBytes >= 256, config.limits.headerTimeout > 0,
-              config.limits.idleTimeout > 0, config.limits.maxConnections > 0
+        guard (1...(1 << 30)).contains(config.limits.maxBodyBytes), (256...(1 << 20)).contains(config.limits.maxHeaderBytes),
+              config.limits.headerTimeout > 0, config.limits.idleTimeout > 0, config.limits.maxConnections > 0
         else {
-            throw ValidationError("limits must be positive (and --max-header-bytes at least 256)")
+            throw ValidationError(
+                "limits must be positive; --max-body-bytes at most 1073741824, --max-header-bytes from 256 to 1048576")
         }
         let levelText = try env.resolve(logLevel, "LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {

@@ -10,14 +10,14 @@ from http_client import Reader
 def test_environment_variables_configure_the_server(make_server):
     server = make_server(env={"HYPERPOD_LOCAL_MAX_HEADER_BYTES": "1024"})
     sock = server.connect()
-    sock.sendall(b"GET /_hyperpod/health HTTP/1.1\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n")
+    sock.sendall(b"GET /_hyperpod/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n")
     assert Reader(sock).response().status == 431
 
 
 def test_command_line_wins_over_the_environment(make_server):
     server = make_server("--max-header-bytes", "16384", env={"HYPERPOD_LOCAL_MAX_HEADER_BYTES": "1024"})
     sock = server.connect()
-    sock.sendall(b"GET /_hyperpod/health HTTP/1.1\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n")
+    sock.sendall(b"GET /_hyperpod/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n")
     assert Reader(sock).response().status == 200
 
 
@@ -27,6 +27,7 @@ def test_command_line_wins_over_the_environment(make_server):
     (["--account-id", "12"], {}, "--account-id"),
     ([], {"HYPERPOD_LOCAL_MAX_CONNECTIONS": "many"}, "HYPERPOD_LOCAL_MAX_CONNECTIONS"),
     (["--port", "70000"], {}, "port"),
+    (["--max-body-bytes", "100000000000"], {}, "--max-body-bytes"),
 ])
 def test_bad_values_exit_nonzero_with_a_message(args, env, message):
     result = subprocess.run([BINARY, "serve", "--in-memory", *args], capture_output=True, text=True, env=env, timeout=10)

@@ -187,7 +187,7 @@ def test_head_over_16_kib_is_431(server):
 
 def test_head_of_almost_16_kib_is_accepted(server):
     sock = server.connect()
-    sock.sendall(b"GET /_hyperpod/health HTTP/1.1\r\nX-Big: " + b"a" * (15 * 1024) + b"\r\n\r\n")
+    sock.sendall(b"GET /_hyperpod/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (15 * 1024) + b"\r\n\r\n")
     assert Reader(sock).response().status == 200
     sock.close()
 
@@ -370,3 +370,92 @@ def test_signal_right_after_start_is_not_lost(make_server):
         server = make_server()
         server.signal(signal.SIGTERM)
         assert server.wait(timeout=5) == 0
+
+
+# Regressions found by attacking the server (each was a real failure before its fix).
+
+def rss_kib(server):
+    with open(f"/proc/{server.process.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_blank_lines_before_a_request_count_toward_the_head_limit(server):
+    refused(server, b"\r\n" * (20 * 1024), 431)
+
+
+def test_http11_without_host_or_with_two_is_400(server):
+    refused(server, b"GET /_hyperpod/health HTTP/1.1\r\n\r\n", 400)
+    refused(server, b"GET /_hyperpod/health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+
+
+def test_absolute_form_target_is_routed_by_its_path(server):
+    sock = server.connect()
+    sock.sendall(b"GET http://127.0.0.1/_hyperpod/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert Reader(sock).response().status == 200
+    sock.close()
+
+
+def test_chunk_extensions_far_larger_than_the_body_are_refused_without_buffering_them(server):
+    before = rss_kib(server)
+    sock = server.connect()
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SageMaker.ListClusters\r\nTransfer-Encoding: chunked\r\n\r\n")
+    reader = Reader(sock)
+    try:
+        for _ in range(200):
+            sock.sendall((b"1;" + b"e" * 4000 + b"\r\n \r\n") * 64)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered and closed while we were still sending
+    response = reader.response()
+    assert response.status == 400
+    assert rss_kib(server) - before < 50 * 1024
+
+
+def test_pipelined_requests_then_half_close_are_all_answered(server):
+    for count in (200, 1000):
+        sock = server.connect()
+        sock.sendall(health_request() * count)
+        sock.shutdown(socket.SHUT_WR)
+        reader = Reader(sock)
+        statuses = [reader.response().status for _ in range(count)]
+        assert statuses == [200] * count
+        assert reader.closed()
+        sock.close()
+
+
+def test_client_that_pipelines_and_never_reads_does_not_grow_memory_or_stall_others(server):
+    before = rss_kib(server)
+    greedy = server.connect(timeout=0.5)
+    greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    batch = health_request() * 2000
+    sent = 0
+    deadline = time.monotonic() + 3
+    try:
+        while time.monotonic() < deadline:
+            sent += greedy.send(batch)
+    except socket.timeout:
+        pass  # the server stopped reading: backpressure reached the client
+    assert rss_kib(server) - before < 30 * 1024
+    other = server.connect(timeout=2)
+    started = time.monotonic()
+    other.sendall(health_request())
+    assert Reader(other).response().status == 200
+    assert time.monotonic() - started < 1
+    other.close()
+    greedy.close()
+
+
+def test_pipelining_client_that_keeps_sending_gets_no_spurious_408(make_server):
+    server = make_server("--header-timeout", "0.5")
+    sock = server.connect()
+    reader = Reader(sock)
+    # Each write completes one request and starts the next: the connection is never idle, yet every request's own
+    # head arrives within far less than the timeout.
+    sock.sendall(health_request() + b"GET /_hyperpod/health HTTP/1.1\r\n")
+    statuses = []
+    for _ in range(8):
+        time.sleep(0.15)  # the stimulus: paced sending, longer in total than the header timeout
+        sock.sendall(b"Host: x\r\n\r\nGET /_hyperpod/health HTTP/1.1\r\n")
+        statuses.append(reader.response().status)
+    assert reader.response().status == 200
+    assert statuses == [200] * 8
+    sock.close()
