@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "hyperpod-local",
             dependencies: [
-                "HyperPodLocal", "HTTP1",
+                "HyperPodLocal", "HTTP1", "HyperPodDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -4,8 +4,9 @@ import JSON
 /// The emulator's own control surface under `/_hyperpod/` (spec §14a). JSON in and out
 /// (`Content-Type: application/json`), never SigV4-checked; errors are `{"error": "<text>"}` with 400, 404 or 409.
 ///
-/// Routes so far: `GET /_hyperpod/health` (RA1). Later issues add reset, clock, capacity, quotas, timing, faults,
-/// settings, state, metrics and settle.
+/// Routes: `GET /_hyperpod/health` (RA1), `POST /_hyperpod/reset` (RA2), `GET`/`POST /_hyperpod/clock` (RA3),
+/// `GET`/`PUT /_hyperpod/timing` (RA6), `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11). With the admin
+/// API off only `health` answers; with a token every route but `health` needs `X-Hyperpod-Admin-Token`.
 public struct AdminRouter: Sendable {
     /// Path prefix of every admin route.
     public static let pathPrefix = "/_hyperpod/"
@@ -14,10 +15,25 @@ public struct AdminRouter: Sendable {
     public let version: String
     /// Seconds of wall-clock time since the server started (not virtual time).
     public let uptimeSeconds: @Sendable () -> Double
+    /// The emulator behind the routes other than `health`; nil: only `health`.
+    public let backend: (any AdminBackend)?
+    /// `--admin off`: only `health`.
+    public let enabled: Bool
+    /// `--admin-token`: required on every route but `health`.
+    public let token: String?
 
-    public init(version: String, uptimeSeconds: @escaping @Sendable () -> Double) {
+    public init(version: String, uptimeSeconds: @escaping @Sendable () -> Double, backend: (any AdminBackend)? = nil,
+                enabled: Bool = true, token: String? = nil) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
+        self.backend = backend
+        self.enabled = enabled
+        self.token = token
+    }
+
+    /// Whether `request` is the health check (answered on the event loop; everything else may touch the state).
+    public static func isHealth(_ request: HTTPRequest) -> Bool {
+        request.path == "/_hyperpod/health" && (request.method == "GET" || request.method == "HEAD")
     }
 
     /// Whether `request` is addressed to the admin API.
@@ -27,12 +43,80 @@ public struct AdminRouter: Sendable {
 
     /// Answers an admin request; unknown routes → 404 `{"error": …}`.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        switch (request.method, request.path) {
-        case ("GET", "/_hyperpod/health"), ("HEAD", "/_hyperpod/health"):
-            return health()
-        default:
-            return Self.error(.notFound, "No admin route \(request.method) \(request.path)")
+        if Self.isHealth(request) { return health() }
+        let notFound = Self.error(.notFound, "No admin route \(request.method) \(request.path)")
+        guard enabled, let backend else { return notFound }
+        if let token, request.headers["X-Hyperpod-Admin-Token"] != token {
+            return Self.error(.forbidden, "Missing or wrong X-Hyperpod-Admin-Token header")
         }
+        do {
+            let body = try Self.body(request)
+            let query = Self.queryParameters(request)
+            switch (request.method, request.path) {
+            case ("GET", "/_hyperpod/clock"):
+                return Self.json(.ok, backend.clockBody())
+            case ("POST", "/_hyperpod/clock"):
+                let keys = Set(body.keys)
+                if keys == ["advanceSeconds"] {
+                    try backend.advanceClock(seconds: try Self.number(body, "advanceSeconds"))
+                } else if keys == ["set"] {
+                    try backend.setClock(epochSeconds: try Self.number(body, "set"))
+                } else if keys == ["timeScale"] {
+                    try backend.setTimeScale(try Self.number(body, "timeScale"))
+                } else {
+                    throw AdminError.badBody("Send exactly one of advanceSeconds, set, timeScale")
+                }
+                return Self.json(.ok, backend.clockBody())
+            case ("POST", "/_hyperpod/settle"):
+                let maxSeconds = body["maxSeconds"] == nil ? 86_400 : try Self.number(body, "maxSeconds")
+                guard maxSeconds >= 0 else { throw AdminError.badBody("maxSeconds must be ≥ 0") }
+                let settled = try backend.settle(maxSeconds: maxSeconds)
+                var out = backend.clockBody()
+                out["settled"] = .bool(settled)
+                return Self.json(.ok, out)
+            case ("POST", "/_hyperpod/reset"):
+                try backend.reset(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+                return Self.json(.ok, ["reset": .bool(true)])
+            case ("GET", "/_hyperpod/state"):
+                return Self.json(.ok, try backend.stateDump(account: query["account"], region: query["region"]))
+            case ("GET", "/_hyperpod/timing"):
+                return Self.json(.ok, backend.timingBody())
+            case ("PUT", "/_hyperpod/timing"):
+                try backend.overrideTiming(body)
+                return Self.json(.ok, backend.timingBody())
+            default:
+                return notFound
+            }
+        } catch let error as AdminError {
+            return Self.error(error.status, error.message)
+        } catch {
+            return Self.error(.internalServerError, "\(error)")
+        }
+    }
+
+    static func body(_ request: HTTPRequest) throws(AdminError) -> JSONObject {
+        if request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return JSONObject() }
+        guard let object = (try? JSONParser.parse(request.body))?.objectValue else {
+            throw AdminError.badBody("The body must be a JSON object")
+        }
+        return object
+    }
+
+    static func number(_ body: JSONObject, _ name: String) throws(AdminError) -> Double {
+        switch body[name] {
+        case .integer(let i): return Double(i)
+        case .double(let d): return d
+        default: throw AdminError.badBody("\(name) must be a number")
+        }
+    }
+
+    static func queryParameters(_ request: HTTPRequest) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in request.query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { out[String(parts[0])] = String(parts[1]) }
+        }
+        return out
     }
 
     /// RA1: `{"status":"running","version":"<semver>","uptimeSeconds":<n>}` (whole seconds).

@@ -2,6 +2,7 @@ import AWSJSONProtocol
 import AdminAPI
 import HTTP1
 import Logging
+import SageMakerShapes
 
 #if canImport(Glibc)
 import Glibc
@@ -21,18 +22,32 @@ public final class Emulator: Sendable {
     public static let version = "0.1.0"
 
     public let configuration: EmulatorConfiguration
+    public let service: ClusterService
     let server: HTTPServer
 
-    public init(configuration: EmulatorConfiguration, logger: Logger) {
+    /// Opens the database (creating and migrating it) and builds the routes.
+    /// - Throws: database errors (unreadable file, not a database).
+    public init(configuration: EmulatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        let database = try EmulatorDatabase(path: configuration.inMemory ? nil : configuration.databasePath)
+        let service = try ClusterService(
+            database: database, clockMode: configuration.clockMode, timeScale: configuration.timeScale,
+            timing: configuration.timing, seed: configuration.seed, defaultAccountID: configuration.accountID,
+            defaultRegion: configuration.region, logger: logger
+        )
+        self.service = service
         let startedAt = HyperPodHTTPHandler.monotonicSeconds()
         let handler = HyperPodHTTPHandler(
             aws: AWSJSONRouter(
-                handlers: [:], authMode: configuration.authMode,
+                handlers: Self.handlers(service), authMode: configuration.authMode,
                 defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
                 strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses
             ),
-            admin: AdminRouter(version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt }),
+            admin: AdminRouter(
+                version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt },
+                backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken
+            ),
+            stateQueue: service.queue,
             logger: logger
         )
         server = HTTPServer(
@@ -40,13 +55,33 @@ public final class Emulator: Sendable {
         )
     }
 
+    /// The implemented operations (spec R3, so far: §6, §8, §9 less events, §13).
+    static func handlers(_ s: ClusterService) -> [String: AWSOperationHandler] {
+        [
+            "CreateCluster": AWSJSONRouter.operation { (i: CreateClusterRequest, c) in try s.createCluster(i, context: c) },
+            "DescribeCluster": AWSJSONRouter.operation { (i: DescribeClusterRequest, c) in try s.describeCluster(i, context: c) },
+            "ListClusters": AWSJSONRouter.operation { (i: ListClustersRequest, c) in try s.listClusters(i, context: c) },
+            "DeleteCluster": AWSJSONRouter.operation { (i: DeleteClusterRequest, c) in try s.deleteCluster(i, context: c) },
+            "ListClusterNodes": AWSJSONRouter.operation { (i: ListClusterNodesRequest, c) in try s.listClusterNodes(i, context: c) },
+            "DescribeClusterNode": AWSJSONRouter.operation { (i: DescribeClusterNodeRequest, c) in try s.describeClusterNode(i, context: c) },
+            "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
+            "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
+            "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },
+        ]
+    }
+
     /// Binds the listening socket.
     /// - Returns: the bound address (the real port when configured with 0).
     /// - Throws: `SocketError`.
     public func bind() throws -> SocketAddress { try server.bind() }
 
-    /// Serves until `stop()`, then returns once in-flight requests are answered (at most 4.5 s after `stop()`).
-    public func run() { server.run() }
+    /// Fires overdue transitions (catch-up after a restart), then serves until `stop()`; returns once in-flight
+    /// requests are answered (at most 4.5 s after `stop()`). Stop order is the reverse of start: server, then state.
+    public func run() {
+        service.start()
+        server.run()
+        service.stop()
+    }
 
     /// Begins a graceful stop; safe from any thread (signal sources call it).
     public func stop() { server.shutdown() }

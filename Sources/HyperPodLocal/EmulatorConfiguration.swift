@@ -1,5 +1,6 @@
 import AWSJSONProtocol
 import HTTP1
+import HyperPodDomain
 
 /// Everything `hyperpod-local serve` can be told (flags, or `HYPERPOD_LOCAL_*` environment variables).
 public struct EmulatorConfiguration: Sendable {
@@ -7,7 +8,7 @@ public struct EmulatorConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// TCP port; 0 picks a free port (the first stdout line says which).
     public var port: UInt16 = 4580
-    /// SQLite database file. The store arrives with issue #4; until then state is not persisted.
+    /// SQLite database file (WAL mode); state survives restarts.
     public var databasePath: String = "./hyperpod-local.sqlite"
     /// Keep state in memory only (no database file).
     public var inMemory = false
@@ -21,6 +22,17 @@ public struct EmulatorConfiguration: Sendable {
     /// Check every successful response against the model's output shape (spec R11); a mismatch answers 500.
     public var checkResponses = AWSJSONRouter.isDebugBuild
     public var limits = HTTPLimits()
+    /// `real` (virtual time follows the wall clock × `timeScale`) or `manual` (moves only through the admin API).
+    public var clockMode: VirtualClock.Mode = .real
+    public var timeScale: Double = 1
+    /// Durations of delayed transitions (spec R40), overrides applied.
+    public var timing = TimingProfile(.fast)
+    /// Makes every generated id, address and random choice reproducible (spec R30).
+    public var seed: UInt64?
+    /// The admin API beyond `health` (spec §14a).
+    public var adminEnabled = true
+    /// Required as `X-Hyperpod-Admin-Token` on every admin route but `health`.
+    public var adminToken: String?
 
     public init() {}
 }

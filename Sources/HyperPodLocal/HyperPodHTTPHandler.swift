@@ -17,20 +17,27 @@ import Glibc
 public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let aws: AWSJSONRouter
     let admin: AdminRouter
+    /// Where calls that read or change the emulator's state run, one at a time; nil: on the calling thread (tests).
+    let stateQueue: DispatchQueue?
     let logger: Logger
 
-    public init(aws: AWSJSONRouter, admin: AdminRouter, logger: Logger) {
+    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue? = nil, logger: Logger) {
         self.aws = aws
         self.admin = admin
+        self.stateQueue = stateQueue
         self.logger = logger
     }
 
-    /// Bodies larger than this are decoded and validated on a background queue, so a large request does not stall
-    /// the event loop for other clients (the server keeps pipelined responses in order).
+    /// Without a state queue, bodies larger than this are decoded and validated on a background queue, so a large
+    /// request does not stall the event loop for other clients (the server keeps pipelined responses in order).
     static let backgroundBodyBytes = 64 * 1024
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        if request.body.count > Self.backgroundBodyBytes {
+        if AdminRouter.isHealth(request) {
+            responder.respond(respond(to: request))  // never waits for the state
+        } else if let stateQueue {
+            stateQueue.async { responder.respond(self.respond(to: request)) }
+        } else if request.body.count > Self.backgroundBodyBytes {
             DispatchQueue.global().async { responder.respond(self.respond(to: request)) }
         } else {
             responder.respond(respond(to: request))

@@ -14,7 +14,7 @@ public enum JSONWriter {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .integer(let i): out.append(contentsOf: String(i).utf8)
-        case .double(let d): out.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
+        case .double(let d): writeDouble(d, to: &out)
         case .string(let s): writeString(s, to: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
@@ -36,6 +36,23 @@ public enum JSONWriter {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A double with a whole number of thousandths (every timestamp: epoch seconds to the millisecond) is written with
+    /// exactly three decimals (spec R12: `1764547200.000`); other finite doubles in their shortest form; non-finite ones,
+    /// which JSON cannot carry, as `null`.
+    static func writeDouble(_ d: Double, to out: inout [UInt8]) {
+        guard d.isFinite else { out.append(contentsOf: "null".utf8); return }
+        let thousandths = (d * 1000).rounded()
+        if abs(d) < 1e13, abs(thousandths - d * 1000) < 1e-6 {
+            let ms = Int64(thousandths)
+            let sign = ms < 0 ? "-" : ""
+            let whole = abs(ms) / 1000, fraction = abs(ms) % 1000
+            let digits = String(fraction)
+            out.append(contentsOf: "\(sign)\(whole).\(String(repeating: "0", count: 3 - digits.count))\(digits)".utf8)
+        } else {
+            out.append(contentsOf: "\(d)".utf8)
+        }
+    }
 
     /// Appends `s` as a JSON string literal.
     public static func writeString(_ s: String, to out: inout [UInt8]) {

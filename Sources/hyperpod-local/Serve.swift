@@ -2,6 +2,7 @@ import AWSJSONProtocol
 import ArgumentParser
 import Dispatch
 import HTTP1
+import HyperPodDomain
 import HyperPodLocal
 import Logging
 
@@ -68,6 +69,27 @@ struct Serve: ParsableCommand {
     @Option(help: "trace|debug|info|notice|warning|error|critical. (env HYPERPOD_LOCAL_LOG_LEVEL; default info)")
     var logLevel: String?
 
+    @Option(help: "real|manual: virtual time follows the wall clock, or moves only through POST /_hyperpod/clock. (env HYPERPOD_LOCAL_CLOCK; default real)")
+    var clock: String?
+
+    @Option(help: "Virtual seconds per wall second, real clock. (env HYPERPOD_LOCAL_TIME_SCALE; default 1)")
+    var timeScale: Double?
+
+    @Option(help: "instant|fast|realistic: durations of state transitions (spec R40). (env HYPERPOD_LOCAL_TIMING; default fast)")
+    var timing: String?
+
+    @Option(help: "Override one duration, e.g. --delay T_launch=30 (repeatable). (env HYPERPOD_LOCAL_DELAY, comma-separated)")
+    var delay: [String] = []
+
+    @Option(help: "Seed for ids, addresses and random choices: reproducible runs. (env HYPERPOD_LOCAL_SEED; default random)")
+    var seed: UInt64?
+
+    @Option(help: "on|off: the admin API beyond /_hyperpod/health. (env HYPERPOD_LOCAL_ADMIN; default on)")
+    var admin: String?
+
+    @Option(help: "Require this X-Hyperpod-Admin-Token on admin routes but health. (env HYPERPOD_LOCAL_ADMIN_TOKEN)")
+    var adminToken: String?
+
     func run() throws {
         // Block SIGTERM and SIGINT before any thread exists (threads inherit the mask): a signal that arrives before
         // Dispatch has registered its sources then stays pending instead of being lost or killing the process, and
@@ -106,6 +128,33 @@ struct Serve: ParsableCommand {
             throw ValidationError(
                 "limits must be positive; --max-body-bytes at most 1073741824, --max-header-bytes from 256 to 1048576")
         }
+        let clockText = try env.resolve(clock, "CLOCK", default: "real")
+        guard let clockMode = VirtualClock.Mode(rawValue: clockText) else {
+            throw ValidationError("--clock must be real or manual, got '\(clockText)'")
+        }
+        config.clockMode = clockMode
+        config.timeScale = try env.resolve(timeScale, "TIME_SCALE", default: 1)
+        guard config.timeScale.isFinite, config.timeScale > 0 else { throw ValidationError("--time-scale must be > 0") }
+        let timingText = try env.resolve(timing, "TIMING", default: "fast")
+        guard let profile = TimingProfile.Name(rawValue: timingText) else {
+            throw ValidationError("--timing must be instant, fast or realistic, got '\(timingText)'")
+        }
+        config.timing = TimingProfile(profile)
+        let delays = delay.isEmpty ? (env.variables["HYPERPOD_LOCAL_DELAY"] ?? "").split(separator: ",").map(String.init) : delay
+        for text in delays where !text.isEmpty {
+            guard let (key, seconds) = TimingProfile.parseOverride(text) else {
+                throw ValidationError("--delay takes KEY=SECONDS with a key of \(TimingProfile.Key.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+            }
+            config.timing.override(key, seconds: seconds)
+        }
+        config.seed = try seed ?? env.variables["HYPERPOD_LOCAL_SEED"].map { text in
+            guard let value = UInt64(text) else { throw ValidationError("HYPERPOD_LOCAL_SEED='\(text)' is not a valid value") }
+            return value
+        }
+        let adminText = try env.resolve(admin, "ADMIN", default: "on")
+        guard adminText == "on" || adminText == "off" else { throw ValidationError("--admin must be on or off, got '\(adminText)'") }
+        config.adminEnabled = adminText == "on"
+        config.adminToken = adminToken ?? env.variables["HYPERPOD_LOCAL_ADMIN_TOKEN"]
         let levelText = try env.resolve(logLevel, "LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: "|")), got '\(levelText)'")
@@ -116,7 +165,7 @@ struct Serve: ParsableCommand {
         logger.logLevel = level
 
         signal(SIGPIPE, SIG_IGN)
-        let emulator = Emulator(configuration: config, logger: logger)
+        let emulator = try Emulator(configuration: config, logger: logger)
         let address = try emulator.bind()
         let signalSources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -131,6 +180,7 @@ struct Serve: ParsableCommand {
         logger.info("server.started", metadata: [
             "http.address": "\(address)", "storage": "\(config.inMemory ? "in-memory" : config.databasePath)",
             "aws.region": "\(config.region)", "aws.account_id": "\(config.accountID)",
+            "clock": "\(config.clockMode.rawValue)", "timing": "\(config.timing.name.rawValue)",
         ])
         emulator.run()
         signalSources.forEach { $0.cancel() }

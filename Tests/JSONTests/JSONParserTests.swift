@@ -44,6 +44,16 @@ struct JSONParserTests {
         _ = try JSONParser.parse(ok)
     }
 
+    @Test func writer_PrintsTimestampsWithThreeDecimals() {
+        func text(_ d: Double) -> String { String(decoding: JSONWriter.encode(.double(d)), as: UTF8.self) }
+        #expect(text(1_764_547_200) == "1764547200.000")
+        #expect(text(1_764_547_200.1) == "1764547200.100")
+        #expect(text(1_764_547_200.123) == "1764547200.123")
+        #expect(text(-0.5) == "-0.500")
+        #expect(text(0.0001) == "0.0001")
+        #expect(text(.nan) == "null")
+    }
+
     @Test func writer_RoundTripsThroughTheParser() throws {
         var object = JSONObject()
         object["s"] = .string("quote\" backslash\\ newline\n tab\t ctrl\u{01} é")

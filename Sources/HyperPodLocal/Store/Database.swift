@@ -59,6 +59,7 @@ public final class EmulatorDatabase: Sendable {
                     group_name TEXT NOT NULL,
                     status TEXT NOT NULL,
                     launch_at_ms INTEGER NOT NULL,
+                    private_ip INTEGER,
                     document TEXT NOT NULL,
                     PRIMARY KEY (cluster_arn, node_logical_id)
                 );

@@ -1,0 +1,39 @@
+import HTTP1
+import JSON
+
+/// What the admin routes need from the emulator (implemented by the application layer). Bodies are JSON objects as the
+/// spec's §14a gives them.
+public protocol AdminBackend: Sendable {
+    /// RA3 body: `{"now", "mode", "timeScale", "timing"}`.
+    func clockBody() -> JSONObject
+    /// RA3 `advanceSeconds` (≥ 0): due timers fire in order. - Throws: `AdminError` 400/409.
+    func advanceClock(seconds: Double) throws(AdminError)
+    /// RA3 `set` (epoch seconds ≥ now). - Throws: `AdminError` 409 when it would go backwards.
+    func setClock(epochSeconds: Double) throws(AdminError)
+    /// RA3 `timeScale` (> 0, real mode only). - Throws: `AdminError` 400/409.
+    func setTimeScale(_ scale: Double) throws(AdminError)
+    /// RA11: advance from due timer to due timer until settled or `maxSeconds` passed. - Returns: settled.
+    func settle(maxSeconds: Double) throws(AdminError) -> Bool
+    /// RA2: empty all state, or one partition's.
+    func reset(account: String?, region: String?) throws(AdminError)
+    /// RA9: the partition's clusters, nodes, tags and pending timers.
+    func stateDump(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// RA6: the effective timing table.
+    func timingBody() -> JSONObject
+    /// RA6: override durations (`{"T_launch": 5}`). - Throws: `AdminError` 400 for an unknown key or a bad value.
+    func overrideTiming(_ overrides: JSONObject) throws(AdminError)
+}
+
+/// An admin request refused: answered `{"error": message}` with `status`.
+public struct AdminError: Error, Sendable, Equatable {
+    public let status: HTTPStatus
+    public let message: String
+
+    public init(_ status: HTTPStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public static func badBody(_ message: String) -> AdminError { AdminError(.badRequest, message) }
+    public static func conflict(_ message: String) -> AdminError { AdminError(.conflict, message) }
+}

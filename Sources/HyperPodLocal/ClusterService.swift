@@ -1,0 +1,242 @@
+import AWSJSONProtocol
+import Dispatch
+import GRDB
+import HyperPodDomain
+import Logging
+import Synchronization
+
+/// The emulator's state engine: the database, the virtual clock, the timing profile and the persisted scheduler.
+///
+/// Every API and admin call runs on `queue`, one at a time (one write transaction each). Before a call, the
+/// transitions due on the virtual clock fire in due order (spec R39); in real-clock mode a Dispatch timer also fires
+/// them when they fall due.
+///
+/// `@unchecked Sendable` because: `timer` is touched only on `queue` (asserted with `dispatchPrecondition`); every other
+/// stored property is immutable or a `Mutex`.
+public final class ClusterService: @unchecked Sendable {
+    public let database: EmulatorDatabase
+    public let clock: VirtualClock
+    public let queue = DispatchQueue(label: "hyperpod-local.state")
+    let logger: Logger
+    /// The partition of requests without identity (spec R24, R25), for the admin API's defaults.
+    let defaultAccountID: String
+    let defaultRegion: String
+    let timingState: Mutex<TimingProfile>
+    let generator: Mutex<SeededGenerator>
+    private(set) var scheduler: TransitionScheduler!
+    private var timer: DispatchSourceTimer?
+
+    /// Opens the state: resumes the persisted clock (its mode and scale come from the configuration when they differ).
+    /// - Throws: database errors.
+    public init(database: EmulatorDatabase, clockMode: VirtualClock.Mode, timeScale: Double, timing: TimingProfile,
+                seed: UInt64?, defaultAccountID: String = "000000000000", defaultRegion: String = "us-east-1",
+                wall: any WallClock = SystemWallClock(), logger: Logger) throws {
+        self.database = database
+        self.logger = logger
+        self.defaultAccountID = defaultAccountID
+        self.defaultRegion = defaultRegion
+        self.timingState = Mutex(timing)
+        self.generator = Mutex(seed.map(SeededGenerator.init(seed:)) ?? SeededGenerator())
+        if var saved = try database.loadClockState() {
+            if saved.mode != clockMode || saved.timeScale != timeScale {
+                let resumed = VirtualClock(state: saved, wall: wall).snapshot()
+                saved = VirtualClock.State(mode: clockMode, timeScale: timeScale, anchorVirtual: resumed.anchorVirtual,
+                                           anchorWallMilliseconds: resumed.anchorWallMilliseconds)
+            }
+            clock = VirtualClock(state: saved, wall: wall)
+        } else {
+            clock = VirtualClock.starting(mode: clockMode, timeScale: timeScale, wall: wall)
+        }
+        scheduler = TransitionScheduler(database: database) { [unowned self] transition, db in
+            try self.fire(transition, db: db)
+        }
+        try database.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
+    }
+
+    /// The timing profile in force (spec R40, RA6).
+    public var timing: TimingProfile { timingState.withLock { $0 } }
+
+    /// Fires what is overdue (the catch-up after a restart) and arms the timer. Call once, before serving.
+    public func start() {
+        queue.sync { processDue() }
+    }
+
+    /// Stops the background timer.
+    public func stop() {
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    // MARK: Running calls
+
+    /// Runs `body` in one write transaction at the current virtual time, after the due transitions fired.
+    /// Must be called on `queue`.
+    public func perform<T>(_ body: (Database, VirtualTime) throws -> T) throws -> T {
+        dispatchPrecondition(condition: .onQueue(queue))
+        processDue()
+        let now = clock.now()
+        let result = try database.writer.write { db in try body(db, now) }
+        armTimer()
+        return result
+    }
+
+    /// A read at the current virtual time, after the due transitions fired. Must be called on `queue`.
+    public func read<T>(_ body: (Database, VirtualTime) throws -> T) throws -> T {
+        dispatchPrecondition(condition: .onQueue(queue))
+        processDue()
+        let now = clock.now()
+        return try database.writer.read { db in try body(db, now) }
+    }
+
+    /// Fires every transition due now; a failure is logged and left pending (it is retried on the next call).
+    func processDue() {
+        do {
+            try scheduler.runDue(until: clock.now())
+        } catch {
+            logger.error("scheduler.transition_failed", metadata: ["error": "\(error)"])
+        }
+        armTimer()
+    }
+
+    /// Real-clock mode: one Dispatch timer for the earliest pending transition.
+    private func armTimer() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard clock.mode == .real, let due = try? scheduler.nextDue() else {
+            timer?.cancel()
+            timer = nil
+            return
+        }
+        let virtualDelay = Double(max(0, due.milliseconds - clock.now().milliseconds)) / 1000
+        let wallDelay = virtualDelay / clock.timeScale
+        if timer == nil {
+            let source = DispatchSource.makeTimerSource(queue: queue)
+            source.setEventHandler { [unowned self] in self.processDue() }
+            source.resume()
+            timer = source
+        }
+        timer?.schedule(deadline: .now() + .milliseconds(Int(min(wallDelay, 86_400) * 1000) + 1), leeway: .milliseconds(1))
+    }
+
+    /// Applies one fired transition (the scheduler's applier): a stale one (cluster gone, or generation moved on) is a
+    /// no-op.
+    private func fire(_ transition: ScheduledTransition, db: Database) throws -> [NewTransition] {
+        guard var lifecycle = try ClusterStore.load(transition.resourceARN, db: db),
+              lifecycle.cluster.generation == transition.generation,
+              let event = LifecycleEvent(encoded: transition.event) else { return [] }
+        var allocator = try makeAllocator(for: lifecycle.cluster, db: db)
+        let effects = lifecycle.handle(event, at: transition.dueAt, timing: timing, allocator: &allocator)
+        generator.withLock { $0 = allocator.generator }
+        return try apply(effects, to: lifecycle, at: transition.dueAt, db: db)
+    }
+
+    /// Stores a changed cluster and turns its effects into timers (or its removal).
+    func apply(_ effects: [LifecycleEffect], to lifecycle: ClusterLifecycle, at time: VirtualTime, db: Database) throws -> [NewTransition] {
+        var timers: [NewTransition] = []
+        var removed = false
+        for effect in effects {
+            switch effect {
+            case .schedule(let event, let seconds):
+                timers.append(NewTransition(resourceARN: lifecycle.cluster.arn, generation: lifecycle.cluster.generation,
+                                            event: event.encoded, dueAt: time.adding(seconds: seconds)))
+            case .removeCluster:
+                removed = true
+            }
+        }
+        if removed {
+            try ClusterStore.remove(lifecycle.cluster.arn, db: db)
+            try TransitionScheduler.cancel(resourceARN: lifecycle.cluster.arn, in: db)
+            return []
+        }
+        try ClusterStore.save(lifecycle, db: db)
+        return timers
+    }
+
+    struct Allocator: NodeAllocator {
+        var generator: SeededGenerator
+        var used: Set<UInt32>
+        mutating func newLogicalID() -> String { Identifiers.uuid(using: &generator) }
+        mutating func newInstanceID() -> String { Identifiers.instanceID(using: &generator) }
+        mutating func newAddress(subnet: String?) -> UInt32 {
+            let address = Placement.nextAddress(inBlockOf: subnet, used: used) ?? Placement.block(ofSubnet: subnet) + 4
+            used.insert(address)
+            return address
+        }
+    }
+
+    func makeAllocator(for cluster: ClusterRecord, db: Database) throws -> Allocator {
+        Allocator(
+            generator: generator.withLock { $0 },
+            used: try ClusterStore.usedAddresses(in: .init(account: cluster.account, region: cluster.region), db: db)
+        )
+    }
+
+    // MARK: Admin: clock, settle, reset (spec RA2, RA3, RA11)
+
+    /// Moves the clock forward and fires what falls due, in order. Must be called on `queue`.
+    /// - Throws: `VirtualClock.Refusal` for a negative amount.
+    public func advance(bySeconds seconds: Double) throws {
+        dispatchPrecondition(condition: .onQueue(queue))
+        // Step from due time to due time, so each transition sees the clock at its own instant.
+        let target = clock.now().adding(seconds: seconds)
+        guard seconds.isFinite, seconds >= 0 else { try clock.advance(seconds: seconds); return }
+        try stepClock(to: target)
+    }
+
+    /// Sets the clock to a later instant, firing what falls due on the way. Must be called on `queue`.
+    public func setClock(to target: VirtualTime) throws {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard target >= clock.now() else { try clock.set(to: target); return }
+        try stepClock(to: target)
+    }
+
+    private func stepClock(to target: VirtualTime) throws {
+        while let due = try scheduler.nextDue(), due <= target {
+            if due > clock.now() { try clock.set(to: due) }
+            processDue()
+        }
+        if target > clock.now() { try clock.set(to: target) }
+        try saveClock()
+        processDue()
+    }
+
+    /// Advances from due time to due time until nothing is pending or `maxSeconds` of virtual time have passed
+    /// (RA11). - Returns: whether everything settled.
+    public func settleTimers(maxSeconds: Double) throws -> Bool {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let limit = clock.now().adding(seconds: maxSeconds)
+        processDue()
+        while let due = try scheduler.nextDue() {
+            guard due <= limit else {
+                try setClock(to: limit)
+                return false
+            }
+            try setClock(to: due)
+        }
+        return true
+    }
+
+    /// Persists the clock so a restart resumes it (spec R38).
+    public func saveClock() throws {
+        try database.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
+    }
+
+    /// Empties all state, or one partition's (RA2). Must be called on `queue`.
+    public func reset(partition: ClusterStore.Partition?) throws {
+        dispatchPrecondition(condition: .onQueue(queue))
+        try database.writer.write { db in
+            if let partition {
+                let arns = try String.fetchAll(db, sql: "SELECT arn FROM clusters WHERE account = ? AND region = ?",
+                                               arguments: [partition.account, partition.region])
+                for arn in arns {
+                    try ClusterStore.remove(arn, db: db)
+                    try TransitionScheduler.cancel(resourceARN: arn, in: db)
+                }
+            } else {
+                try db.execute(sql: "DELETE FROM clusters; DELETE FROM scheduled_transitions;")
+            }
+        }
+        armTimer()
+    }
+}

@@ -1,0 +1,54 @@
+import AWSJSONProtocol
+import GRDB
+import HyperPodDomain
+import SageMakerShapes
+
+extension ClusterService {
+    /// `CreateCluster` (spec §6): business checks, then the cluster `Creating` with its groups; setup completes after
+    /// T_setup (spec R67, C1). Checks not yet implemented here: R53–R63 (orchestrator, EKS/Slurm specifics, FSx, EBS,
+    /// MinInstanceCount, AutoScaling) and the quotas of R84.
+    /// - Throws: `ValidationException` (R50, R51, R64), `ResourceInUse` (R66).
+    func createCluster(_ input: CreateClusterRequest, context: AWSRequestContext) throws -> CreateClusterResponse {
+        try perform { db, now in
+            // R64: restricted instance groups are refused at create.
+            if !(input.restrictedInstanceGroups ?? []).isEmpty {
+                throw AWSError.validation("Found RestrictedInstanceGroups in the cluster input. Please remove RestrictedInstanceGroups from the request and try again.")
+            }
+            // R50.
+            let groups = input.instanceGroups ?? []
+            if groups.isEmpty {
+                throw AWSError.validation("At least one of InstanceGroups or RestrictedInstanceGroups must be specified.")
+            }
+            var seen: Set<String> = []
+            for group in groups where !seen.insert(group.instanceGroupName).inserted {
+                throw AWSError.validation("Duplicate instance group name \(group.instanceGroupName).")
+            }
+            // R51.
+            for group in groups where (group.instanceType == nil) == (group.instanceRequirements == nil) {
+                throw AWSError.validation("Exactly one of InstanceType or InstanceRequirements must be specified for instance group \(group.instanceGroupName).")
+            }
+            if groups.contains(where: { $0.instanceRequirements != nil }) && input.nodeProvisioningMode != .continuous {
+                throw AWSError.validation("InstanceRequirements requires NodeProvisioningMode to be set to Continuous.")
+            }
+            // R66: a name in use in the partition, also by a Deleting or Failed cluster.
+            if try ClusterStore.resolve(input.clusterName, in: context.partition, db: db) != nil {
+                throw AWSError(code: "ResourceInUse", message: "Cluster \(input.clusterName) already exists.")
+            }
+            // R30: a new 12-character id, never reused.
+            var clusterID: String
+            repeat {
+                clusterID = generator.withLock { Identifiers.clusterID(using: &$0) }
+            } while try !ClusterStore.claimIdentifier(kind: "cluster-id", "\(context.identity.accountID)/\(clusterID)", db: db)
+            let arn = Identifiers.clusterARN(partition: context.identity.partition, region: context.identity.region,
+                                             account: context.identity.accountID, clusterID: clusterID)
+            let (lifecycle, effects) = ClusterLifecycle.create(
+                request: input, arn: arn, clusterID: clusterID, account: context.identity.accountID,
+                region: context.identity.region, at: now, timing: timing
+            )
+            let timers = try apply(effects, to: lifecycle, at: now, db: db)
+            try TransitionScheduler.schedule(timers, in: db)
+            try ClusterStore.addTags(input.tags ?? [], to: arn, db: db)
+            return CreateClusterResponse(clusterArn: arn)
+        }
+    }
+}

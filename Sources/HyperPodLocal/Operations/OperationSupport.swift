@@ -1,0 +1,92 @@
+import AWSJSONProtocol
+import GRDB
+import HyperPodDomain
+import JSON
+import SageMakerShapes
+
+extension AWSRequestContext {
+    /// The caller's partition of state (spec R27).
+    var partition: ClusterStore.Partition { .init(account: identity.accountID, region: identity.region) }
+}
+
+/// The AWS errors of the cluster operations, with the spec's texts.
+enum ClusterErrors {
+    /// 400 `ResourceNotFound` `Could not find cluster '<arn>'`, echoing an ARN as passed and turning a name into the
+    /// ARN it would have (spec R32).
+    static func notFound(_ nameOrARN: String, context: AWSRequestContext) -> AWSError {
+        let arn = nameOrARN.hasPrefix("arn:") ? nameOrARN
+            : Identifiers.clusterARN(partition: context.identity.partition, region: context.identity.region,
+                                     account: context.identity.accountID, clusterID: nameOrARN)
+        return AWSError(code: "ResourceNotFound", message: "Could not find cluster '\(arn)'")
+    }
+}
+
+extension ClusterService {
+    /// The cluster `nameOrARN` names in the caller's partition, or `ResourceNotFound` (spec R31, R32).
+    func resolveCluster(_ nameOrARN: String, context: AWSRequestContext, db: Database) throws -> ClusterLifecycle {
+        guard let arn = try ClusterStore.resolve(nameOrARN, in: context.partition, db: db),
+              let lifecycle = try ClusterStore.load(arn, db: db) else { throw ClusterErrors.notFound(nameOrARN, context: context) }
+        return lifecycle
+    }
+}
+
+/// Opaque, stable `NextToken`s (spec R95): base64url of the last returned key, bound to the operation and to a digest
+/// of the partition, cluster and filter/sort parameters. A token that does not decode or belongs to other parameters
+/// is `Invalid NextToken value.`
+struct PageToken {
+    static let invalid = AWSError.validation("Invalid NextToken value.")
+
+    static func make(operation: String, binding: String, key: [String]) -> String {
+        let object: JSONObject = ["o": .string(operation), "b": .string(digest(binding)), "k": .array(key.map(JSONValue.string))]
+        return base64URL(JSONWriter.encode(.object(object)))
+    }
+
+    /// The key a token resumes after; nil for no token or `""` (the first page).
+    /// - Throws: `invalid`.
+    static func key(_ token: String?, operation: String, binding: String) throws -> [String]? {
+        guard let token, !token.isEmpty else { return nil }
+        guard let bytes = decodeBase64URL(token), let object = try? JSONParser.parse(bytes).objectValue,
+              object["o"] == .string(operation), object["b"] == .string(digest(binding)),
+              let key = object["k"]?.arrayValue?.compactMap(\.stringValue) else { throw invalid }
+        return key
+    }
+
+    private static func digest(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return String(hash, radix: 36)
+    }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            let chunk = Array(bytes[i..<min(i + 3, bytes.count)])
+            let n = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
+            for j in 0..<(chunk.count + 1) { out.append(alphabet[Int((n >> (18 - 6 * UInt32(j))) & 63)]) }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decodeBase64URL(_ text: String) -> [UInt8]? {
+        var values: [UInt32] = []
+        for byte in text.utf8 {
+            guard let index = alphabet.firstIndex(of: byte) else { return nil }
+            values.append(UInt32(index))
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < values.count {
+            let group = Array(values[i..<min(i + 4, values.count)])
+            var n: UInt32 = 0
+            for j in 0..<4 { n = (n << 6) | (j < group.count ? group[j] : 0) }
+            for j in 0..<(group.count - 1) { out.append(UInt8((n >> (16 - 8 * UInt32(j))) & 255)) }
+            i += 4
+        }
+        return out
+    }
+}

@@ -1,0 +1,52 @@
+import AWSJSONProtocol
+import GRDB
+import HyperPodDomain
+import SageMakerShapes
+
+extension ClusterService {
+    /// The cluster a tag operation's `ResourceArn` names (spec R115).
+    private func taggedCluster(_ arn: String, context: AWSRequestContext, db: Database) throws -> String {
+        guard let parts = Identifiers.parseClusterARN(arn) else {
+            if arn.hasPrefix("arn:") && arn.contains(":sagemaker:") {
+                throw AWSError.validation("Resource type of '\(arn)' is not supported by hyperpod-local.")
+            }
+            throw ClusterErrors.notFound(arn, context: context)
+        }
+        _ = parts
+        guard let resolved = try ClusterStore.resolve(arn, in: context.partition, db: db) else {
+            throw ClusterErrors.notFound(arn, context: context)
+        }
+        return resolved
+    }
+
+    /// `AddTags` (spec R114, R115): adds or overwrites; at most 50 per cluster; `aws:` keys reserved.
+    func addTags(_ input: AddTagsInput, context: AWSRequestContext) throws -> AddTagsOutput {
+        try perform { db, _ in
+            let arn = try taggedCluster(input.resourceArn, context: context, db: db)
+            if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
+                throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
+            }
+            let existing = Set(try ClusterStore.tags(of: arn, db: db).map(\.key))
+            if existing.union(input.tags.map(\.key)).count > 50 {
+                throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.")
+            }
+            try ClusterStore.addTags(input.tags, to: arn, db: db)
+            return AddTagsOutput(tags: input.tags)
+        }
+    }
+
+    /// `ListTags` (spec R114): first-added order, one page.
+    func listTags(_ input: ListTagsInput, context: AWSRequestContext) throws -> ListTagsOutput {
+        try read { db, _ in
+            ListTagsOutput(tags: try ClusterStore.tags(of: try taggedCluster(input.resourceArn, context: context, db: db), db: db))
+        }
+    }
+
+    /// `DeleteTags` (spec R114): absent keys are no error.
+    func deleteTags(_ input: DeleteTagsInput, context: AWSRequestContext) throws -> DeleteTagsOutput {
+        try perform { db, _ in
+            try ClusterStore.deleteTags(input.tagKeys, from: try taggedCluster(input.resourceArn, context: context, db: db), db: db)
+            return DeleteTagsOutput()
+        }
+    }
+}

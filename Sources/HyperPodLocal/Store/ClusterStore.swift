@@ -1,0 +1,185 @@
+import GRDB
+import HyperPodDomain
+import JSON
+import SageMakerShapes
+
+/// Reads and writes clusters, their node slots and tags, inside the caller's transaction. The cluster's request is
+/// kept as the model's shape, so DescribeCluster echoes what was set.
+public enum ClusterStore {
+    /// The partition a request acts in (spec R27).
+    public struct Partition: Sendable, Hashable {
+        public var account: String
+        public var region: String
+
+        public init(account: String, region: String) {
+            self.account = account
+            self.region = region
+        }
+    }
+
+    /// A stored cluster row, enough to list and sort without loading the document.
+    public struct ClusterRow: Sendable {
+        public var arn: String
+        public var name: String
+        public var status: String
+        public var createdAt: VirtualTime
+    }
+
+    // MARK: Clusters
+
+    /// The ARN of the cluster `nameOrARN` names in `partition` (spec R31), nil when there is none.
+    public static func resolve(_ nameOrARN: String, in partition: Partition, db: Database) throws -> String? {
+        if nameOrARN.hasPrefix("arn:") {
+            return try String.fetchOne(db, sql: "SELECT arn FROM clusters WHERE arn = ? AND account = ? AND region = ?",
+                                       arguments: [nameOrARN, partition.account, partition.region])
+        }
+        return try String.fetchOne(db, sql: "SELECT arn FROM clusters WHERE account = ? AND region = ? AND name = ?",
+                                   arguments: [partition.account, partition.region, nameOrARN])
+    }
+
+    /// Loads a cluster with all its node slots.
+    public static func load(_ arn: String, db: Database) throws -> ClusterLifecycle? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]) else { return nil }
+        let cluster = try decodeCluster(row)
+        let nodes = try Row.fetchAll(
+            db, sql: "SELECT * FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid", arguments: [arn]
+        ).map(decodeNode)
+        return ClusterLifecycle(cluster: cluster, nodes: nodes)
+    }
+
+    /// Inserts or replaces a cluster and its node slots.
+    public static func save(_ lifecycle: ClusterLifecycle, db: Database) throws {
+        let c = lifecycle.cluster
+        try db.execute(
+            sql: """
+                INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(arn) DO UPDATE SET status = excluded.status, generation = excluded.generation,
+                    document = excluded.document
+                """,
+            arguments: [c.arn, c.account, c.region, c.clusterID, c.name, c.status.rawValue, c.generation,
+                        c.creationTime.milliseconds, encodeClusterDocument(c)]
+        )
+        try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ?", arguments: [c.arn])
+        for node in lifecycle.nodes {
+            try db.execute(
+                sql: """
+                    INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status, launch_at_ms,
+                        private_ip, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [c.arn, node.logicalID, node.instanceID, node.groupName, node.status.rawValue,
+                            (node.launchTime ?? node.slotCreated).milliseconds, node.privateIP.map { Int64($0) },
+                            encodeNodeDocument(node)]
+            )
+        }
+    }
+
+    /// Removes a cluster with its nodes and tags (spec C14).
+    public static func remove(_ arn: String, db: Database) throws {
+        try db.execute(sql: "DELETE FROM clusters WHERE arn = ?", arguments: [arn])
+    }
+
+    /// Every cluster of a partition.
+    public static func rows(in partition: Partition, db: Database) throws -> [ClusterRow] {
+        try Row.fetchAll(db, sql: "SELECT arn, name, status, created_at_ms FROM clusters WHERE account = ? AND region = ?",
+                         arguments: [partition.account, partition.region]).map {
+            ClusterRow(arn: $0["arn"], name: $0["name"], status: $0["status"], createdAt: VirtualTime(milliseconds: $0["created_at_ms"]))
+        }
+    }
+
+    /// Private addresses in use in a partition (spec R35: unique while in use).
+    public static func usedAddresses(in partition: Partition, db: Database) throws -> Set<UInt32> {
+        Set(try Int64.fetchAll(db, sql: """
+            SELECT n.private_ip FROM cluster_nodes n JOIN clusters c ON c.arn = n.cluster_arn
+            WHERE c.account = ? AND c.region = ? AND n.private_ip IS NOT NULL
+            """, arguments: [partition.account, partition.region]).map { UInt32(truncatingIfNeeded: $0) })
+    }
+
+    /// Records an identifier as used; false when it was used before (spec R30: ids are never reused).
+    public static func claimIdentifier(kind: String, _ value: String, db: Database) throws -> Bool {
+        try db.execute(sql: "INSERT OR IGNORE INTO used_identifiers (kind, value) VALUES (?, ?)", arguments: [kind, value])
+        return db.changesCount == 1
+    }
+
+    // MARK: Tags (spec R114)
+
+    /// Tags of a cluster in first-added order.
+    public static func tags(of arn: String, db: Database) throws -> [Tag] {
+        try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE cluster_arn = ? ORDER BY position", arguments: [arn]).map {
+            Tag(key: $0["key"], value: $0["value"])
+        }
+    }
+
+    /// Adds or overwrites tags (an overwritten key keeps its position).
+    public static func addTags(_ tags: [Tag], to arn: String, db: Database) throws {
+        for tag in tags {
+            let next = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE cluster_arn = ?", arguments: [arn]) ?? 1
+            try db.execute(sql: """
+                INSERT INTO tags (cluster_arn, key, value, position) VALUES (?, ?, ?, ?)
+                ON CONFLICT(cluster_arn, key) DO UPDATE SET value = excluded.value
+                """, arguments: [arn, tag.key, tag.value, next])
+        }
+    }
+
+    public static func deleteTags(_ keys: [String], from arn: String, db: Database) throws {
+        for key in keys { try db.execute(sql: "DELETE FROM tags WHERE cluster_arn = ? AND key = ?", arguments: [arn, key]) }
+    }
+
+    // MARK: Documents
+
+    static func encodeClusterDocument(_ c: ClusterRecord) -> String {
+        var groups: [JSONValue] = []
+        for g in c.groups {
+            groups.append(.object(["spec": g.spec.jsonValue, "status": .string(g.status.rawValue), "targetCount": .integer(Int64(g.targetCount))]))
+        }
+        var object: JSONObject = ["request": c.request.jsonValue, "groups": .array(groups)]
+        if let failure = c.failureMessage { object["failureMessage"] = .string(failure) }
+        return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
+    }
+
+    static func decodeCluster(_ row: Row) throws -> ClusterRecord {
+        let document = try JSONParser.parse(Array((row["document"] as String).utf8))
+        guard let object = document.objectValue, let request = object["request"],
+              let status = ClusterStatus(rawValue: row["status"]) else { throw StoreError.corrupt("cluster \(row["arn"] as String)") }
+        let groups = try (object["groups"]?.arrayValue ?? []).map { value -> InstanceGroupRecord in
+            guard let g = value.objectValue, let spec = g["spec"], let statusText = g["status"]?.stringValue,
+                  let status = InstanceGroupStatus(rawValue: statusText), case .integer(let target)? = g["targetCount"]
+            else { throw StoreError.corrupt("group of \(row["arn"] as String)") }
+            return InstanceGroupRecord(spec: try ClusterInstanceGroupSpecification(json: spec), status: status, targetCount: Int(target))
+        }
+        return ClusterRecord(
+            arn: row["arn"], clusterID: row["cluster_id"], account: row["account"], region: row["region"], status: status,
+            creationTime: VirtualTime(milliseconds: row["created_at_ms"]), generation: row["generation"],
+            request: try CreateClusterRequest(json: request), groups: groups, failureMessage: object["failureMessage"]?.stringValue
+        )
+    }
+
+    static func encodeNodeDocument(_ n: NodeRecord) -> String {
+        var object: JSONObject = ["message": .string(n.message), "slotCreated": .integer(n.slotCreated.milliseconds),
+                                  "reachedRunning": .bool(n.reachedRunning)]
+        if let launch = n.launchTime { object["launchTime"] = .integer(launch.milliseconds) }
+        if let zone = n.zone { object["zone"] = .string(zone) }
+        return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
+    }
+
+    static func decodeNode(_ row: Row) throws -> NodeRecord {
+        guard let object = try JSONParser.parse(Array((row["document"] as String).utf8)).objectValue,
+              let status = ClusterInstanceStatus(rawValue: row["status"]),
+              case .integer(let slotCreated)? = object["slotCreated"] else { throw StoreError.corrupt("node \(row["node_logical_id"] as String)") }
+        var launch: VirtualTime? = nil
+        if case .integer(let ms)? = object["launchTime"] { launch = VirtualTime(milliseconds: ms) }
+        let ip: Int64? = row["private_ip"]
+        return NodeRecord(
+            logicalID: row["node_logical_id"], instanceID: row["instance_id"], groupName: row["group_name"], status: status,
+            message: object["message"]?.stringValue ?? "", slotCreated: VirtualTime(milliseconds: slotCreated), launchTime: launch,
+            privateIP: ip.map { UInt32(truncatingIfNeeded: $0) }, zone: object["zone"]?.stringValue,
+            reachedRunning: object["reachedRunning"] == .bool(true)
+        )
+    }
+}
+
+/// Stored data that cannot be read back: a bug (or a database edited by hand).
+public struct StoreError: Error, CustomStringConvertible {
+    public let description: String
+    static func corrupt(_ what: String) -> StoreError { StoreError(description: "stored \(what) cannot be decoded") }
+}
