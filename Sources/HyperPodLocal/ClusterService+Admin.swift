@@ -65,7 +65,7 @@ extension ClusterService: AdminBackend {
                     clusters.append(.object(cluster))
                 }
                 let arns = Set(try ClusterStore.rows(in: partition, db: db).map(\.arn))
-                let timers: [JSONValue] = try scheduler.pending().filter { arns.contains($0.resourceARN) }.map {
+                let timers: [JSONValue] = try TransitionScheduler.pending(in: db).filter { arns.contains($0.resourceARN) }.map {
                     .object(["resourceArn": .string($0.resourceARN), "event": .string($0.event), "dueAt": .double($0.dueAt.epochSeconds)])
                 }
                 return [

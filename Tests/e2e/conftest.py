@@ -24,14 +24,14 @@ LISTENING = re.compile(r"^hyperpod-local listening on http://(.+):(\d+)$")
 class Server:
     """One running hyperpod-local process."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, in_memory=True):
         if not os.path.exists(BINARY):
             raise RuntimeError(f"{BINARY} is missing: run `swift build -c release` (scripts/test.sh does)")
         self.logfile = tempfile.NamedTemporaryFile(prefix="hyperpod-local-", suffix=".log", delete=False)
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERPOD_LOCAL_")}
         full_env.update(env or {})
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", "0", "--in-memory", "--check-responses", *args],
+            [BINARY, "serve", "--port", "0", *(["--in-memory"] if in_memory else []), "--check-responses", *args],
             stdout=subprocess.PIPE, stderr=self.logfile, env=full_env,
         )
         line = self._first_line(timeout=10)

@@ -99,13 +99,17 @@ public final class TransitionScheduler: Sendable {
 
     /// Every pending transition, in due order (state dump, tests).
     public func pending() throws -> [ScheduledTransition] {
-        try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM scheduled_transitions ORDER BY due_at_ms, id").map { row in
-                ScheduledTransition(
-                    id: row["id"], resourceARN: row["resource_arn"], generation: row["generation"], event: row["event"],
-                    dueAt: VirtualTime(milliseconds: row["due_at_ms"])
-                )
-            }
+        try database.writer.read { db in try Self.pending(in: db) }
+    }
+
+    /// Every pending transition, in due order, read inside the caller's transaction (GRDB's database access is not
+    /// reentrant: never open a second `read` inside one).
+    public static func pending(in db: Database) throws -> [ScheduledTransition] {
+        try Row.fetchAll(db, sql: "SELECT * FROM scheduled_transitions ORDER BY due_at_ms, id").map { row in
+            ScheduledTransition(
+                id: row["id"], resourceARN: row["resource_arn"], generation: row["generation"], event: row["event"],
+                dueAt: VirtualTime(milliseconds: row["due_at_ms"])
+            )
         }
     }
 }

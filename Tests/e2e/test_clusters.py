@@ -1,0 +1,317 @@
+"""Cluster lifecycle end to end (issue #4; spec §3–§6, §8, §9, §13, §14a), on the release binary with boto3 and the
+AWS CLI. Time moves only through the admin clock (RA3) and settle (RA11): nothing here sleeps for a state."""
+import base64
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ROOT, Server, make_client
+
+CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
+ROLE = "arn:aws:iam::111122223333:role/hyperpod"
+INSTANCE_ID = re.compile(r"^i-[0-9a-f]{17}$")
+ARN = re.compile(r"^arn:aws:sagemaker:us-east-1:000000000000:cluster/[a-z0-9]{12}$")
+
+
+def admin(server, path, body=None, method=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(server.endpoint + path, data=data, method=method or ("POST" if data else "GET"))
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def group(name="workers", count=2, **extra):
+    g = {"InstanceGroupName": name, "InstanceType": "ml.c5.xlarge", "InstanceCount": count, "ExecutionRole": ROLE,
+         "LifeCycleConfig": {"SourceS3Uri": "s3://my-bucket/lcc/", "OnCreate": "on_create.sh"}}
+    g.update(extra)
+    return g
+
+
+@pytest.fixture
+def manual(make_server):
+    """A server on a manual clock with the fast profile."""
+    return make_server("--clock", "manual")
+
+
+@pytest.fixture
+def sm(manual):
+    return make_client(manual.endpoint)
+
+
+def status(sm, name):
+    return sm.describe_cluster(ClusterName=name)["ClusterStatus"]
+
+
+def test_R41_create_passes_creating_then_in_service_on_a_manual_clock(manual, sm):
+    arn = sm.create_cluster(ClusterName="demo", InstanceGroups=[group("a", 2), group("b", 60)])["ClusterArn"]
+    assert ARN.match(arn)
+    described = sm.describe_cluster(ClusterName="demo")
+    assert described["ClusterStatus"] == "Creating"
+    assert [(g["InstanceGroupName"], g["Status"], g["CurrentCount"], g["TargetCount"]) for g in described["InstanceGroups"]] == [
+        ("a", "Creating", 0, 2), ("b", "Creating", 0, 60)]
+    assert sm.list_cluster_nodes(ClusterName="demo")["ClusterNodeSummaries"] == []
+
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1.999})
+    assert sm.list_cluster_nodes(ClusterName="demo")["ClusterNodeSummaries"] == []
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 0.001})  # T_setup = 2 s: every slot is Pending with an instance
+    nodes = sm.list_cluster_nodes(ClusterName="demo", MaxResults=100)["ClusterNodeSummaries"]
+    assert len(nodes) == 62 and {n["InstanceStatus"]["Status"] for n in nodes} == {"Pending"}
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1})  # first batches (T_launch = 1 s)
+    groups = sm.describe_cluster(ClusterName="demo")["InstanceGroups"]
+    assert [(g["Status"], g["CurrentCount"]) for g in groups] == [("InService", 2), ("Creating", 50)]
+    assert status(sm, "demo") == "Creating"
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1})  # b's second batch of 10
+    assert status(sm, "demo") == "InService"
+    assert [g["CurrentCount"] for g in sm.describe_cluster(ClusterName="demo")["InstanceGroups"]] == [2, 60]
+
+
+def test_R40_fast_profile_on_the_real_clock_settles(make_server):
+    server = make_server()  # real clock, fast profile
+    sm = make_client(server.endpoint)
+    sm.create_cluster(ClusterName="quick", InstanceGroups=[group()])
+    assert status(sm, "quick") == "Creating"
+    result = admin(server, "/_hyperpod/settle", {"maxSeconds": 60})
+    assert result["settled"] is True and result["mode"] == "real"
+    assert status(sm, "quick") == "InService"
+
+
+def test_R90_describe_by_arn_echoes_the_request(manual, sm):
+    arn = sm.create_cluster(
+        ClusterName="echo", InstanceGroups=[group(ThreadsPerCore=2, OnStartDeepHealthChecks=["InstanceStress"])],
+        VpcConfig={"SecurityGroupIds": ["sg-0123abcd"], "Subnets": ["subnet-0aaa", "subnet-0bbb"]},
+    )["ClusterArn"]
+    admin(manual, "/_hyperpod/settle", {})
+    d = sm.describe_cluster(ClusterName=arn)
+    assert d["ClusterArn"] == arn and d["ClusterName"] == "echo" and d["ClusterStatus"] == "InService"
+    assert d["VpcConfig"] == {"SecurityGroupIds": ["sg-0123abcd"], "Subnets": ["subnet-0aaa", "subnet-0bbb"]}
+    assert d["NodeRecovery"] == "Automatic"  # R90 default
+    g = d["InstanceGroups"][0]
+    assert g["ThreadsPerCore"] == 2 and g["OnStartDeepHealthChecks"] == ["InstanceStress"]
+    assert g["ExecutionRole"] == ROLE and g["LifeCycleConfig"]["SourceS3Uri"] == "s3://my-bucket/lcc/"
+    assert g["CurrentImageId"] == g["DesiredImageId"] and re.match(r"^ami-[0-9a-f]{17}$", g["CurrentImageId"])
+    assert "FailureMessage" not in d and "Orchestrator" not in d  # R11, R90
+
+
+def test_R12_timestamps_are_epoch_seconds_with_three_decimals(manual, sm):
+    import http.client
+    sm.create_cluster(ClusterName="ts", InstanceGroups=[group()])
+    conn = http.client.HTTPConnection(manual.host, manual.port)
+    conn.request("POST", "/", body=b'{"ClusterName":"ts"}', headers={"X-Amz-Target": "SageMaker.DescribeCluster"})
+    raw = conn.getresponse().read().decode()
+    assert re.search(r'"CreationTime":\d{10}\.\d{3}[,}]', raw), raw
+    clock = admin(manual, "/_hyperpod/clock")
+    assert json.loads(raw)["CreationTime"] == pytest.approx(clock["now"], abs=0.001)
+
+
+def test_R93_R94_nodes_have_valid_ids_addresses_hostnames_and_placement(manual, sm):
+    sm.create_cluster(ClusterName="nodes", InstanceGroups=[group(count=3)],
+                      VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-0abc"]})
+    admin(manual, "/_hyperpod/settle", {})
+    nodes = sm.list_cluster_nodes(ClusterName="nodes")["ClusterNodeSummaries"]
+    assert len(nodes) == 3
+    ips = set()
+    for node in nodes:
+        assert INSTANCE_ID.match(node["InstanceId"])
+        assert node["InstanceStatus"] == {"Status": "Running", "Message": ""}
+        assert "NodeLogicalId" not in node  # legacy cluster (R34)
+        details = sm.describe_cluster_node(ClusterName="nodes", NodeId=node["InstanceId"])["NodeDetails"]
+        ip = details["PrivatePrimaryIp"]
+        assert re.match(r"^10\.\d+\.\d+\.\d+$", ip) and ip not in ips
+        ips.add(ip)
+        assert details["PrivateDnsHostname"] == node["PrivateDnsHostname"] == "ip-" + ip.replace(".", "-") + ".ec2.internal"
+        zone = details["Placement"]["AvailabilityZone"]
+        assert zone in ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
+        assert details["Placement"]["AvailabilityZoneId"] == "use1-az" + str("abcd".index(zone[-1]) + 1)
+    # One subnet: one /20 block, addresses issued sequentially from its fifth (R35).
+    last_octets = sorted(int(ip.split(".")[3]) for ip in ips)
+    assert last_octets == [4, 5, 6]
+    with pytest.raises(ClientError) as caught:
+        sm.describe_cluster_node(ClusterName="nodes", NodeId="i-0123456789abcdef0")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_R87_R88_R89_delete_passes_deleting_then_resource_not_found(manual, sm):
+    arn = sm.create_cluster(ClusterName="gone", InstanceGroups=[group()])["ClusterArn"]
+    admin(manual, "/_hyperpod/settle", {})
+    assert sm.delete_cluster(ClusterName="gone")["ClusterArn"] == arn
+    d = sm.describe_cluster(ClusterName="gone")
+    assert d["ClusterStatus"] == "Deleting" and d["InstanceGroups"][0]["CurrentCount"] == 2  # counts unchanged
+    assert {n["InstanceStatus"]["Status"] for n in sm.list_cluster_nodes(ClusterName="gone")["ClusterNodeSummaries"]} == {"ShuttingDown"}
+    with pytest.raises(ClientError) as caught:
+        sm.delete_cluster(ClusterName="gone")
+    assert caught.value.response["Error"] == {"Code": "ConflictException", "Message": "Cluster gone is already being deleted."}
+    admin(manual, "/_hyperpod/settle", {})
+    with pytest.raises(ClientError) as caught:
+        sm.describe_cluster(ClusterName=arn)
+    assert caught.value.response["Error"] == {"Code": "ResourceNotFound", "Message": f"Could not find cluster '{arn}'"}
+    # The name is free again; the id is new (R30).
+    again = sm.create_cluster(ClusterName="gone", InstanceGroups=[group()])["ClusterArn"]
+    assert again != arn
+
+
+def test_R32_R66_not_found_and_in_use(manual, sm):
+    with pytest.raises(ClientError) as caught:
+        sm.describe_cluster(ClusterName="nothing")
+    assert caught.value.response["Error"] == {
+        "Code": "ResourceNotFound", "Message": "Could not find cluster 'arn:aws:sagemaker:us-east-1:000000000000:cluster/nothing'"}
+    sm.create_cluster(ClusterName="twice", InstanceGroups=[group()])
+    with pytest.raises(ClientError) as caught:
+        sm.create_cluster(ClusterName="twice", InstanceGroups=[group()])
+    assert caught.value.response["Error"] == {"Code": "ResourceInUse", "Message": "Cluster twice already exists."}
+
+
+def test_R27_a_cluster_is_invisible_from_another_account_or_region(manual):
+    home = make_client(manual.endpoint, region="us-east-1", access_key="111111111111")
+    arn = home.create_cluster(ClusterName="private", InstanceGroups=[group()])["ClusterArn"]
+    assert ":111111111111:" in arn
+    for other in (make_client(manual.endpoint, region="us-east-1", access_key="222222222222"),
+                  make_client(manual.endpoint, region="eu-west-1", access_key="111111111111")):
+        for name in ("private", arn):
+            with pytest.raises(ClientError) as caught:
+                other.describe_cluster(ClusterName=name)
+            assert caught.value.response["Error"]["Code"] == "ResourceNotFound"
+        assert other.list_clusters()["ClusterSummaries"] == []
+        other.create_cluster(ClusterName="private", InstanceGroups=[group()])  # the name is free there
+
+
+def test_R92_R95_list_filters_sorts_and_walks_25_clusters_one_by_one(manual, sm):
+    names = [f"c{i:02d}" for i in range(25)]
+    # botocore sends request timestamps as whole epoch seconds: create on whole seconds so the strict bounds are exact.
+    import math
+    admin(manual, "/_hyperpod/clock", {"set": math.ceil(admin(manual, "/_hyperpod/clock")["now"]) + 1})
+    times = []
+    for name in names:
+        sm.create_cluster(ClusterName=name, InstanceGroups=[group(count=0)])
+        times.append(admin(manual, "/_hyperpod/clock")["now"])
+        admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1})
+    seen, token, pages = [], None, 0
+    while True:
+        page = sm.list_clusters(MaxResults=1, **({"NextToken": token} if token else {}))
+        seen += [s["ClusterName"] for s in page["ClusterSummaries"]]
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+        # A cluster created mid-walk does not disturb it (keyset, R95).
+        if pages == 10:
+            sm.create_cluster(ClusterName="zz-late", InstanceGroups=[group(count=0)])
+    assert seen[:25] == names and seen.count("zz-late") <= 1 and len(seen) in (25, 26)
+    assert page["NextToken"] == ""  # R11: "" on the last page
+    by_name = sm.list_clusters(SortBy="NAME", SortOrder="Descending", MaxResults=100)["ClusterSummaries"]
+    assert [s["ClusterName"] for s in by_name] == sorted(names + ["zz-late"], reverse=True)
+    contains = sm.list_clusters(NameContains="C1", MaxResults=100)["ClusterSummaries"]  # case-insensitive
+    assert [s["ClusterName"] for s in contains] == [f"c1{i}" for i in range(10)]
+    import datetime
+    after = datetime.datetime.fromtimestamp(times[19], tz=datetime.timezone.utc)
+    before = datetime.datetime.fromtimestamp(times[22], tz=datetime.timezone.utc)
+    window = sm.list_clusters(CreationTimeAfter=after, CreationTimeBefore=before, MaxResults=100)["ClusterSummaries"]
+    assert [s["ClusterName"] for s in window] == ["c20", "c21"]  # both bounds strict
+    with pytest.raises(ClientError) as caught:
+        sm.list_clusters(NextToken="not-a-token")
+    assert caught.value.response["Error"] == {"Code": "ValidationException", "Message": "Invalid NextToken value."}
+    other_params = sm.list_clusters(MaxResults=1)["NextToken"]
+    with pytest.raises(ClientError):
+        sm.list_clusters(MaxResults=1, SortBy="NAME", NextToken=other_params)
+
+
+def test_R114_R115_tags(manual, sm):
+    arn = sm.create_cluster(ClusterName="tagged", InstanceGroups=[group()], Tags=[{"Key": "team", "Value": "ml"}])["ClusterArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "infra"}])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "infra"}, {"Key": "env", "Value": "dev"}]
+    sm.delete_tags(ResourceArn=arn, TagKeys=["team", "absent"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "env", "Value": "dev"}]
+    with pytest.raises(ClientError) as caught:
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "aws:reserved", "Value": "x"}])
+    assert caught.value.response["Error"]["Message"] == "Tag keys starting with 'aws:' are reserved."
+    with pytest.raises(ClientError) as caught:
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    assert caught.value.response["Error"]["Message"] == "Tag limit exceeded: a resource can have at most 50 tags."
+
+
+def test_RA3_clock_never_goes_backwards_and_settle_reports(manual):
+    now = admin(manual, "/_hyperpod/clock")["now"]
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        admin(manual, "/_hyperpod/clock", {"set": now - 10})
+    assert caught.value.code == 409 and "backwards" in json.load(caught.value)["error"]
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        admin(manual, "/_hyperpod/clock", {"timeScale": 2})
+    assert caught.value.code == 409  # manual clock
+    moved = admin(manual, "/_hyperpod/clock", {"set": now + 100})
+    assert moved["now"] == pytest.approx(now + 100)
+
+
+def test_RA2_reset_empties_the_state(manual, sm):
+    sm.create_cluster(ClusterName="temp", InstanceGroups=[group()])
+    assert admin(manual, "/_hyperpod/reset", {}) == {"reset": True}
+    assert sm.list_clusters()["ClusterSummaries"] == []
+    assert admin(manual, "/_hyperpod/state")["pendingTimers"] == []
+
+
+def test_admin_off_and_token(make_server):
+    off = make_server("--admin", "off")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        admin(off, "/_hyperpod/clock")
+    assert caught.value.code == 404
+    assert admin(off, "/_hyperpod/health")["status"] == "running"
+    locked = make_server("--admin-token", "s3cret")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        admin(locked, "/_hyperpod/clock")
+    assert caught.value.code == 403
+    request = urllib.request.Request(locked.endpoint + "/_hyperpod/clock", headers={"X-Hyperpod-Admin-Token": "s3cret"})
+    assert json.load(urllib.request.urlopen(request))["mode"] == "real"
+
+
+def test_crash_safety_sigkill_mid_transition_loses_nothing(tmp_path):
+    db = str(tmp_path / "state.sqlite")
+    server = Server("--db", db, "--clock", "manual", in_memory=False)
+    try:
+        sm = make_client(server.endpoint)
+        arn = sm.create_cluster(ClusterName="durable", InstanceGroups=[group(count=3)])["ClusterArn"]
+        admin(server, "/_hyperpod/clock", {"advanceSeconds": 2.5})  # setup done, nodes Pending, launch due at +3
+        created_at = sm.describe_cluster(ClusterName="durable")["CreationTime"]
+        pending = admin(server, "/_hyperpod/state")["pendingTimers"]
+        assert len(pending) == 1
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+    finally:
+        server.stop()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    again = Server("--db", db, "--clock", "manual", in_memory=False)
+    try:
+        sm = make_client(again.endpoint)
+        d = sm.describe_cluster(ClusterName=arn)
+        assert d["ClusterStatus"] == "Creating" and d["CreationTime"] == created_at
+        assert admin(again, "/_hyperpod/state")["pendingTimers"] == pending  # same event, same virtual due time
+        admin(again, "/_hyperpod/clock", {"advanceSeconds": 0.499})
+        assert status(sm, arn) == "Creating"
+        admin(again, "/_hyperpod/clock", {"advanceSeconds": 0.001})
+        assert status(sm, arn) == "InService"
+    finally:
+        again.stop()
+
+
+def test_aws_cli_creates_from_a_corpus_file_and_describes_it(manual):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1")
+    source = os.path.join(CORPUS, "moto_create-cluster-two-groups-test-fixture.json")
+    created = subprocess.run(["aws", "--endpoint-url", manual.endpoint, "sagemaker", "create-cluster",
+                              "--cli-input-json", f"file://{source}"], capture_output=True, text=True, env=env, timeout=60)
+    assert created.returncode == 0, created.stderr
+    arn = json.loads(created.stdout)["ClusterArn"]
+    admin(manual, "/_hyperpod/settle", {})
+    described = subprocess.run(["aws", "--endpoint-url", manual.endpoint, "sagemaker", "describe-cluster",
+                                "--cluster-name", arn], capture_output=True, text=True, env=env, timeout=60)
+    assert described.returncode == 0, described.stderr
+    body = json.loads(described.stdout)
+    with open(source) as f:
+        request = json.load(f)
+    assert body["ClusterName"] == request["ClusterName"] and body["ClusterStatus"] == "InService"
+    assert sum(g["CurrentCount"] for g in body["InstanceGroups"]) == sum(g["InstanceCount"] for g in request["InstanceGroups"]) == 25
