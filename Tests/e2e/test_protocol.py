@@ -25,20 +25,29 @@ def raw(server, method="POST", path="/", body=b"{}", headers=None):
     return response, data
 
 
-def test_R4_R5_boto3_describe_cluster_gets_a_parseable_aws_error(sagemaker):
+def test_R5_R32_boto3_describe_cluster_gets_a_parseable_aws_error(sagemaker):
     with pytest.raises(ClientError) as caught:
         sagemaker.describe_cluster(ClusterName="any-name")
     error = caught.value.response
-    assert error["Error"]["Code"] == "NotImplementedException"
-    assert error["Error"]["Message"] == "Operation DescribeCluster is not implemented by hyperpod-local"
+    assert error["Error"]["Code"] == "ResourceNotFound"
+    assert error["Error"]["Message"] == "Could not find cluster 'arn:aws:sagemaker:us-east-1:000000000000:cluster/any-name'"
     assert UUID4.match(error["ResponseMetadata"]["RequestId"])
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ResourceNotFound"
+
+
+def test_R4_boto3_unimplemented_operation_gets_501_naming_it(sagemaker):
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_training_jobs()
+    error = caught.value.response
+    assert error["Error"] == {"Code": "NotImplementedException",
+                              "Message": "Operation ListTrainingJobs is not implemented by hyperpod-local"}
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert error["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "NotImplementedException"
 
 
 def test_R4_boto3_every_sagemaker_operation_it_calls_gets_an_aws_error_not_a_crash(sagemaker):
     for call in (
-        lambda: sagemaker.list_clusters(),
+        lambda: sagemaker.describe_cluster(ClusterName="nothing-here"),
         lambda: sagemaker.delete_cluster(ClusterName="c"),
         lambda: sagemaker.list_training_jobs(),
     ):
@@ -151,17 +160,22 @@ def test_R5_aws_cli_describe_cluster_reports_the_error(server):
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert result.returncode != 0
-    assert "NotImplementedException" in result.stderr
-    assert "Operation DescribeCluster is not implemented by hyperpod-local" in result.stderr
+    assert "ResourceNotFound" in result.stderr
+    assert "Could not find cluster 'arn:aws:sagemaker:us-east-1:000000000000:cluster/demo'" in result.stderr
 
 
-def test_R24_R25_signed_requests_with_any_account_and_region_are_answered(server):
-    # The identity is read from the credential scope (unit-tested); here: a 12-digit key and another region still get
-    # a well-formed AWS answer through a real SigV4-signing client.
-    client = make_client(server.endpoint, region="ap-northeast-1", access_key="123456789012")
-    with pytest.raises(ClientError) as caught:
-        client.describe_cluster(ClusterName="x")
-    assert caught.value.response["Error"]["Code"] == "NotImplementedException"
+def test_R24_R25_R26_identity_comes_from_the_sigv4_credential_scope(server):
+    # A real SigV4-signing client: a 12-digit access key is the account, the scope's region is the region, and the
+    # ARN partition follows the region.
+    for region, key, partition, account in (
+        ("ap-northeast-1", "123456789012", "aws", "123456789012"),
+        ("cn-north-1", "AKIAIOSFODNN7EXAMPLE", "aws-cn", "000000000000"),
+    ):
+        client = make_client(server.endpoint, region=region, access_key=key)
+        with pytest.raises(ClientError) as caught:
+            client.describe_cluster(ClusterName="x")
+        assert caught.value.response["Error"]["Message"] == (
+            f"Could not find cluster 'arn:{partition}:sagemaker:{region}:{account}:cluster/x'")
 
 
 def test_R7_request_log_names_operation_status_code_latency_and_request_id(server):
@@ -169,5 +183,5 @@ def test_R7_request_log_names_operation_status_code_latency_and_request_id(serve
     request_id = response.getheader("x-amzn-RequestId")
     # The line is written (unbuffered stderr) before the response is sent.
     line = next(l for l in server.log().splitlines() if request_id in l)
-    for field in ("aws.operation=DescribeCluster", "http.status=501", "aws.error_code=NotImplementedException", "latency_ms="):
+    for field in ("aws.operation=DescribeCluster", "http.status=400", "aws.error_code=ResourceNotFound", "latency_ms="):
         assert field in line, line
