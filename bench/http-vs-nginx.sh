@@ -3,7 +3,7 @@
 #
 #   bench/http-vs-nginx.sh [SECONDS_PER_RUN] [ROUNDS]       (defaults: 5 s, 3 rounds)
 #
-# Two endpoints: GET /_hyperpod/health, and a SageMaker.DescribeCluster POST (today the 501 error path).
+# Two endpoints: GET /_hyperpod/health, and a SageMaker.DescribeCluster POST of a settled 2-group, 4-node cluster.
 # Each round runs `wrk -t1 -c8` against nginx and then hyperpod-local, interleaved so machine noise hits both;
 # the table reports the median requests/s of each and the ratio. Both servers use one thread (nginx: one worker,
 # access_log off; hyperpod-local: its single event loop, --log-level error so no per-request log line).
@@ -29,10 +29,17 @@ WORK=$(mktemp -d)
 cleanup() { kill "$HP_PID" 2>/dev/null || true; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-"$BIN" serve --port 0 --in-memory --log-level error >"$WORK/hp.out" 2>"$WORK/hp.err" &
+"$BIN" serve --port 0 --in-memory --log-level error --clock manual >"$WORK/hp.out" 2>"$WORK/hp.err" &
 HP_PID=$!
 for _ in $(seq 100); do grep -q listening "$WORK/hp.out" 2>/dev/null && break; sleep 0.05; done
 HP_PORT=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/hp.out" | head -1)
+
+# A settled 2-group, 4-node cluster to describe.
+curl -s -X POST "http://127.0.0.1:$HP_PORT/" -H 'X-Amz-Target: SageMaker.CreateCluster' -d '{"ClusterName":"bench",
+  "InstanceGroups":[{"InstanceGroupName":"a","InstanceType":"ml.c5.xlarge","InstanceCount":2,"ExecutionRole":"arn:aws:iam::111122223333:role/r",
+  "LifeCycleConfig":{"SourceS3Uri":"s3://b/x","OnCreate":"on.sh"}},{"InstanceGroupName":"b","InstanceType":"ml.g5.xlarge","InstanceCount":2,
+  "ExecutionRole":"arn:aws:iam::111122223333:role/r","LifeCycleConfig":{"SourceS3Uri":"s3://b/x","OnCreate":"on.sh"}}]}' >/dev/null
+curl -s -X POST "http://127.0.0.1:$HP_PORT/_hyperpod/settle" -d '{}' >/dev/null
 
 # The exact bodies hyperpod-local sends, for nginx to serve.
 HEALTH_BODY=$(curl -s "http://127.0.0.1:$HP_PORT/_hyperpod/health")
@@ -61,7 +68,6 @@ http {
     location = / {
       default_type application/x-amz-json-1.1;
       add_header x-amzn-RequestId 3b8c4a6e-0c2d-4d5e-9f10-123456789abc always;
-      add_header x-amzn-ErrorType NotImplementedException always;
       return $DESCRIBE_STATUS '$(esc "$DESCRIBE_BODY")';
     }
   }
@@ -100,6 +106,6 @@ for endpoint in health describe; do
     fi
   done
   n=$(printf '%s\n' "${ng[@]}" | median); h=$(printf '%s\n' "${hp[@]}" | median)
-  label=$([ $endpoint = health ] && echo "GET /_hyperpod/health" || echo "POST SageMaker.DescribeCluster ($DESCRIBE_STATUS)")
+  label=$([ $endpoint = health ] && echo "GET /_hyperpod/health" || echo "DescribeCluster 2 groups/4 nodes ($DESCRIBE_STATUS)")
   printf '%-34s %12s %16s %8s\n' "$label" "$n" "$h" "$(awk -v a="$h" -v b="$n" 'BEGIN {printf "%.2f", a/b}')"
 done

@@ -16,6 +16,9 @@ public struct AWSJSONOutcome: Sendable {
     public var internalError: String?
     /// Members the model does not have, ignored (spec R9: logged as a warning with the request id).
     public var unknownMembers: [ShapeValidator.UnknownMember] = []
+    /// The handler cannot answer on this thread (`AWSJSONRouter.Deferred`): run the request through the full router
+    /// where the state lives. `response` is then meaningless.
+    public var deferred = false
 }
 
 /// Routes AWS JSON 1.1 requests (`POST /`, `X-Amz-Target: SageMaker.<Operation>`) to operation handlers.
@@ -33,6 +36,14 @@ public struct AWSJSONRouter: Sendable {
     public let validator: ShapeValidator
     /// Reject members the model does not have (spec R9) instead of ignoring them.
     public let strictMembers: Bool
+    /// A model operation without a handler is deferred instead of answered 501 (a fast-path router that answers only
+    /// what it can without the state queue).
+    public let deferUnhandled: Bool
+
+    /// Thrown by a handler that cannot answer where it was called (e.g. a cache miss on the event loop).
+    public struct Deferred: Error {
+        public init() {}
+    }
     /// Check every successful response against the operation's output shape (spec R11); a mismatch answers 500.
     /// On in debug builds and tests.
     public let checkResponses: Bool
@@ -42,7 +53,8 @@ public struct AWSJSONRouter: Sendable {
     /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`.
     public init(
         handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String,
-        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild
+        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild,
+        deferUnhandled: Bool = false
     ) {
         for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
         self.handlers = handlers
@@ -52,6 +64,7 @@ public struct AWSJSONRouter: Sendable {
         self.validator = ShapeValidator(model: model)
         self.strictMembers = strictMembers
         self.checkResponses = checkResponses
+        self.deferUnhandled = deferUnhandled
     }
 
     /// True in debug builds, where responses are checked against the model by default.
@@ -97,6 +110,7 @@ public struct AWSJSONRouter: Sendable {
 
     private func route(_ operation: String, input: JSONObject, identity: AWSIdentity, requestID: String) -> AWSJSONOutcome {
         guard let handler = handlers[operation] else {
+            if deferUnhandled { return Self.deferredOutcome(operation) }
             return failure(.notImplemented(operation), requestID: requestID, operation: operation)
         }
         let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
@@ -118,6 +132,8 @@ public struct AWSJSONRouter: Sendable {
                 ),
                 operation: operation
             )
+        } catch is Deferred {
+            return Self.deferredOutcome(operation)
         } catch let error as any AWSErrorConvertible {
             return failure(error.awsError, requestID: requestID, operation: operation)
         } catch {
@@ -125,6 +141,12 @@ public struct AWSJSONRouter: Sendable {
             outcome.internalError = String(describing: error)
             return outcome
         }
+    }
+
+    static func deferredOutcome(_ operation: String) -> AWSJSONOutcome {
+        var outcome = AWSJSONOutcome(response: HTTPResponse(status: .internalServerError), operation: operation)
+        outcome.deferred = true
+        return outcome
     }
 
     /// Decodes a request body (spec R8): empty = `{}`; it must be JSON, and a JSON object.

@@ -3,6 +3,7 @@ import Dispatch
 import GRDB
 import HyperPodDomain
 import Logging
+import SageMakerShapes
 import Synchronization
 
 /// The emulator's state engine: the database, the virtual clock, the timing profile and the persisted scheduler.
@@ -25,6 +26,15 @@ public final class ClusterService: @unchecked Sendable {
     let generator: Mutex<SeededGenerator>
     private(set) var scheduler: TransitionScheduler!
     private var timer: DispatchSourceTimer?
+    /// The earliest pending due time, known without a query (architecture §5: due timers are found from an in-memory
+    /// index, not a query per request). Refreshed after every write and every firing; touched only on `queue`.
+    private var nextDue: VirtualTime?
+    /// DescribeCluster answers by caller partition and the name or ARN asked for, valid until the next change (every
+    /// committed write and every fired timer clears it; architecture §5). Touched only on `queue`.
+    var describeCache: [String: DescribeClusterResponse] = [:]
+    /// What the event loop may read without the queue: the earliest due time and the DescribeCluster answers, mirrored
+    /// from the queue's state after every change.
+    let loopCache = Mutex<(nextDue: VirtualTime?, describe: [String: DescribeClusterResponse])>((nil, [:]))
 
     /// Opens the state: resumes the persisted clock (its mode and scale come from the configuration when they differ).
     /// - Throws: database errors.
@@ -58,7 +68,10 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Fires what is overdue (the catch-up after a restart) and arms the timer. Call once, before serving.
     public func start() {
-        queue.sync { processDue() }
+        queue.sync {
+            refreshNextDue()
+            processDue()
+        }
     }
 
     /// Stops the background timer.
@@ -78,6 +91,7 @@ public final class ClusterService: @unchecked Sendable {
         processDue()
         let now = clock.now()
         let result = try database.writer.write { db in try body(db, now) }
+        refreshNextDue()
         armTimer()
         return result
     }
@@ -92,18 +106,47 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Fires every transition due now; a failure is logged and left pending (it is retried on the next call).
     func processDue() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let due = nextDue, due <= clock.now() else { return }
         do {
             try scheduler.runDue(until: clock.now())
         } catch {
             logger.error("scheduler.transition_failed", metadata: ["error": "\(error)"])
         }
+        refreshNextDue()
         armTimer()
+    }
+
+    /// After anything that may have changed the state (a write, fired timers, a reset): forgets cached answers and
+    /// re-reads the earliest pending due time.
+    func refreshNextDue() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        describeCache.removeAll(keepingCapacity: true)
+        nextDue = (try? scheduler.nextDue()) ?? nil
+        let due = nextDue
+        loopCache.withLock { $0 = (due, [:]) }
+    }
+
+    /// Remembers a DescribeCluster answer for the queue and for the event loop.
+    func cacheDescribe(_ response: DescribeClusterResponse, key: String) {
+        describeCache[key] = response
+        loopCache.withLock { $0.describe[key] = response }
+    }
+
+    /// A cached DescribeCluster answer, from any thread; `nil` when there is none or a transition is due (the answer
+    /// may be stale then).
+    func cachedDescribe(key: String) -> DescribeClusterResponse? {
+        let now = clock.now()
+        return loopCache.withLock { cache in
+            if let due = cache.nextDue, due <= now { return nil }
+            return cache.describe[key]
+        }
     }
 
     /// Real-clock mode: one Dispatch timer for the earliest pending transition.
     private func armTimer() {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard clock.mode == .real, let due = try? scheduler.nextDue() else {
+        guard clock.mode == .real, let due = nextDue else {
             timer?.cancel()
             timer = nil
             return
@@ -192,7 +235,7 @@ public final class ClusterService: @unchecked Sendable {
     }
 
     private func stepClock(to target: VirtualTime) throws {
-        while let due = try scheduler.nextDue(), due <= target {
+        while let due = nextDue, due <= target {
             if due > clock.now() { try clock.set(to: due) }
             processDue()
         }
@@ -207,7 +250,7 @@ public final class ClusterService: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         let limit = clock.now().adding(seconds: maxSeconds)
         processDue()
-        while let due = try scheduler.nextDue() {
+        while let due = nextDue {
             guard due <= limit else {
                 try setClock(to: limit)
                 return false
@@ -237,6 +280,7 @@ public final class ClusterService: @unchecked Sendable {
                 try db.execute(sql: "DELETE FROM clusters; DELETE FROM scheduled_transitions;")
             }
         }
+        refreshNextDue()
         armTimer()
     }
 }

@@ -48,6 +48,16 @@ public final class Emulator: Sendable {
                 backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken
             ),
             stateQueue: service.queue,
+            fastAWS: AWSJSONRouter(
+                handlers: [
+                    "DescribeCluster": AWSJSONRouter.operation { (i: DescribeClusterRequest, c) in
+                        try service.describeClusterFromCache(i, context: c)
+                    },
+                ],
+                authMode: configuration.authMode, defaultAccountID: configuration.accountID,
+                defaultRegion: configuration.region, strictMembers: configuration.strictMembers,
+                checkResponses: configuration.checkResponses, deferUnhandled: true
+            ),
             logger: logger
         )
         server = HTTPServer(

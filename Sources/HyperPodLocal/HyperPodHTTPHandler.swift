@@ -2,6 +2,7 @@ import AWSJSONProtocol
 import AdminAPI
 import Dispatch
 import HTTP1
+import Synchronization
 import JSON
 import Logging
 
@@ -19,12 +20,23 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let admin: AdminRouter
     /// Where calls that read or change the emulator's state run, one at a time; nil: on the calling thread (tests).
     let stateQueue: DispatchQueue?
+    /// Answers what it can on the event loop (validation errors, cached reads) and defers the rest to `stateQueue`.
+    let fastAWS: AWSJSONRouter?
     let logger: Logger
+    /// Requests handed to `stateQueue` and not yet answered. The event loop answers from the cache only when this is
+    /// zero: a read pipelined behind a queued write must see that write, so it queues behind it (the queue is FIFO).
+    let queued = QueuedCounter()
 
-    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue? = nil, logger: Logger) {
+    final class QueuedCounter: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue? = nil, fastAWS: AWSJSONRouter? = nil,
+                logger: Logger) {
         self.aws = aws
         self.admin = admin
         self.stateQueue = stateQueue
+        self.fastAWS = fastAWS
         self.logger = logger
     }
 
@@ -35,8 +47,16 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
+        } else if let fastAWS, let stateQueue, !AdminRouter.matches(request), request.body.count <= Self.backgroundBodyBytes,
+                  queued.count.load(ordering: .acquiring) == 0, let response = respond(to: request, router: fastAWS) {
+            responder.respond(response)
         } else if let stateQueue {
-            stateQueue.async { responder.respond(self.respond(to: request)) }
+            queued.count.add(1, ordering: .relaxed)
+            stateQueue.async {
+                let response = self.respond(to: request)
+                self.queued.count.subtract(1, ordering: .releasing)
+                responder.respond(response)
+            }
         } else if request.body.count > Self.backgroundBodyBytes {
             DispatchQueue.global().async { responder.respond(self.respond(to: request)) }
         } else {
@@ -46,6 +66,11 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
 
     /// Answers `request` synchronously (also the in-process test entry point).
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        respond(to: request, router: aws)!
+    }
+
+    /// Answers `request` through `router`; nil when the router deferred it.
+    func respond(to request: HTTPRequest, router: AWSJSONRouter) -> HTTPResponse? {
         let started = Self.monotonicSeconds()
         let requestID = RequestID.make()
         var response: HTTPResponse
@@ -56,7 +81,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             response.headers.add("x-amzn-RequestId", requestID)
             operation = "admin \(request.method) \(request.path)"
         } else {
-            let outcome = aws.handle(request, requestID: requestID)
+            let outcome = router.handle(request, requestID: requestID)
+            if outcome.deferred { return nil }
             response = outcome.response
             operation = outcome.operation ?? "-"
             errorCode = outcome.errorCode

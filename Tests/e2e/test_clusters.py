@@ -315,3 +315,18 @@ def test_aws_cli_creates_from_a_corpus_file_and_describes_it(manual):
         request = json.load(f)
     assert body["ClusterName"] == request["ClusterName"] and body["ClusterStatus"] == "InService"
     assert sum(g["CurrentCount"] for g in body["InstanceGroups"]) == sum(g["InstanceCount"] for g in request["InstanceGroups"]) == 25
+
+
+def test_pipelined_read_after_write_sees_the_write(manual, sm):
+    from http_client import Reader, post
+    sm.create_cluster(ClusterName="ordered", InstanceGroups=[group()])
+    admin(manual, "/_hyperpod/settle", {})
+    for _ in range(3):
+        assert status(sm, "ordered") == "InService"  # the answer is cached now
+    sock = manual.connect()
+    sock.sendall(post("SageMaker.DeleteCluster", b'{"ClusterName":"ordered"}')
+                 + post("SageMaker.DescribeCluster", b'{"ClusterName":"ordered"}'))
+    reader = Reader(sock)
+    assert reader.response().status == 200
+    assert json.loads(reader.response().body)["ClusterStatus"] == "Deleting"
+    sock.close()

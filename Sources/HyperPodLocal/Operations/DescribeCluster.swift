@@ -7,10 +7,21 @@ extension ClusterService {
     /// `DescribeCluster` (spec R90, R91), by name or ARN.
     /// - Throws: `ResourceNotFound` (R32).
     func describeCluster(_ input: DescribeClusterRequest, context: AWSRequestContext) throws -> DescribeClusterResponse {
-        try read { db, _ in
-            let lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            return Self.describe(lifecycle)
+        processDue()
+        let key = "\(context.partition.account)|\(context.partition.region)|\(input.clusterName)"
+        if let cached = describeCache[key] { return cached }
+        let response = try read { db, _ in Self.describe(try resolveCluster(input.clusterName, context: context, db: db)) }
+        cacheDescribe(response, key: key)
+        return response
+    }
+
+    /// DescribeCluster from the cache only, on any thread (the event loop's fast path).
+    /// - Throws: `AWSJSONRouter.Deferred` on a miss: the request then goes to the state queue.
+    func describeClusterFromCache(_ input: DescribeClusterRequest, context: AWSRequestContext) throws -> DescribeClusterResponse {
+        guard let cached = cachedDescribe(key: "\(context.partition.account)|\(context.partition.region)|\(input.clusterName)") else {
+            throw AWSJSONRouter.Deferred()
         }
+        return cached
     }
 
     static func describe(_ lifecycle: ClusterLifecycle) -> DescribeClusterResponse {
