@@ -330,3 +330,20 @@ def test_pipelined_read_after_write_sees_the_write(manual, sm):
     assert reader.response().status == 200
     assert json.loads(reader.response().body)["ClusterStatus"] == "Deleting"
     sock.close()
+
+
+def test_R84_instance_type_quota_counts_the_partitions_clusters(manual, sm):
+    sm.create_cluster(ClusterName="first", InstanceGroups=[group(count=60, InstanceType="ml.p5.48xlarge")])
+    with pytest.raises(ClientError) as caught:
+        sm.create_cluster(ClusterName="second", InstanceGroups=[group(count=41, InstanceType="ml.p5.48xlarge")])
+    assert caught.value.response["Error"] == {
+        "Code": "ResourceLimitExceeded",
+        "Message": "The account-level service limit 'ml.p5.48xlarge for cluster usage' is 100 Instances, with current "
+                   "utilization of 60 Instances and a request delta of 41 Instances. Please use AWS Service Quotas to "
+                   "request an increase for this quota. If AWS Service Quotas is not available, contact AWS support to "
+                   "request an increase for this quota.",
+    }
+    assert [c["ClusterName"] for c in sm.list_clusters()["ClusterSummaries"]] == ["first"]  # nothing was created
+    sm.create_cluster(ClusterName="second", InstanceGroups=[group(count=40, InstanceType="ml.p5.48xlarge")])
+    sm.delete_cluster(ClusterName="first")  # a Deleting cluster no longer counts
+    sm.create_cluster(ClusterName="third", InstanceGroups=[group(count=60, InstanceType="ml.p5.48xlarge")])

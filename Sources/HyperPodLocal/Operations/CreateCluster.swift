@@ -6,8 +6,8 @@ import SageMakerShapes
 extension ClusterService {
     /// `CreateCluster` (spec §6): business checks, then the cluster `Creating` with its groups; setup completes after
     /// T_setup (spec R67, C1). Checks not yet implemented here: R53–R63 (orchestrator, EKS/Slurm specifics, FSx, EBS,
-    /// MinInstanceCount, AutoScaling) and the quotas of R84.
-    /// - Throws: `ValidationException` (R50, R51, R64), `ResourceInUse` (R66).
+    /// MinInstanceCount, AutoScaling); quota limits are the defaults (no `--quota` yet).
+    /// - Throws: `ValidationException` (R50, R51, R64), `ResourceInUse` (R66), `ResourceLimitExceeded` (R84).
     func createCluster(_ input: CreateClusterRequest, context: AWSRequestContext) throws -> CreateClusterResponse {
         try perform { db, now in
             // R64: restricted instance groups are refused at create.
@@ -34,6 +34,16 @@ extension ClusterService {
             if try ClusterStore.resolve(input.clusterName, in: context.partition, db: db) != nil {
                 throw AWSError(code: "ResourceInUse", message: "Cluster \(input.clusterName) already exists.")
             }
+            // R84: quotas, after every business check.
+            if let violation = Quotas.firstViolation(
+                usage: try quotaUsage(in: context.partition, db: db), before: [],
+                after: groups.map { (Self.chargedType($0), $0.instanceCount) }, newCluster: true,
+                ebsVolumeSizes: groups.flatMap { ($0.instanceStorageConfigs ?? []).compactMap {
+                    if case .ebsVolumeConfig(let ebs) = $0 { ebs.volumeSizeInGB } else { nil }
+                } }
+            ) {
+                throw AWSError(code: "ResourceLimitExceeded", message: violation.message)
+            }
             // R30: a new 12-character id, never reused.
             var clusterID: String
             repeat {
@@ -50,5 +60,24 @@ extension ClusterService {
             try ClusterStore.addTags(input.tags ?? [], to: arn, db: db)
             return CreateClusterResponse(clusterArn: arn)
         }
+    }
+
+    /// The instance type a group's count is charged to (spec R84: a flexible group to its first type).
+    static func chargedType(_ group: ClusterInstanceGroupSpecification) -> String {
+        group.instanceType?.rawValue ?? group.instanceRequirements?.instanceTypes.first?.rawValue ?? "unknown"
+    }
+
+    /// TargetCount by type over the partition's clusters that are not `Deleting` (`Failed` ones included), and how
+    /// many such clusters there are (spec R84).
+    func quotaUsage(in partition: ClusterStore.Partition, db: Database) throws -> Quotas.Usage {
+        var usage = Quotas.Usage()
+        for row in try ClusterStore.rows(in: partition, db: db) where row.status != ClusterStatus.deleting.rawValue {
+            guard let lifecycle = try ClusterStore.load(row.arn, db: db) else { continue }
+            usage.clusters += 1
+            for group in lifecycle.cluster.groups {
+                usage.instancesByType[Self.chargedType(group.spec), default: 0] += group.targetCount
+            }
+        }
+        return usage
     }
 }
