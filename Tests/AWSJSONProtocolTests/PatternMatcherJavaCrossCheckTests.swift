@@ -98,6 +98,14 @@ struct PatternMatcherJavaCrossCheckTests {
 
 /// The Java semantics the cross-check pinned down, as plain unit tests (they also run where no `java` is installed).
 struct PatternMatcherTests {
+    @Test func everyModelPattern_Compiles() throws {
+        for shape in ServiceModel.sageMakerClusters.shapes.values {
+            guard let pattern = shape.pattern else { continue }
+            _ = try PatternMatcher(pattern)
+            #expect(shape.patternMatcher != nil, "\(shape.name)")
+        }
+    }
+
     @Test func wholeValue_NoTrailingNewlineExcused() throws {
         let m = try PatternMatcher("[a-z]+")
         #expect(m.matches("abc"))

@@ -1,4 +1,5 @@
 import JSON
+import Synchronization
 
 /// The part of the SageMaker service model hyperpod-local checks requests against: the cluster-related operations and
 /// every shape reachable from them (botocore's `sagemaker/2017-07-24` at the pinned version, documentation stripped;
@@ -108,7 +109,10 @@ public struct Shape: Sendable {
     public let max: Int64?
     /// The model's pattern, unanchored as the model writes it; matched against the whole value (spec R15).
     public let pattern: String?
-    public let patternMatcher: PatternMatcher?
+    /// The compiled pattern, built on first use (compiling all of them at start-up costs milliseconds of cold start).
+    /// A pattern that does not compile is not checked (`ShapeValidator` skips it); a test compiles every model pattern.
+    public var patternMatcher: PatternMatcher? { lazyMatcher?.matcher }
+    private let lazyMatcher: LazyPatternMatcher?
     /// Enum values in model order.
     public let enumValues: [String]?
     public let isError: Bool
@@ -146,11 +150,7 @@ public struct Shape: Sendable {
         min = Self.number(json["min"])
         max = Self.number(json["max"])
         pattern = json["pattern"]?.stringValue
-        patternMatcher = try pattern.map { pattern in
-            do { return try PatternMatcher(pattern) } catch {
-                throw ServiceModelError(reason: "pattern of \(name) does not compile: \(error)")
-            }
-        }
+        lazyMatcher = pattern.map(LazyPatternMatcher.init)
         enumValues = json["enum"]?.arrayValue?.compactMap(\.stringValue)
         isError = json["exception"] == .bool(true)
     }
@@ -163,6 +163,23 @@ public struct Shape: Sendable {
         case .integer(let i): i
         case .double(let d): Int64(exactly: d.rounded(.towardZero))
         default: nil
+        }
+    }
+}
+
+/// Compiles a pattern once, on first use, from any thread.
+final class LazyPatternMatcher: Sendable {
+    let pattern: String
+    private let compiled = Mutex<PatternMatcher?>(nil)
+
+    init(_ pattern: String) {
+        self.pattern = pattern
+    }
+
+    var matcher: PatternMatcher? {
+        compiled.withLock { cached in
+            if cached == nil { cached = try? PatternMatcher(pattern) }
+            return cached
         }
     }
 }
