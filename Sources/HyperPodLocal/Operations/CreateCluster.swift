@@ -5,30 +5,16 @@ import SageMakerShapes
 
 extension ClusterService {
     /// `CreateCluster` (spec §6): business checks, then the cluster `Creating` with its groups; setup completes after
-    /// T_setup (spec R67, C1). Checks not yet implemented here: R53–R63 (orchestrator, EKS/Slurm specifics, FSx, EBS,
-    /// MinInstanceCount, AutoScaling); quota limits are the defaults (no `--quota` yet).
-    /// - Throws: `ValidationException` (R50, R51, R64), `ResourceInUse` (R66), `ResourceLimitExceeded` (R84).
+    /// T_setup (spec R67, C1). Quota limits are the defaults (no `--quota` yet).
+    /// - Throws: `ValidationException` (R50–R64), `ResourceInUse` (R66), `ResourceLimitExceeded` (R84).
     func createCluster(_ input: CreateClusterRequest, context: AWSRequestContext) throws -> CreateClusterResponse {
         try perform { db, now in
-            // R64: restricted instance groups are refused at create.
-            if !(input.restrictedInstanceGroups ?? []).isEmpty {
-                throw AWSError.validation("Found RestrictedInstanceGroups in the cluster input. Please remove RestrictedInstanceGroups from the request and try again.")
-            }
-            // R50.
+            // R64, R50 … R63 (spec R49 order).
+            if let message = CreateClusterRules.firstViolation(input) { throw AWSError.validation(message) }
             let groups = input.instanceGroups ?? []
-            if groups.isEmpty {
-                throw AWSError.validation("At least one of InstanceGroups or RestrictedInstanceGroups must be specified.")
-            }
-            var seen: Set<String> = []
-            for group in groups where !seen.insert(group.instanceGroupName).inserted {
-                throw AWSError.validation("Duplicate instance group name \(group.instanceGroupName).")
-            }
-            // R51.
-            for group in groups where (group.instanceType == nil) == (group.instanceRequirements == nil) {
-                throw AWSError.validation("Exactly one of InstanceType or InstanceRequirements must be specified for instance group \(group.instanceGroupName).")
-            }
-            if groups.contains(where: { $0.instanceRequirements != nil }) && input.nodeProvisioningMode != .continuous {
-                throw AWSError.validation("InstanceRequirements requires NodeProvisioningMode to be set to Continuous.")
+            // R56: one HyperPod cluster per EKS cluster in the partition, until its record is removed.
+            if let eks = input.orchestrator?.eks?.clusterArn, try boundEKSClusters(in: context.partition, db: db).contains(eks) {
+                throw AWSError.validation("Specified cluster external resource id \(eks) already in use")
             }
             // R66: a name in use in the partition, also by a Deleting or Failed cluster.
             if try ClusterStore.resolve(input.clusterName, in: context.partition, db: db) != nil {
@@ -60,6 +46,15 @@ extension ClusterService {
             try ClusterStore.addTags(input.tags ?? [], to: arn, db: db)
             return CreateClusterResponse(clusterArn: arn)
         }
+    }
+
+    /// EKS cluster ARNs bound to the partition's HyperPod clusters (spec R56).
+    func boundEKSClusters(in partition: ClusterStore.Partition, db: Database) throws -> Set<String> {
+        var bound: Set<String> = []
+        for row in try ClusterStore.rows(in: partition, db: db) {
+            if let eks = try ClusterStore.load(row.arn, db: db)?.cluster.request.orchestrator?.eks?.clusterArn { bound.insert(eks) }
+        }
+        return bound
     }
 
     /// The instance type a group's count is charged to (spec R84: a flexible group to its first type).
