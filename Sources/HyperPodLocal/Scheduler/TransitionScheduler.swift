@@ -14,6 +14,15 @@ public struct ScheduledTransition: Sendable, Equatable {
     public var event: String
     /// When, on the virtual clock.
     public var dueAt: VirtualTime
+
+    /// A row of `scheduled_transitions`.
+    init(row: Row) {
+        id = row["id"]
+        resourceARN = row["resource_arn"]
+        generation = row["generation"]
+        event = row["event"]
+        dueAt = VirtualTime(milliseconds: row["due_at_ms"])
+    }
 }
 
 /// A transition to schedule: the domain's `after:` turned into a due time by the caller.
@@ -84,10 +93,7 @@ public final class TransitionScheduler: Sendable {
                     SELECT id, resource_arn, generation, event, due_at_ms FROM scheduled_transitions
                     WHERE due_at_ms <= ? ORDER BY due_at_ms, id LIMIT 1
                     """, arguments: [now.milliseconds]) else { return true }
-                let transition = ScheduledTransition(
-                    id: row["id"], resourceARN: row["resource_arn"], generation: row["generation"], event: row["event"],
-                    dueAt: VirtualTime(milliseconds: row["due_at_ms"])
-                )
+                let transition = ScheduledTransition(row: row)
                 try db.execute(sql: "DELETE FROM scheduled_transitions WHERE id = ?", arguments: [transition.id])
                 try Self.schedule(try apply(transition, db), in: db)
                 return false
@@ -105,11 +111,6 @@ public final class TransitionScheduler: Sendable {
     /// Every pending transition, in due order, read inside the caller's transaction (GRDB's database access is not
     /// reentrant: never open a second `read` inside one).
     public static func pending(in db: Database) throws -> [ScheduledTransition] {
-        try Row.fetchAll(db, sql: "SELECT * FROM scheduled_transitions ORDER BY due_at_ms, id").map { row in
-            ScheduledTransition(
-                id: row["id"], resourceARN: row["resource_arn"], generation: row["generation"], event: row["event"],
-                dueAt: VirtualTime(milliseconds: row["due_at_ms"])
-            )
-        }
+        try Row.fetchAll(db, sql: "SELECT * FROM scheduled_transitions ORDER BY due_at_ms, id").map(ScheduledTransition.init(row:))
     }
 }
