@@ -98,6 +98,24 @@ struct PatternMatcherJavaCrossCheckTests {
 
 /// The Java semantics the cross-check pinned down, as plain unit tests (they also run where no `java` is installed).
 struct PatternMatcherTests {
+    /// No model pattern may take long on adversarial input (a backtracking blow-up froze the server once).
+    @Test func everyModelPattern_MatchesAdversarialInputQuickly() throws {
+        // Lengths where an exponential pattern takes seconds (and fails the bound) but still finishes, so a regression
+        // fails the test instead of hanging it.
+        let attacks = ["a", "a-", "-a", "aa!", "0.", "a:", "ab/"].flatMap { seed in
+            [12, 18].map { String(repeating: seed, count: $0) + "!" }
+        }
+        let clock = ContinuousClock()
+        for shape in ServiceModel.sageMakerClusters.shapes.values {
+            guard let pattern = shape.pattern else { continue }
+            let matcher = try PatternMatcher(pattern)
+            for value in attacks {
+                let elapsed = clock.measure { _ = matcher.matches(value) }
+                #expect(elapsed < .milliseconds(250), "\(pattern) on \(value.prefix(20))…: \(elapsed)")
+            }
+        }
+    }
+
     @Test func everyModelPattern_Compiles() throws {
         for shape in ServiceModel.sageMakerClusters.shapes.values {
             guard let pattern = shape.pattern else { continue }

@@ -347,3 +347,19 @@ def test_R84_instance_type_quota_counts_the_partitions_clusters(manual, sm):
     sm.create_cluster(ClusterName="second", InstanceGroups=[group(count=40, InstanceType="ml.p5.48xlarge")])
     sm.delete_cluster(ClusterName="first")  # a Deleting cluster no longer counts
     sm.create_cluster(ClusterName="third", InstanceGroups=[group(count=60, InstanceType="ml.p5.48xlarge")])
+
+
+def test_R39_real_clock_fires_transitions_in_the_background(make_server):
+    # The one test that watches real time pass: its subject is the background timer of --clock real. At 1000× a
+    # create settles in about 4 ms of wall time; the state dump fires nothing itself, so it shows the timer's work.
+    import time
+    server = make_server("--time-scale", "1000")
+    make_client(server.endpoint).create_cluster(ClusterName="bg", InstanceGroups=[group()])
+    deadline = time.monotonic() + 10
+    while True:
+        clusters = admin(server, "/_hyperpod/state")["clusters"]
+        if clusters and clusters[0]["ClusterStatus"] == "InService":
+            break
+        assert time.monotonic() < deadline, clusters
+        time.sleep(0.01)
+    assert admin(server, "/_hyperpod/state")["pendingTimers"] == []

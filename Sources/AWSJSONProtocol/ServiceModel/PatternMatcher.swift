@@ -36,13 +36,22 @@ public struct PatternMatcher: @unchecked Sendable {
     public init(_ pattern: String) throws {
         self.pattern = pattern
         // java.util.regex defaults: `\d`, `\s`, `\w` (and so `\b`) are ASCII-only; `\p{L}` and friends are Unicode.
-        self.regex = try Regex(Self.javaCompatible(pattern))
+        self.regex = try Regex(Self.javaCompatible(Self.linearEquivalents[pattern] ?? pattern))
             .matchingSemantics(.unicodeScalar)
             .asciiOnlyDigits()
             .asciiOnlyWhitespace()
             .asciiOnlyWordCharacters()
         _ = matches("")
     }
+
+    /// Model patterns that backtrack catastrophically in a backtracking engine, with a linear pattern that matches
+    /// exactly the same whole values (the Java cross-check compares the substitute against Java running the original).
+    /// Found by an attack: a 19-character value kept the event loop busy for seconds.
+    static let linearEquivalents: [String: String] = [
+        // (x([-x]*x)){0,39}? with x = [a-z0-9]: every repetition ends in x and may be as long as it likes, so for a
+        // whole-value match any number of repetitions from 1 on is the same as one.
+        "[a-z0-9]([-a-z0-9]*[a-z0-9]){0,39}?": "[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+    ]
 
     /// Java's line terminators, which its `.` does not match (`java.util.regex.Pattern`, "Line terminators").
     static let javaDot = #"[^\n\r\x{85}\x{2028}\x{2029}]"#
