@@ -49,10 +49,10 @@ public struct HTTPChunkedDecoder: Sendable {
     public mutating func decode(_ input: UnsafeBufferPointer<UInt8>, into body: inout [UInt8]) throws(HTTPParserError) -> Int {
         let consumed = try decodeFraming(input, into: &body)
         wireBytes += consumed
-        // Framing may be as large as the body itself plus a fixed allowance (a client streaming small chunks is
-        // normal; 4 KB of extension per byte of body is not).
-        if wireBytes - decodedBytes > Self.maxFramingBytes + decodedBytes + maxTrailerBytes {
-            throw .badRequest("Chunked framing is larger than the body it carries allows")
+        // Framing may be up to 16 times the body plus a fixed allowance: even 1-byte chunks (5 bytes of framing each)
+        // pass, 4 KB of extension per byte of body does not.
+        if wireBytes - decodedBytes > Self.maxFramingBytes + 16 * decodedBytes + maxTrailerBytes {
+            throw .badRequest("Chunk sizes and extensions are out of proportion to the body they carry")
         }
         return consumed
     }

@@ -5,6 +5,8 @@ final class HTTPConnection {
         var sequence: UInt64
         var bytes: [UInt8]?
         var close: Bool
+        /// Request body bytes this position holds in memory until it is written (its request, then its answer).
+        var weight: Int = 0
     }
 
     let id: UInt64
@@ -55,11 +57,14 @@ final class HTTPConnection {
 
     /// Responses reserved and not yet moved to `outbound` (answered or not).
     var queuedResponseCount: Int { slots.count - slotHead }
+    /// Body bytes of requests dispatched and not yet moved to `outbound`.
+    private(set) var queuedBodyBytes = 0
 
-    /// Reserves the next response position.
-    func reserveSlot() -> UInt64 {
+    /// Reserves the next response position for a request carrying `bodyBytes`.
+    func reserveSlot(bodyBytes: Int = 0) -> UInt64 {
         defer { nextSequence += 1 }
-        slots.append(Slot(sequence: nextSequence, bytes: nil, close: false))
+        slots.append(Slot(sequence: nextSequence, bytes: nil, close: false, weight: bodyBytes))
+        queuedBodyBytes += bodyBytes
         return nextSequence
     }
 
@@ -84,10 +89,12 @@ final class HTTPConnection {
         while slotHead < slots.count, let bytes = slots[slotHead].bytes {
             if outbound.isEmpty { outbound = bytes; outboundOffset = 0 } else { outbound.append(contentsOf: bytes) }
             let close = slots[slotHead].close
+            queuedBodyBytes -= slots[slotHead].weight
             slotHead += 1
             if close {
                 closeAfterFlush = true
                 acceptingRequests = false
+                queuedBodyBytes = 0
                 slots.removeAll()
                 slotHead = 0
                 break

@@ -227,6 +227,10 @@ public struct HTTPRequestParser: Sendable {
         let hosts = headers.values("Host")
         if hosts.count > 1 { throw .badRequest("More than one Host header") }
         if version == .http1_1 && hosts.isEmpty { throw .badRequest("Missing Host header") }
+        // RFC 9110 §7.2: Host = uri-host [ ":" port ] — one authority, no list, no spaces.
+        if let host = hosts.first, host.contains(where: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "/" || $0 == "@" }) {
+            throw .badRequest("Invalid Host header")
+        }
         let contentCoding: ContentCoding
         switch headers.tokens("Content-Encoding").filter({ $0 != "identity" }) {
         case []: contentCoding = .identity

@@ -39,6 +39,10 @@ public final class HTTPServer: @unchecked Sendable {
     static let maxPendingOutboundBytes = 1 << 20
     /// Received bytes buffered ahead of the parser on one connection before it stops reading.
     static let maxBufferedInputBytes = 1 << 20
+    /// Body bytes of dispatched, unwritten requests on one connection beyond which it stops reading: many small
+    /// requests may be in flight, but only one large one (a client pipelining large bodies without reading the
+    /// answers must not hold gigabytes).
+    static let maxQueuedBodyBytes = 64 * 1024
 
     private struct Delivery { var connectionID: UInt64; var sequence: UInt64; var bytes: [UInt8]; var close: Bool }
     private struct Inbox { var deliveries: [Delivery] = []; var stopped = false; var wakeFD: Int32 = -1 }
@@ -276,6 +280,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func canDispatch(_ connection: HTTPConnection) -> Bool {
         connection.acceptingRequests && connection.queuedResponseCount < limits.maxPipelinedRequests
             && connection.outbound.count - connection.outboundOffset < Self.maxPendingOutboundBytes
+            && connection.queuedBodyBytes <= Self.maxQueuedBodyBytes
     }
 
     private func canRead(_ connection: HTTPConnection) -> Bool {
@@ -335,10 +340,18 @@ public final class HTTPServer: @unchecked Sendable {
             case .request(let request):
                 connection.requestsServed += 1
                 connection.headStartedAt = nil  // the next request's clock starts with its own first byte
-                let sequence = connection.reserveSlot()
+                let sequence = connection.reserveSlot(bodyBytes: request.body.count)
                 let responder = HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request)
                 if !responder.keepAlive || draining.load(ordering: .relaxed) { connection.acceptingRequests = false }
                 handler.handle(request, responder: responder)
+                if request.body.count > Self.maxQueuedBodyBytes {
+                    // A large (possibly just inflated) body was work: let the other connections run before this one
+                    // parses (and perhaps inflates) its next request.
+                    connection.dispatchBlocked = true
+                    revisit.append(connection.id)
+                    updateHeadTimer(connection, now: now)
+                    return
+                }
             }
         }
         updateHeadTimer(connection, now: now)

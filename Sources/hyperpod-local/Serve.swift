@@ -167,8 +167,10 @@ struct Serve: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let emulator = try Emulator(configuration: config, logger: logger)
         let address = try emulator.bind()
+        // Their own queue: on the global queue a signal would wait behind background work (large bodies).
+        let signalQueue = DispatchQueue(label: "hyperpod-local.signals")
         let signalSources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
             source.setEventHandler {
                 logger.notice("server.stopping", metadata: ["signal": "\(number)"])
                 emulator.stop()

@@ -247,6 +247,8 @@ struct HTTPRequestParserTests {
         #expect(errorStatus("GET / HTTP/1.1\r\n\r\n", byteByByte: byteByByte) == 400)
         #expect(errorStatus("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", byteByByte: byteByByte) == 400)
         #expect(errorStatus("GET / HTTP/1.0\r\n\r\n", byteByByte: byteByByte) == nil)
+        #expect(errorStatus("GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", byteByByte: byteByByte) == 400)
+        #expect(errorStatus("GET / HTTP/1.1\r\nHost: [::1]:4580\r\n\r\n", byteByByte: byteByByte) == nil)
     }
 
     @Test func headLimit_IsExact() {
@@ -284,7 +286,9 @@ struct HTTPRequestParserTests {
         let chunk = "1;" + String(repeating: "e", count: 4000) + "\r\nx\r\n"
         let input = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + String(repeating: chunk, count: 40)
         #expect(errorStatus(input, byteByByte: false) == 400)
-        // Ordinary small chunks are fine.
+        // Ordinary small chunks are fine, even 1-byte ones.
+        let tiny = String(repeating: "1\r\na\r\n", count: 50_000)
+        #expect(errorStatus("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + tiny + "0\r\n\r\n", byteByByte: false) == nil)
         let small = String(repeating: "2\r\nab\r\n", count: 5000)
         #expect(errorStatus("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + small + "0\r\n\r\n", byteByByte: false) == nil)
     }

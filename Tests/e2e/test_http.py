@@ -459,3 +459,50 @@ def test_pipelining_client_that_keeps_sending_gets_no_spurious_408(make_server):
     assert reader.response().status == 200
     assert statuses == [200] * 8
     sock.close()
+
+
+def test_clients_pipelining_large_bodies_without_reading_do_not_hold_gigabytes(server):
+    before = rss_kib(server)
+    body = json.dumps({"ClusterName": "big-body", "Pad": "a" * (2 * 1024 * 1024)}).encode()
+    greedy = []
+    for _ in range(4):
+        sock = server.connect(timeout=0.2)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        greedy.append(sock)
+    request = post("SageMaker.DescribeCluster", body)
+    deadline = time.monotonic() + 3
+    for sock in greedy:
+        for _ in range(16):  # 32 MiB per connection if it were all taken in
+            try:
+                sock.sendall(request)
+            except socket.timeout:
+                break  # backpressure reached the client
+            if time.monotonic() > deadline:
+                break
+    grown = rss_kib(server) - before
+    assert grown < 80 * 1024, f"grew {grown} KiB"
+    other = server.connect(timeout=2)
+    other.sendall(health_request())
+    assert Reader(other).response().status == 200
+    for sock in greedy + [other]:
+        sock.close()
+
+
+def test_sigterm_with_large_bodies_in_flight_exits_within_5_seconds(make_server):
+    server = make_server()
+    body = json.dumps({"ClusterName": "x", "Pad": "a" * (4 * 1024 * 1024)}).encode()
+    socks = []
+    for _ in range(2):
+        sock = server.connect(timeout=0.5)
+        try:
+            for _ in range(6):
+                sock.sendall(post("SageMaker.DescribeCluster", body))
+        except socket.timeout:
+            pass
+        socks.append(sock)
+    started = time.monotonic()
+    server.signal(signal.SIGTERM)
+    assert server.wait(timeout=6) == 0
+    assert time.monotonic() - started < 5.5
+    for sock in socks:
+        sock.close()
