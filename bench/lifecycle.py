@@ -2,6 +2,7 @@
 """Benchmark (not a test): cold start, idle memory, and create+delete cycles per second of the release binary.
 
     python3 bench/lifecycle.py [--runs 20] [--seconds 5]
+    HYPERPOD_LOCAL_BIN=.build-static/release/hyperpod-local python3 bench/lifecycle.py   # a static-stdlib build
 
 Cold start: wall time from exec to the first 200 on /_hyperpod/health (target under 50 ms), median of --runs starts
 on a new temporary database each. Idle memory: VmRSS right after start and after the cycles. Cycles: CreateCluster
@@ -17,7 +18,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(ROOT, ".build/release/hyperpod-local")
+BINARY = os.environ.get("HYPERPOD_LOCAL_BIN", os.path.join(ROOT, ".build/release/hyperpod-local"))
 
 
 def start(db, *extra):

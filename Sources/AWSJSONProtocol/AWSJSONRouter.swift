@@ -5,6 +5,9 @@ import JSON
 /// Throws an `AWSErrorConvertible` for an AWS error; any other error becomes a 500 `InternalFailure`.
 public typealias AWSOperationHandler = @Sendable (JSONObject, AWSRequestContext) throws -> JSONObject
 
+/// An operation that answers with output already encoded as a JSON object's bytes (a cached answer).
+public typealias AWSEncodedOperationHandler = @Sendable (JSONObject, AWSRequestContext) throws -> [UInt8]
+
 /// What the router did with a request, for the request log.
 public struct AWSJSONOutcome: Sendable {
     public var response: HTTPResponse
@@ -30,6 +33,8 @@ public struct AWSJSONOutcome: Sendable {
 public struct AWSJSONRouter: Sendable {
     /// Handlers by the model's operation name. Every key must be an operation of the model.
     public let handlers: [String: AWSOperationHandler]
+    /// Handlers that answer pre-encoded JSON, tried before `handlers`.
+    public let encodedHandlers: [String: AWSEncodedOperationHandler]
     public let authMode: AWSAuthMode
     public let defaultAccountID: String
     public let defaultRegion: String
@@ -54,10 +59,11 @@ public struct AWSJSONRouter: Sendable {
     public init(
         handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String,
         model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild,
-        deferUnhandled: Bool = false
+        deferUnhandled: Bool = false, encodedHandlers: [String: AWSEncodedOperationHandler] = [:]
     ) {
         for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
         self.handlers = handlers
+        self.encodedHandlers = encodedHandlers
         self.authMode = authMode
         self.defaultAccountID = defaultAccountID
         self.defaultRegion = defaultRegion
@@ -109,6 +115,23 @@ public struct AWSJSONRouter: Sendable {
     }
 
     private func route(_ operation: String, input: JSONObject, identity: AWSIdentity, requestID: String) -> AWSJSONOutcome {
+        if let encoded = encodedHandlers[operation] {
+            do {
+                let body = try encoded(input, AWSRequestContext(requestID: requestID, operation: operation, identity: identity))
+                return AWSJSONOutcome(
+                    response: HTTPResponse(status: .ok, headers: ["x-amzn-RequestId": requestID, "Content-Type": Self.contentType], body: body),
+                    operation: operation
+                )
+            } catch is Deferred {
+                return Self.deferredOutcome(operation)
+            } catch let error as any AWSErrorConvertible {
+                return failure(error.awsError, requestID: requestID, operation: operation)
+            } catch {
+                var outcome = failure(.internalFailure(requestID: requestID), requestID: requestID, operation: operation)
+                outcome.internalError = String(describing: error)
+                return outcome
+            }
+        }
         guard let handler = handlers[operation] else {
             if deferUnhandled { return Self.deferredOutcome(operation) }
             return failure(.notImplemented(operation), requestID: requestID, operation: operation)

@@ -2,6 +2,7 @@ import AWSJSONProtocol
 import Dispatch
 import GRDB
 import HyperPodDomain
+import JSON
 import Logging
 import SageMakerShapes
 import Synchronization
@@ -34,7 +35,7 @@ public final class ClusterService: @unchecked Sendable {
     var describeCache: [String: DescribeClusterResponse] = [:]
     /// What the event loop may read without the queue: the earliest due time and the DescribeCluster answers, mirrored
     /// from the queue's state after every change.
-    let loopCache = Mutex<(nextDue: VirtualTime?, describe: [String: DescribeClusterResponse])>((nil, [:]))
+    let loopCache = Mutex<(nextDue: VirtualTime?, describe: [String: [UInt8]])>((nil, [:]))
 
     /// Opens the state: resumes the persisted clock (its mode and scale come from the configuration when they differ).
     /// - Throws: database errors.
@@ -127,15 +128,16 @@ public final class ClusterService: @unchecked Sendable {
         loopCache.withLock { $0 = (due, [:]) }
     }
 
-    /// Remembers a DescribeCluster answer for the queue and for the event loop.
+    /// Remembers a DescribeCluster answer for the queue, and its encoded JSON for the event loop.
     func cacheDescribe(_ response: DescribeClusterResponse, key: String) {
         describeCache[key] = response
-        loopCache.withLock { $0.describe[key] = response }
+        let encoded = JSONWriter.encode(response.jsonValue)
+        loopCache.withLock { $0.describe[key] = encoded }
     }
 
-    /// A cached DescribeCluster answer, from any thread; `nil` when there is none or a transition is due (the answer
-    /// may be stale then).
-    func cachedDescribe(key: String) -> DescribeClusterResponse? {
+    /// A cached DescribeCluster answer as JSON bytes, from any thread; `nil` when there is none or a transition is due
+    /// (the answer may be stale then).
+    func cachedDescribe(key: String) -> [UInt8]? {
         let now = clock.now()
         return loopCache.withLock { cache in
             if let due = cache.nextDue, due <= now { return nil }

@@ -49,14 +49,10 @@ public final class Emulator: Sendable {
             ),
             stateQueue: service.queue,
             fastAWS: AWSJSONRouter(
-                handlers: [
-                    "DescribeCluster": AWSJSONRouter.operation { (i: DescribeClusterRequest, c) in
-                        try service.describeClusterFromCache(i, context: c)
-                    },
-                ],
-                authMode: configuration.authMode, defaultAccountID: configuration.accountID,
+                handlers: [:], authMode: configuration.authMode, defaultAccountID: configuration.accountID,
                 defaultRegion: configuration.region, strictMembers: configuration.strictMembers,
-                checkResponses: configuration.checkResponses, deferUnhandled: true
+                checkResponses: configuration.checkResponses, deferUnhandled: true,
+                encodedHandlers: ["DescribeCluster": { input, context in try service.describeClusterFromCache(input, context: context) }]
             ),
             logger: logger
         )

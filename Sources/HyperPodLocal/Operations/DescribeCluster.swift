@@ -1,6 +1,7 @@
 import AWSJSONProtocol
 import GRDB
 import HyperPodDomain
+import JSON
 import SageMakerShapes
 
 extension ClusterService {
@@ -17,8 +18,9 @@ extension ClusterService {
 
     /// DescribeCluster from the cache only, on any thread (the event loop's fast path).
     /// - Throws: `AWSJSONRouter.Deferred` on a miss: the request then goes to the state queue.
-    func describeClusterFromCache(_ input: DescribeClusterRequest, context: AWSRequestContext) throws -> DescribeClusterResponse {
-        guard let cached = cachedDescribe(key: "\(context.partition.account)|\(context.partition.region)|\(input.clusterName)") else {
+    func describeClusterFromCache(_ input: JSONObject, context: AWSRequestContext) throws -> [UInt8] {
+        guard let name = input["ClusterName"]?.stringValue,
+              let cached = cachedDescribe(key: "\(context.partition.account)|\(context.partition.region)|\(name)") else {
             throw AWSJSONRouter.Deferred()
         }
         return cached
