@@ -363,3 +363,13 @@ def test_R39_real_clock_fires_transitions_in_the_background(make_server):
         assert time.monotonic() < deadline, clusters
         time.sleep(0.01)
     assert admin(server, "/_hyperpod/state")["pendingTimers"] == []
+
+
+def test_R92_training_plan_filter_and_summary(manual, sm):
+    plan = "arn:aws:sagemaker:us-east-1:111122223333:training-plan/plan-1"
+    sm.create_cluster(ClusterName="planned", InstanceGroups=[group(TrainingPlanArn=plan)])
+    sm.create_cluster(ClusterName="unplanned", InstanceGroups=[group()])
+    listed = sm.list_clusters(TrainingPlanArn=plan)["ClusterSummaries"]
+    assert [(s["ClusterName"], s["TrainingPlanArns"]) for s in listed] == [("planned", [plan])]
+    everything = {s["ClusterName"]: s for s in sm.list_clusters()["ClusterSummaries"]}
+    assert "TrainingPlanArns" not in everything["unplanned"]
