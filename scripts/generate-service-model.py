@@ -229,10 +229,15 @@ def render_swift_shapes(model):
                 out.append("        _ = object")
             for m, prop, t, req in props:
                 out.append(f'        {prop} = try object.{"decodeRequired" if req else "decode"}("{m}")')
-            out += ["    }", "", "    public var jsonValue: JSONValue {", "        var object = JSONObject()"]
-            for m, prop, t, req in props:
-                out.append(f'        object.encode("{m}", {prop})')
-            out += ["        return .object(object)", "    }", "}", ""]
+            out += ["    }", "", "    public var jsonValue: JSONValue {"]
+            if props:
+                out.append("        var object = JSONObject()")
+                for m, prop, t, req in props:
+                    out.append(f'        object.encode("{m}", {prop})')
+                out.append("        return .object(object)")
+            else:
+                out.append("        .object(JSONObject())")
+            out += ["    }", "}", ""]
         else:
             raise SystemExit(f"unhandled shape kind {kind} of {name}")
     return "\n".join(out)

@@ -47,7 +47,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
-        } else if let fastAWS, let stateQueue, !AdminRouter.matches(request), request.body.count <= Self.backgroundBodyBytes,
+        } else if let fastAWS, stateQueue != nil, !AdminRouter.matches(request), request.body.count <= Self.backgroundBodyBytes,
                   queued.count.load(ordering: .acquiring) == 0, let response = respond(to: request, router: fastAWS) {
             responder.respond(response)
         } else if let stateQueue {

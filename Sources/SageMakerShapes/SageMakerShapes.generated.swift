@@ -2388,8 +2388,7 @@ public struct ClusterOnDemandOptions: JSONRepresentable, Equatable {
     }
 
     public var jsonValue: JSONValue {
-        var object = JSONObject()
-        return .object(object)
+        .object(JSONObject())
     }
 }
 
@@ -2795,8 +2794,7 @@ public struct ClusterSpotOptions: JSONRepresentable, Equatable {
     }
 
     public var jsonValue: JSONValue {
-        var object = JSONObject()
-        return .object(object)
+        .object(JSONObject())
     }
 }
 
@@ -3190,8 +3188,7 @@ public struct DeleteTagsOutput: JSONRepresentable, Equatable {
     }
 
     public var jsonValue: JSONValue {
-        var object = JSONObject()
-        return .object(object)
+        .object(JSONObject())
     }
 }
 
