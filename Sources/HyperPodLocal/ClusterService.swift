@@ -239,7 +239,10 @@ public final class ClusterService: @unchecked Sendable {
     private func stepClock(to target: VirtualTime) throws {
         while let due = nextDue, due <= target {
             if due > clock.now() { try clock.set(to: due) }
+            let pendingBefore = try scheduler.pending().first?.id
             processDue()
+            // A transition that fails stays pending (and is logged); stop rather than retry it forever.
+            if nextDue == due, try scheduler.pending().first?.id == pendingBefore { throw StuckTransition(due: due) }
         }
         if target > clock.now() { try clock.set(to: target) }
         try saveClock()
@@ -260,6 +263,12 @@ public final class ClusterService: @unchecked Sendable {
             try setClock(to: due)
         }
         return true
+    }
+
+    /// A due transition that keeps failing (see the log): the clock stops there instead of retrying it forever.
+    public struct StuckTransition: Error, CustomStringConvertible {
+        public let due: VirtualTime
+        public var description: String { "a transition due at \(due) failed; see the hyperpod-local log" }
     }
 
     /// Persists the clock so a restart resumes it (spec R38).
