@@ -19,8 +19,10 @@ public struct HTTPRequest: Sendable {
     public var target: String
     public var version: HTTPVersion
     public var headers: HTTPHeaders
-    /// The body after any `Content-Encoding` was undone; empty when there was none.
+    /// The body, framing undone; still gzip/deflate-encoded while `bodyIsEncoded`.
     public var body: [UInt8]
+    /// The body still carries its `Content-Encoding` (gzip or deflate); `decodingContent(limit:)` inflates it.
+    public var bodyIsEncoded = false
 
     public init(method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.method = method
@@ -28,6 +30,17 @@ public struct HTTPRequest: Sendable {
         self.version = version
         self.headers = headers
         self.body = body
+    }
+
+    /// This request with its body inflated (a no-op when it is not encoded).
+    /// - Parameter limit: the largest inflated body accepted, in bytes.
+    /// - Throws: `HTTPParserError` 400 for a body that is not valid gzip/zlib, 413 over `limit`.
+    public func decodingContent(limit: Int) throws(HTTPParserError) -> HTTPRequest {
+        guard bodyIsEncoded else { return self }
+        var decoded = self
+        decoded.body = try Gzip.inflate(body, limit: limit)
+        decoded.bodyIsEncoded = false
+        return decoded
     }
 
     /// The target without its query string; for an absolute-form target (`http://host/path`, RFC 9112 §3.2.2) the

@@ -1,6 +1,7 @@
 /// What the server calls for each request. Implemented by the application layer.
 public protocol HTTPRequestHandler: Sendable {
-    /// Handles one request. Called on the event-loop thread, in the order requests arrive on a connection; it must not
+    /// Handles one request, body decoded. Called on the event-loop thread — or, for a body that had a
+    /// `Content-Encoding`, on the server's inflation queue — in the order requests arrive on a connection; it must not
     /// block. Answer through `responder`, at once or later from any thread (e.g. after a database write); the server
     /// keeps pipelined responses in request order either way. Every request must be answered exactly once.
     func handle(_ request: HTTPRequest, responder: HTTPResponder)
@@ -52,6 +53,14 @@ public struct HTTPResponder: Sendable {
         self.acceptsGzip = request.acceptsGzip
         self.isHEAD = request.method == "HEAD"
         self.sink = sink
+    }
+
+    /// Answers with the handler's protocol-error response for `status` and closes the connection afterwards.
+    func refuse(status: HTTPStatus, reason: String) {
+        guard let server else { return }
+        let response = server.handler.makeProtocolErrorResponse(status: status, reason: reason)
+        let bytes = HTTPResponseEncoder.encode(response, version: .http1_1, keepAlive: false, acceptsGzip: false)
+        server.deliver(connectionID: connectionID, sequence: sequence, bytes: bytes, close: true)
     }
 
     /// Encodes and sends `response` (on the calling thread; the socket write happens on the event loop).

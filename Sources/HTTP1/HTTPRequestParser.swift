@@ -17,7 +17,7 @@ public struct HTTPRequestParser: Sendable {
         /// The head of a request with `Expect: 100-continue` was read and its body has not all arrived:
         /// the connection should send `100 Continue` now (RFC 9110 §10.1.1). Reported once per request.
         case sendContinue
-        /// A complete request, body decoded.
+        /// A complete request, framing undone (its `Content-Encoding` not yet: see `HTTPRequest.bodyIsEncoded`).
         case request(HTTPRequest)
     }
 
@@ -314,22 +314,16 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
-    /// Completes a request: undoes `Content-Encoding`, resets for the next request, compacts the buffer.
+    /// Completes a request, resets for the next one, compacts the buffer. A body with a `Content-Encoding` is handed
+    /// over still encoded (`bodyIsEncoded`): inflating is work, done off the event loop (`HTTPRequest.decodingContent`).
     private mutating func finish(_ head: Head, body: [UInt8]) throws(HTTPParserError) -> Event {
-        var body = body
-        if head.contentCoding == .compressed {
-            do {
-                body = try Gzip.inflate(body, limit: limits.maxBodyBytes)
-            } catch {
-                state = .failed(error)
-                throw error
-            }
-        }
         continuePending = false
         compactConsumedBytes()
         requestStart = readIndex
         state = .head(scanFrom: readIndex, lineStart: readIndex)
-        return .request(HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body))
+        var request = HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body)
+        request.bodyIsEncoded = head.contentCoding == .compressed && !body.isEmpty
+        return .request(request)
     }
 
     /// Drops consumed bytes once they are at least half the buffer (amortised O(1) per byte; a long pipeline or a

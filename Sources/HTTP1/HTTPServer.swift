@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEventLoop
+import Dispatch
 import Logging
 import Synchronization
 
@@ -63,6 +64,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var revisit: [UInt64] = []
     private var drainDeadline: UInt64 = 0
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// Inflates encoded bodies off the event loop, one at a time (bounded CPU and memory for the whole server).
+    private let inflationQueue = DispatchQueue(label: "http1.inflate")
 
     public init(
         host: String, port: UInt16, limits: HTTPLimits, handler: any HTTPRequestHandler, logger: Logger,
@@ -340,9 +343,21 @@ public final class HTTPServer: @unchecked Sendable {
             case .request(let request):
                 connection.requestsServed += 1
                 connection.headStartedAt = nil  // the next request's clock starts with its own first byte
-                let sequence = connection.reserveSlot(bodyBytes: request.body.count)
+                // An encoded body counts as large until answered: nothing after it on this connection is dispatched
+                // before its handler was called, so handlers still see the connection's requests in order.
+                let weight = request.bodyIsEncoded ? Self.maxQueuedBodyBytes + 1 : request.body.count
+                let sequence = connection.reserveSlot(bodyBytes: weight)
                 let responder = HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request)
                 if !responder.keepAlive || draining.load(ordering: .relaxed) { connection.acceptingRequests = false }
+                if request.bodyIsEncoded {
+                    let limit = limits.maxBodyBytes
+                    let handler = self.handler
+                    inflationQueue.async {
+                        Self.inflateAndHandle(request, limit: limit, handler: handler, responder: responder)
+                    }
+                    updateHeadTimer(connection, now: now)
+                    return
+                }
                 handler.handle(request, responder: responder)
                 if request.body.count > Self.maxQueuedBodyBytes {
                     // A large (possibly just inflated) body was work: let the other connections run before this one
@@ -363,6 +378,18 @@ public final class HTTPServer: @unchecked Sendable {
         } else if connection.headStartedAt == nil {
             connection.headStartedAt = now
         }
+    }
+
+    /// Inflates an encoded body (on the inflation queue) and hands the request on, or refuses it (400, 413).
+    private static func inflateAndHandle(_ request: HTTPRequest, limit: Int, handler: any HTTPRequestHandler, responder: HTTPResponder) {
+        let decoded: HTTPRequest
+        do {
+            decoded = try request.decodingContent(limit: limit)
+        } catch {
+            responder.refuse(status: error.status, reason: error.reason)
+            return
+        }
+        handler.handle(decoded, responder: responder)
     }
 
     /// Queues a protocol error response that closes the connection.

@@ -506,3 +506,28 @@ def test_sigterm_with_large_bodies_in_flight_exits_within_5_seconds(make_server)
     assert time.monotonic() - started < 5.5
     for sock in socks:
         sock.close()
+
+
+def test_many_gzip_bodies_do_not_stall_other_clients(server):
+    # Each 8 KB body inflates to 4 MiB: inflating happens off the event loop, one connection's next request waits for
+    # its previous answer, so a health check from elsewhere is answered promptly.
+    bomb = gzip.compress(b'{"ClusterName":"x","Pad":"' + b" " * (4 * 1024 * 1024) + b'"}')
+    flooders = []
+    for _ in range(10):
+        sock = server.connect(timeout=0.5)
+        try:
+            sock.sendall(post(body=bomb, extra=b"Content-Encoding: gzip\r\n") * 32)
+        except socket.timeout:
+            pass
+        flooders.append(sock)
+    worst = 0
+    for _ in range(5):
+        other = server.connect(timeout=5)
+        started = time.monotonic()
+        other.sendall(health_request())
+        assert Reader(other).response().status == 200
+        worst = max(worst, time.monotonic() - started)
+        other.close()
+    assert worst < 1, f"health took {worst:.2f} s"
+    for sock in flooders:
+        sock.close()
