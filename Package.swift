@@ -61,7 +61,10 @@ let package = Package(
         .testTarget(name: "AWSJSONProtocolTests", dependencies: ["AWSJSONProtocol", "HTTP1", "JSON"]),
         .testTarget(
             name: "HyperPodLocalTests",
-            dependencies: ["HyperPodLocal", "HTTP1", "JSON", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HyperPodLocal", "HTTP1", "JSON", "HyperPodDomain", "SageMakerShapes",
+                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -167,17 +167,21 @@ public final class ClusterService: @unchecked Sendable {
     /// Applies one fired transition (the scheduler's applier): a stale one (cluster gone, or generation moved on) is a
     /// no-op.
     private func fire(_ transition: ScheduledTransition, db: Database) throws -> [NewTransition] {
-        guard var lifecycle = try ClusterStore.load(transition.resourceARN, db: db),
-              lifecycle.cluster.generation == transition.generation,
+        guard let loaded = try ClusterStore.load(transition.resourceARN, db: db),
+              loaded.cluster.generation == transition.generation,
               let event = LifecycleEvent(encoded: transition.event) else { return [] }
+        var lifecycle = loaded
         var allocator = try makeAllocator(for: lifecycle.cluster, db: db)
         let effects = lifecycle.handle(event, at: transition.dueAt, timing: timing, allocator: &allocator)
         generator.withLock { $0 = allocator.generator }
-        return try apply(effects, to: lifecycle, at: transition.dueAt, db: db)
+        return try apply(effects, to: lifecycle, previous: loaded, at: transition.dueAt, db: db)
     }
 
     /// Stores a changed cluster and turns its effects into timers (or its removal).
-    func apply(_ effects: [LifecycleEffect], to lifecycle: ClusterLifecycle, at time: VirtualTime, db: Database) throws -> [NewTransition] {
+    func apply(
+        _ effects: [LifecycleEffect], to lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, at time: VirtualTime,
+        db: Database
+    ) throws -> [NewTransition] {
         var timers: [NewTransition] = []
         var removed = false
         for effect in effects {
@@ -194,7 +198,7 @@ public final class ClusterService: @unchecked Sendable {
             try TransitionScheduler.cancel(resourceARN: lifecycle.cluster.arn, in: db)
             return []
         }
-        try ClusterStore.save(lifecycle, db: db)
+        try ClusterStore.save(lifecycle, previous: previous, db: db)
         return timers
     }
 

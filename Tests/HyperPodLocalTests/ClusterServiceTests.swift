@@ -1,6 +1,8 @@
 import GRDB
 import HyperPodDomain
 import Logging
+import JSON
+import SageMakerShapes
 import Testing
 @testable import HyperPodLocal
 
@@ -30,5 +32,26 @@ struct ClusterServiceTests {
         }
         #expect(service.clock.now() == now.adding(seconds: 1))  // stopped at the failing transition
         #expect(try service.scheduler.pending().count == 1)     // which stays pending
+    }
+}
+
+struct ClusterStoreTests {
+    @Test func savingChangedNodes_KeepsCreationOrder_AndRemovesGoneOnes() throws {
+        let db = try EmulatorDatabase(path: nil)
+        let t0 = VirtualTime(milliseconds: 1_000)
+        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"c","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":3,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
+        var (lifecycle, _) = ClusterLifecycle.create(request: request, arn: "arn:c", clusterID: "abcdef012345", account: "000000000000",
+                                                     region: "us-east-1", at: t0, timing: TimingProfile(.fast))
+        lifecycle.nodes = ["n1", "n2", "n3"].map {
+            NodeRecord(logicalID: $0, instanceID: "i-\($0)", groupName: "g", status: .pending, slotCreated: t0, launchTime: t0, privateIP: 1, zone: nil)
+        }
+        try db.writer.write { try ClusterStore.save(lifecycle, db: $0) }
+        var next = lifecycle
+        next.nodes[0].status = .running       // changed: first in creation order
+        next.nodes.remove(at: 1)              // gone
+        try db.writer.write { try ClusterStore.save(next, previous: lifecycle, db: $0) }
+        let loaded = try #require(try db.writer.read { try ClusterStore.load("arn:c", db: $0) })
+        #expect(loaded.nodes.map(\.logicalID) == ["n1", "n3"])
+        #expect(loaded.nodes.map(\.status) == [.running, .pending])
     }
 }

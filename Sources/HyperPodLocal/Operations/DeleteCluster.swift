@@ -9,13 +9,14 @@ extension ClusterService {
     /// - Throws: `ResourceNotFound` (R32), `ConflictException` when already deleting (R87).
     func deleteCluster(_ input: DeleteClusterRequest, context: AWSRequestContext) throws -> DeleteClusterResponse {
         try perform { db, now in
-            var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
+            let loaded = try resolveCluster(input.clusterName, context: context, db: db)
+            var lifecycle = loaded
             if lifecycle.cluster.status == .deleting {
                 throw AWSError(code: "ConflictException", message: "Cluster \(lifecycle.cluster.name) is already being deleted.")
             }
             try TransitionScheduler.cancel(resourceARN: lifecycle.cluster.arn, in: db)
             let effects = lifecycle.delete(timing: timing)
-            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, at: now, db: db), in: db)
+            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
             return DeleteClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

@@ -47,8 +47,10 @@ public enum ClusterStore {
         return ClusterLifecycle(cluster: cluster, nodes: nodes)
     }
 
-    /// Inserts or replaces a cluster and its node slots.
-    public static func save(_ lifecycle: ClusterLifecycle, db: Database) throws {
+    /// Inserts or replaces a cluster and its node slots. With `previous` (the state it was loaded as), only the node
+    /// rows that changed are written: a batch of a 6,758-node group touches its batch, not the whole group. Updated
+    /// rows keep their rowid, which keeps slots in creation order.
+    public static func save(_ lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, db: Database) throws {
         let c = lifecycle.cluster
         try db.execute(
             sql: """
@@ -60,12 +62,25 @@ public enum ClusterStore {
             arguments: [c.arn, c.account, c.region, c.clusterID, c.name, c.status.rawValue, c.generation,
                         c.creationTime.milliseconds, encodeClusterDocument(c)]
         )
-        try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ?", arguments: [c.arn])
-        for node in lifecycle.nodes {
+        var unchanged: Set<String> = []
+        if let previous {
+            let before = Dictionary(previous.nodes.map { ($0.logicalID, $0) }, uniquingKeysWith: { a, _ in a })
+            let after = Set(lifecycle.nodes.map(\.logicalID))
+            for id in before.keys where !after.contains(id) {
+                try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ? AND node_logical_id = ?", arguments: [c.arn, id])
+            }
+            for node in lifecycle.nodes where before[node.logicalID] == node { unchanged.insert(node.logicalID) }
+        } else {
+            try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ?", arguments: [c.arn])
+        }
+        for node in lifecycle.nodes where !unchanged.contains(node.logicalID) {
             try db.execute(
                 sql: """
-                    INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status, launch_at_ms,
-                        private_ip, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status,
+                        launch_at_ms, private_ip, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(cluster_arn, node_logical_id) DO UPDATE SET instance_id = excluded.instance_id,
+                        group_name = excluded.group_name, status = excluded.status, launch_at_ms = excluded.launch_at_ms,
+                        private_ip = excluded.private_ip, document = excluded.document
                     """,
                 arguments: [c.arn, node.logicalID, node.instanceID, node.groupName, node.status.rawValue,
                             (node.launchTime ?? node.slotCreated).milliseconds, node.privateIP.map { Int64($0) },
