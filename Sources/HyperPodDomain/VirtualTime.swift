@@ -8,17 +8,29 @@ public struct VirtualTime: Sendable, Hashable, Comparable, CustomStringConvertib
         self.milliseconds = milliseconds
     }
 
-    /// From epoch seconds (fraction kept to the millisecond, rounded down).
+    /// The latest instant the virtual clock can show: 9999-12-31T23:59:59Z. Arithmetic saturates here (and at the
+    /// epoch) instead of overflowing.
+    public static let max = VirtualTime(milliseconds: 253_402_300_799_000)
+
+    /// From epoch seconds (fraction kept to the millisecond, rounded down), clamped to `0 ... max`.
     public init(epochSeconds: Double) {
-        self.milliseconds = Int64((epochSeconds * 1000).rounded(.down))
+        self = Self.clamped(epochSeconds * 1000)
+    }
+
+    /// The instant `milliseconds` clamped to `0 ... max` (NaN → 0): never an overflow trap.
+    public static func clamped(_ milliseconds: Double) -> VirtualTime {
+        guard milliseconds.isFinite, milliseconds > 0 else {
+            return VirtualTime(milliseconds: milliseconds == .infinity ? max.milliseconds : 0)
+        }
+        return VirtualTime(milliseconds: Int64(Swift.min(milliseconds.rounded(.down), Double(max.milliseconds))))
     }
 
     /// Epoch seconds, as responses carry them (spec R12).
     public var epochSeconds: Double { Double(milliseconds) / 1000 }
 
-    /// This instant plus `seconds` of virtual time (rounded to the millisecond).
+    /// This instant plus `seconds` of virtual time (rounded to the millisecond), saturating at `0 ... max`.
     public func adding(seconds: Double) -> VirtualTime {
-        VirtualTime(milliseconds: milliseconds + Int64((seconds * 1000).rounded()))
+        Self.clamped(Double(milliseconds) + (seconds * 1000).rounded())
     }
 
     public static func < (a: VirtualTime, b: VirtualTime) -> Bool { a.milliseconds < b.milliseconds }

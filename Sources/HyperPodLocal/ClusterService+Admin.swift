@@ -14,10 +14,16 @@ extension ClusterService: AdminBackend {
 
     public func advanceClock(seconds: Double) throws(AdminError) {
         guard seconds.isFinite, seconds >= 0 else { throw .badBody("advanceSeconds must be a number ≥ 0") }
+        guard clock.now().adding(seconds: seconds) < VirtualTime.max else {
+            throw .badBody("advanceSeconds would move the clock past \(VirtualTime.max) (year 9999)")
+        }
         do { try advance(bySeconds: seconds) } catch { throw Self.adminError(error) }
     }
 
     public func setClock(epochSeconds: Double) throws(AdminError) {
+        guard epochSeconds.isFinite, epochSeconds * 1000 < Double(VirtualTime.max.milliseconds) else {
+            throw .badBody("set must be an epoch time before \(VirtualTime.max) (year 9999)")
+        }
         let target = VirtualTime(epochSeconds: epochSeconds)
         guard target >= clock.now() else {
             throw .conflict("The clock cannot go backwards: \(target) is earlier than now (\(clock.now()))")
@@ -26,7 +32,9 @@ extension ClusterService: AdminBackend {
     }
 
     public func setTimeScale(_ scale: Double) throws(AdminError) {
-        guard scale.isFinite, scale > 0 else { throw .badBody("timeScale must be a number > 0") }
+        guard scale.isFinite, scale > 0, scale <= VirtualClock.maxTimeScale else {
+            throw .badBody("timeScale must be a number > 0 and at most \(Int(VirtualClock.maxTimeScale))")
+        }
         do {
             try clock.setTimeScale(scale)
             try saveClock()

@@ -227,10 +227,9 @@ public final class ClusterService: @unchecked Sendable {
     /// - Throws: `VirtualClock.Refusal` for a negative amount.
     public func advance(bySeconds seconds: Double) throws {
         dispatchPrecondition(condition: .onQueue(queue))
-        // Step from due time to due time, so each transition sees the clock at its own instant.
-        let target = clock.now().adding(seconds: seconds)
         guard seconds.isFinite, seconds >= 0 else { try clock.advance(seconds: seconds); return }
-        try stepClock(to: target)
+        // Step from due time to due time, so each transition sees the clock at its own instant.
+        try stepClock(to: clock.now().adding(seconds: seconds))
     }
 
     /// Sets the clock to a later instant, firing what falls due on the way. Must be called on `queue`.

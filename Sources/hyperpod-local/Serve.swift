@@ -122,11 +122,14 @@ struct Serve: ParsableCommand {
         config.limits.headerTimeout = try env.resolve(headerTimeout, "HEADER_TIMEOUT", default: config.limits.headerTimeout)
         config.limits.idleTimeout = try env.resolve(idleTimeout, "IDLE_TIMEOUT", default: config.limits.idleTimeout)
         config.limits.maxConnections = try env.resolve(maxConnections, "MAX_CONNECTIONS", default: config.limits.maxConnections)
+        let maxTimeout = 1_000_000.0  // seconds (11.5 days): larger values would overflow the loop's nanosecond arithmetic
         guard (1...(1 << 30)).contains(config.limits.maxBodyBytes), (256...(1 << 20)).contains(config.limits.maxHeaderBytes),
-              config.limits.headerTimeout > 0, config.limits.idleTimeout > 0, config.limits.maxConnections > 0
+              config.limits.headerTimeout > 0, config.limits.headerTimeout <= maxTimeout,
+              config.limits.idleTimeout > 0, config.limits.idleTimeout <= maxTimeout, (1...1_000_000).contains(config.limits.maxConnections)
         else {
             throw ValidationError(
-                "limits must be positive; --max-body-bytes at most 1073741824, --max-header-bytes from 256 to 1048576")
+                "limits must be positive; --max-body-bytes at most 1073741824, --max-header-bytes from 256 to 1048576, "
+                    + "timeouts at most 1000000 seconds, --max-connections at most 1000000")
         }
         let clockText = try env.resolve(clock, "CLOCK", default: "real")
         guard let clockMode = VirtualClock.Mode(rawValue: clockText) else {
@@ -134,7 +137,9 @@ struct Serve: ParsableCommand {
         }
         config.clockMode = clockMode
         config.timeScale = try env.resolve(timeScale, "TIME_SCALE", default: 1)
-        guard config.timeScale.isFinite, config.timeScale > 0 else { throw ValidationError("--time-scale must be > 0") }
+        guard config.timeScale.isFinite, config.timeScale > 0, config.timeScale <= VirtualClock.maxTimeScale else {
+            throw ValidationError("--time-scale must be > 0 and at most \(Int(VirtualClock.maxTimeScale))")
+        }
         let timingText = try env.resolve(timing, "TIMING", default: "fast")
         guard let profile = TimingProfile.Name(rawValue: timingText) else {
             throw ValidationError("--timing must be instant, fast or realistic, got '\(timingText)'")

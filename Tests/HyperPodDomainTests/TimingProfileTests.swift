@@ -29,3 +29,15 @@ struct TimingProfileTests {
         #expect(VirtualTime(milliseconds: 1000).adding(seconds: 1.5).milliseconds == 2500)
     }
 }
+
+struct VirtualTimeSaturationTests {
+    @Test func arithmetic_SaturatesInsteadOfTrapping() {
+        let now = VirtualTime(milliseconds: 1_764_547_200_000)
+        #expect(now.adding(seconds: 9.3e15) == VirtualTime.max)
+        #expect(now.adding(seconds: 1e300) == VirtualTime.max)
+        #expect(now.adding(seconds: -1e300) == VirtualTime(milliseconds: 0))
+        #expect(now.adding(seconds: .nan) == VirtualTime(milliseconds: 0))
+        #expect(VirtualTime(epochSeconds: 1e300) == VirtualTime.max)
+        #expect(VirtualTime(epochSeconds: -5) == VirtualTime(milliseconds: 0))
+    }
+}

@@ -28,6 +28,7 @@ def test_command_line_wins_over_the_environment(make_server):
     ([], {"HYPERPOD_LOCAL_MAX_CONNECTIONS": "many"}, "HYPERPOD_LOCAL_MAX_CONNECTIONS"),
     (["--port", "70000"], {}, "port"),
     (["--max-body-bytes", "100000000000"], {}, "--max-body-bytes"),
+    (["--header-timeout", "1e300"], {}, "timeouts"),
 ])
 def test_bad_values_exit_nonzero_with_a_message(args, env, message):
     result = subprocess.run([BINARY, "serve", "--in-memory", *args], capture_output=True, text=True, env=env, timeout=10)

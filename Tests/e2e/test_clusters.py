@@ -373,3 +373,25 @@ def test_R92_training_plan_filter_and_summary(manual, sm):
     assert [(s["ClusterName"], s["TrainingPlanArns"]) for s in listed] == [("planned", [plan])]
     everything = {s["ClusterName"]: s for s in sm.list_clusters()["ClusterSummaries"]}
     assert "TrainingPlanArns" not in everything["unplanned"]
+
+
+def test_huge_or_forged_inputs_are_refused_never_a_crash(manual, sm):
+    # Found by attacking the state layer: each of these used to kill the server with an integer overflow.
+    import base64
+    forged = base64.urlsafe_b64encode(json.dumps({"o": "ListClusters", "b": "x", "k": []}).encode()).decode().rstrip("=")
+    for token in (forged,):
+        with pytest.raises(ClientError) as caught:
+            sm.list_clusters(NextToken=token)
+        assert caught.value.response["Error"]["Message"] == "Invalid NextToken value."
+    for body in ({"advanceSeconds": 9.3e15}, {"set": 1e300}, {"timeScale": 1e300}):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            admin(manual, "/_hyperpod/clock", body)
+        assert caught.value.code in (400, 409), body
+    assert admin(manual, "/_hyperpod/settle", {"maxSeconds": 1e300})["settled"] is True
+    assert admin(manual, "/_hyperpod/health")["status"] == "running"
+
+
+def test_real_clock_with_a_huge_scale_is_refused_at_start():
+    result = subprocess.run([os.environ.get("HYPERPOD_LOCAL_BIN", os.path.join(ROOT, ".build/release/hyperpod-local")),
+                             "serve", "--in-memory", "--time-scale", "1e15"], capture_output=True, text=True, timeout=10)
+    assert result.returncode != 0 and "--time-scale" in result.stderr

@@ -41,13 +41,16 @@ struct PageToken {
         return base64URL(JSONWriter.encode(.object(object)))
     }
 
-    /// The key a token resumes after; nil for no token or `""` (the first page).
+    /// The key a token resumes after; nil for no token or `""` (the first page). The token is not secret (anyone can
+    /// build one), so its key must have exactly `keyCount` strings, or it is refused.
     /// - Throws: `invalid`.
-    static func key(_ token: String?, operation: String, binding: String) throws -> [String]? {
+    static func key(_ token: String?, operation: String, binding: String, keyCount: Int = 2) throws -> [String]? {
         guard let token, !token.isEmpty else { return nil }
         guard let bytes = decodeBase64URL(token), let object = try? JSONParser.parse(bytes).objectValue,
               object["o"] == .string(operation), object["b"] == .string(digest(binding)),
-              let key = object["k"]?.arrayValue?.compactMap(\.stringValue) else { throw invalid }
+              let elements = object["k"]?.arrayValue, elements.count == keyCount else { throw invalid }
+        let key = elements.compactMap(\.stringValue)
+        guard key.count == keyCount else { throw invalid }
         return key
     }
 

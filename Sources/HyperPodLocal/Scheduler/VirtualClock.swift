@@ -82,6 +82,9 @@ public final class VirtualClock: Sendable {
     @discardableResult
     public func advance(seconds: Double) throws(Refusal) -> VirtualTime {
         guard seconds.isFinite, seconds >= 0 else { throw Refusal(description: "advanceSeconds must be a number ≥ 0") }
+        guard now().adding(seconds: seconds) < VirtualTime.max else {
+            throw Refusal(description: "advanceSeconds would move the clock past \(VirtualTime.max)")
+        }
         return reanchor { $0.adding(seconds: seconds) }
     }
 
@@ -98,8 +101,13 @@ public final class VirtualClock: Sendable {
 
     /// Changes the time scale (real mode only).
     /// - Throws: `Refusal` in manual mode or for a scale that is not > 0.
+    /// The largest time scale accepted: a virtual day per wall-clock tenth of a millisecond.
+    public static let maxTimeScale = 1_000_000_000.0
+
     public func setTimeScale(_ scale: Double) throws(Refusal) {
-        guard scale.isFinite, scale > 0 else { throw Refusal(description: "timeScale must be a number > 0") }
+        guard scale.isFinite, scale > 0, scale <= Self.maxTimeScale else {
+            throw Refusal(description: "timeScale must be a number > 0 and at most \(Int(Self.maxTimeScale))")
+        }
         guard mode == .real else { throw Refusal(description: "timeScale applies to the real clock; this server runs a manual clock") }
         let wallNow = wall.nowMilliseconds()
         state.withLock { s in
@@ -127,7 +135,7 @@ public final class VirtualClock: Sendable {
             return state.anchorVirtual
         case .real:
             let elapsed = Double(max(0, wallMilliseconds - state.anchorWallMilliseconds)) * state.timeScale
-            return VirtualTime(milliseconds: state.anchorVirtual.milliseconds + Int64(elapsed.rounded(.down)))
+            return VirtualTime.clamped(Double(state.anchorVirtual.milliseconds) + elapsed)  // saturates, never traps
         }
     }
 }
