@@ -115,44 +115,38 @@ public struct AWSJSONRouter: Sendable {
     }
 
     private func route(_ operation: String, input: JSONObject, identity: AWSIdentity, requestID: String) -> AWSJSONOutcome {
+        let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
         if let encoded = encodedHandlers[operation] {
-            do {
-                let body = try encoded(input, AWSRequestContext(requestID: requestID, operation: operation, identity: identity))
-                return AWSJSONOutcome(
-                    response: HTTPResponse(status: .ok, headers: ["x-amzn-RequestId": requestID, "Content-Type": Self.contentType], body: body),
-                    operation: operation
-                )
-            } catch is Deferred {
-                return Self.deferredOutcome(operation)
-            } catch let error as any AWSErrorConvertible {
-                return failure(error.awsError, requestID: requestID, operation: operation)
-            } catch {
-                var outcome = failure(.internalFailure(requestID: requestID), requestID: requestID, operation: operation)
-                outcome.internalError = String(describing: error)
-                return outcome
-            }
+            return answer(operation, requestID: requestID) { try encoded(input, context) }
         }
         guard let handler = handlers[operation] else {
             if deferUnhandled { return Self.deferredOutcome(operation) }
             return failure(.notImplemented(operation), requestID: requestID, operation: operation)
         }
-        let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
-        do {
+        return answer(operation, requestID: requestID) {
             let output = try handler(input, context)
             if checkResponses, let outputShape = validator.model.operations[operation]?.output {
                 let problems = OutputShapeChecker(model: validator.model).problems(output, shape: outputShape)
-                if !problems.isEmpty {
-                    var outcome = failure(.internalFailure(requestID: requestID), requestID: requestID, operation: operation)
-                    outcome.internalError = "response does not match \(outputShape): " + problems.joined(separator: "; ")
-                    return outcome
-                }
+                if !problems.isEmpty { throw ResponseShapeMismatch(shape: outputShape, problems: problems) }
             }
+            return JSONWriter.encode(.object(output))
+        }
+    }
+
+    /// A handler's output that does not match its output shape (spec R11): a bug, answered 500.
+    struct ResponseShapeMismatch: Error, CustomStringConvertible {
+        let shape: String
+        let problems: [String]
+        var description: String { "response does not match \(shape): " + problems.joined(separator: "; ") }
+    }
+
+    /// Runs a handler that produces the encoded output, and turns what it throws into the outcome: deferred, the AWS
+    /// error it renders, or a 500 `InternalFailure` for anything unexpected (spec R7).
+    private func answer(_ operation: String, requestID: String, _ body: () throws -> [UInt8]) -> AWSJSONOutcome {
+        do {
+            let encoded = try body()
             return AWSJSONOutcome(
-                response: HTTPResponse(
-                    status: .ok,
-                    headers: ["x-amzn-RequestId": requestID, "Content-Type": Self.contentType],
-                    body: JSONWriter.encode(.object(output))
-                ),
+                response: HTTPResponse(status: .ok, headers: ["x-amzn-RequestId": requestID, "Content-Type": Self.contentType], body: encoded),
                 operation: operation
             )
         } catch is Deferred {
