@@ -52,7 +52,7 @@ extension ClusterService {
     func boundEKSClusters(in partition: ClusterStore.Partition, db: Database) throws -> Set<String> {
         var bound: Set<String> = []
         for row in try ClusterStore.rows(in: partition, db: db) {
-            if let eks = try ClusterStore.load(row.arn, db: db)?.cluster.request.orchestrator?.eks?.clusterArn { bound.insert(eks) }
+            if let eks = try ClusterStore.loadRecord(row.arn, db: db)?.request.orchestrator?.eks?.clusterArn { bound.insert(eks) }
         }
         return bound
     }
@@ -67,9 +67,9 @@ extension ClusterService {
     func quotaUsage(in partition: ClusterStore.Partition, db: Database) throws -> Quotas.Usage {
         var usage = Quotas.Usage()
         for row in try ClusterStore.rows(in: partition, db: db) where row.status != ClusterStatus.deleting.rawValue {
-            guard let lifecycle = try ClusterStore.load(row.arn, db: db) else { continue }
+            guard let cluster = try ClusterStore.loadRecord(row.arn, db: db) else { continue }
             usage.clusters += 1
-            for group in lifecycle.cluster.groups {
+            for group in cluster.groups {
                 usage.instancesByType[Self.chargedType(group.spec), default: 0] += group.targetCount
             }
         }

@@ -34,12 +34,12 @@ extension ClusterService {
                 if let after = input.creationTimeAfter, !(row.createdAt.epochSeconds > after) { continue }
                 if let before = input.creationTimeBefore, !(row.createdAt.epochSeconds < before) { continue }
                 if let fragment = input.nameContains, !row.name.lowercased().contains(fragment.lowercased()) { continue }
-                guard let lifecycle = try ClusterStore.load(row.arn, db: db) else { continue }
-                let plans = lifecycle.cluster.groups.compactMap(\.spec.trainingPlanArn)
+                guard let cluster = try ClusterStore.loadRecord(row.arn, db: db) else { continue }
+                let plans = cluster.groups.compactMap(\.spec.trainingPlanArn)
                 if let plan = input.trainingPlanArn, !plans.contains(plan) { continue }
                 summaries.append(ClusterSummary(
                     clusterArn: row.arn, clusterName: row.name, creationTime: row.createdAt.epochSeconds,
-                    clusterStatus: lifecycle.cluster.status, trainingPlanArns: plans.isEmpty ? nil : plans
+                    clusterStatus: cluster.status, trainingPlanArns: plans.isEmpty ? nil : plans
                 ))
             }
             let next = rows.count > limit ? PageToken.make(operation: "ListClusters", binding: binding, key: key(evaluated.last!)) : ""

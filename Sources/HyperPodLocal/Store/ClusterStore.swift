@@ -47,6 +47,11 @@ public enum ClusterStore {
         return ClusterLifecycle(cluster: cluster, nodes: nodes)
     }
 
+    /// Loads a cluster record without its node slots (listing, quotas: no need to read every node).
+    public static func loadRecord(_ arn: String, db: Database) throws -> ClusterRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]).map(decodeCluster)
+    }
+
     /// Inserts or replaces a cluster and its node slots. With `previous` (the state it was loaded as), only the node
     /// rows that changed are written: a batch of a 6,758-node group touches its batch, not the whole group. Updated
     /// rows keep their rowid, which keeps slots in creation order.
