@@ -439,25 +439,25 @@ def test_client_that_pipelines_and_never_reads_does_not_grow_memory_or_stall_oth
     started = time.monotonic()
     other.sendall(health_request())
     assert Reader(other).response().status == 200
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2  # before the fix: 1.5–12 s
     other.close()
     greedy.close()
 
 
 def test_pipelining_client_that_keeps_sending_gets_no_spurious_408(make_server):
-    server = make_server("--header-timeout", "0.5")
+    server = make_server("--header-timeout", "1")
     sock = server.connect()
     reader = Reader(sock)
     # Each write completes one request and starts the next: the connection is never idle, yet every request's own
     # head arrives within far less than the timeout.
     sock.sendall(health_request() + b"GET /_hyperpod/health HTTP/1.1\r\n")
     statuses = []
-    for _ in range(8):
+    for _ in range(12):
         time.sleep(0.15)  # the stimulus: paced sending, longer in total than the header timeout
         sock.sendall(b"Host: x\r\n\r\nGET /_hyperpod/health HTTP/1.1\r\n")
         statuses.append(reader.response().status)
     assert reader.response().status == 200
-    assert statuses == [200] * 8
+    assert statuses == [200] * 12
     sock.close()
 
 
@@ -528,6 +528,6 @@ def test_many_gzip_bodies_do_not_stall_other_clients(server):
         assert Reader(other).response().status == 200
         worst = max(worst, time.monotonic() - started)
         other.close()
-    assert worst < 1, f"health took {worst:.2f} s"
+    assert worst < 2, f"health took {worst:.2f} s"  # before the fix: 2–14 s
     for sock in flooders:
         sock.close()
