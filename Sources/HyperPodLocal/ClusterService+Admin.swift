@@ -57,7 +57,8 @@ extension ClusterService: AdminBackend {
         do {
             return try database.writer.read { db in
                 var clusters: [JSONValue] = []
-                for row in try ClusterStore.rows(in: partition, db: db).sorted(by: { $0.arn < $1.arn }) {
+                let rows = try ClusterStore.rows(in: partition, db: db).sorted(by: { $0.arn < $1.arn })
+                for row in rows {
                     guard let lifecycle = try ClusterStore.load(row.arn, db: db) else { continue }
                     var cluster = Self.describe(lifecycle).jsonValue.objectValue ?? JSONObject()
                     cluster["Nodes"] = .array(lifecycle.nodes.map { node in
@@ -72,7 +73,7 @@ extension ClusterService: AdminBackend {
                     cluster["Tags"] = try ClusterStore.tags(of: row.arn, db: db).jsonValue
                     clusters.append(.object(cluster))
                 }
-                let arns = Set(try ClusterStore.rows(in: partition, db: db).map(\.arn))
+                let arns = Set(rows.map(\.arn))
                 let timers: [JSONValue] = try TransitionScheduler.pending(in: db).filter { arns.contains($0.resourceARN) }.map {
                     .object(["resourceArn": .string($0.resourceARN), "event": .string($0.event), "dueAt": .double($0.dueAt.epochSeconds)])
                 }

@@ -106,16 +106,20 @@ public final class ClusterService: @unchecked Sendable {
     }
 
     /// Fires every transition due now; a failure is logged and left pending (it is retried on the next call).
-    func processDue() {
+    /// - Returns: how many transitions fired (0 also when the first due one failed).
+    @discardableResult
+    func processDue() -> Int {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let due = nextDue, due <= clock.now() else { return }
+        guard let due = nextDue, due <= clock.now() else { return 0 }
+        var fired = 0
         do {
-            try scheduler.runDue(until: clock.now())
+            fired = try scheduler.runDue(until: clock.now())
         } catch {
             logger.error("scheduler.transition_failed", metadata: ["error": "\(error)"])
         }
         refreshNextDue()
         armTimer()
+        return fired
     }
 
     /// After anything that may have changed the state (a write, fired timers, a reset): forgets cached answers and
@@ -240,32 +244,32 @@ public final class ClusterService: @unchecked Sendable {
     }
 
     private func stepClock(to target: VirtualTime) throws {
-        while let due = nextDue, due <= target {
-            if due > clock.now() { try clock.set(to: due) }
-            let pendingBefore = try scheduler.pending().first?.id
-            processDue()
-            // A transition that fails stays pending (and is logged); stop rather than retry it forever.
-            if nextDue == due, try scheduler.pending().first?.id == pendingBefore { throw StuckTransition(due: due) }
-        }
+        try fireDue(upTo: target)
         if target > clock.now() { try clock.set(to: target) }
         try saveClock()
+    }
+
+    /// Fires every transition due up to `target` in due order, moving the clock to each due time in turn.
+    /// - Throws: `StuckTransition` when a due transition fails (it stays pending and is logged): the clock stops there
+    ///   rather than retrying it forever.
+    private func fireDue(upTo target: VirtualTime) throws {
         processDue()
+        while let due = nextDue, due <= target {
+            if due > clock.now() { try clock.set(to: due) }
+            if processDue() == 0 { throw StuckTransition(due: due) }
+        }
     }
 
     /// Advances from due time to due time until nothing is pending or `maxSeconds` of virtual time have passed
-    /// (RA11). - Returns: whether everything settled.
+    /// (RA11); the clock stays at the last transition when everything settled. - Returns: whether everything settled.
     public func settleTimers(maxSeconds: Double) throws -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
         let limit = clock.now().adding(seconds: maxSeconds)
-        processDue()
-        while let due = nextDue {
-            guard due <= limit else {
-                try setClock(to: limit)
-                return false
-            }
-            try setClock(to: due)
-        }
-        return true
+        try fireDue(upTo: limit)
+        let settled = nextDue == nil
+        if !settled && limit > clock.now() { try clock.set(to: limit) }
+        try saveClock()
+        return settled
     }
 
     /// A due transition that keeps failing (see the log): the clock stops there instead of retrying it forever.
