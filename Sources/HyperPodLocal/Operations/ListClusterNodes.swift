@@ -13,31 +13,26 @@ extension ClusterService {
             let lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
             let cluster = lifecycle.cluster
             let byName = input.sortBy == .name
-            let descending = input.sortOrder == .descending
             let binding = "\(cluster.arn)|\(input.sortBy?.rawValue ?? "")|\(input.sortOrder?.rawValue ?? "")|"
                 + "\(input.instanceGroupNameContains ?? "")|\(input.creationTimeAfter ?? -1)|\(input.creationTimeBefore ?? -1)|"
                 + "\(input.includeNodeLogicalIds ?? false)"
-            let after = try PageToken.key(input.nextToken, operation: "ListClusterNodes", binding: binding)
-            var nodes = lifecycle.nodes.filter { $0.instanceID != nil || input.includeNodeLogicalIds == true }
-            func key(_ n: NodeRecord) -> [String] {
-                byName ? [n.groupName, n.instanceID ?? n.logicalID]
-                    : [sortKey((n.launchTime ?? n.slotCreated).milliseconds), n.instanceID ?? n.logicalID]
+            let fragment = input.instanceGroupNameContains?.lowercased()
+            let nodes = lifecycle.nodes.filter { node in
+                let launch = (node.launchTime ?? node.slotCreated).epochSeconds
+                return (node.instanceID != nil || input.includeNodeLogicalIds == true)
+                    && (fragment.map { node.groupName.lowercased().contains($0) } ?? true)
+                    && (input.creationTimeAfter.map { launch > $0 } ?? true)
+                    && (input.creationTimeBefore.map { launch < $0 } ?? true)
             }
-            func less(_ a: [String], _ b: [String]) -> Bool { (a[0], a[1]) < (b[0], b[1]) }
-            nodes.sort { less(key($0), key($1)) }
-            if descending { nodes.reverse() }
-            if let after { nodes = nodes.filter { descending ? less(key($0), after) : less(after, key($0)) } }
-            if let fragment = input.instanceGroupNameContains?.lowercased() {
-                nodes = nodes.filter { $0.groupName.lowercased().contains(fragment) }
-            }
-            if let afterTime = input.creationTimeAfter {
-                nodes = nodes.filter { ($0.launchTime ?? $0.slotCreated).epochSeconds > afterTime }
-            }
-            if let beforeTime = input.creationTimeBefore {
-                nodes = nodes.filter { ($0.launchTime ?? $0.slotCreated).epochSeconds < beforeTime }
-            }
-            let limit = input.maxResults ?? 10
-            let page = nodes.prefix(limit)
+            let (page, next) = try PageToken.page(
+                nodes,
+                key: {
+                    byName ? [$0.groupName, $0.instanceID ?? $0.logicalID]
+                        : [sortKey(($0.launchTime ?? $0.slotCreated).milliseconds), $0.instanceID ?? $0.logicalID]
+                },
+                descending: input.sortOrder == .descending, token: input.nextToken, operation: "ListClusterNodes",
+                binding: binding, limit: input.maxResults ?? 10
+            )
             let summaries = page.map { node -> ClusterNodeSummary in
                 let group = cluster.groups.first { $0.name == node.groupName }
                 return ClusterNodeSummary(
@@ -49,8 +44,7 @@ extension ClusterService {
                     imageVersionStatus: .upToDate
                 )
             }
-            let next = nodes.count > limit ? PageToken.make(operation: "ListClusterNodes", binding: binding, key: key(page.last!)) : ""
-            return ListClusterNodesResponse(nextToken: next, clusterNodeSummaries: Array(summaries))
+            return ListClusterNodesResponse(nextToken: next, clusterNodeSummaries: summaries)
         }
     }
 

@@ -10,25 +10,16 @@ extension ClusterService {
     func listClusters(_ input: ListClustersRequest, context: AWSRequestContext) throws -> ListClustersResponse {
         try read { db, _ in
             let byName = input.sortBy == .name
-            let descending = input.sortOrder == .descending
             let binding = "\(context.partition.account)/\(context.partition.region)|\(input.sortBy?.rawValue ?? "")|"
                 + "\(input.sortOrder?.rawValue ?? "")|\(input.nameContains ?? "")|\(input.creationTimeAfter ?? -1)|"
                 + "\(input.creationTimeBefore ?? -1)|\(input.trainingPlanArn ?? "")"
-            let after = try PageToken.key(input.nextToken, operation: "ListClusters", binding: binding)
-            func key(_ row: ClusterStore.ClusterRow) -> [String] {
-                [byName ? row.name : sortKey(row.createdAt.milliseconds), row.arn]
-            }
-            func less(_ a: [String], _ b: [String]) -> Bool {
-                if byName { return (a[0], a[1]) < (b[0], b[1]) }
-                return (Int64(a[0]) ?? 0, a[1]) < (Int64(b[0]) ?? 0, b[1])
-            }
-            var rows = try ClusterStore.rows(in: context.partition, db: db).sorted { less(key($0), key($1)) }
-            if descending { rows.reverse() }
-            if let after {
-                rows = rows.filter { descending ? less(key($0), after) : less(after, key($0)) }
-            }
-            let limit = input.maxResults ?? 10
-            let evaluated = rows.prefix(limit)
+            // MaxResults counts clusters evaluated: the page is taken first, the filters apply to it.
+            let (evaluated, next) = try PageToken.page(
+                try ClusterStore.rows(in: context.partition, db: db),
+                key: { [byName ? $0.name : sortKey($0.createdAt.milliseconds), $0.arn] },
+                descending: input.sortOrder == .descending, token: input.nextToken, operation: "ListClusters",
+                binding: binding, limit: input.maxResults ?? 10
+            )
             var summaries: [ClusterSummary] = []
             for row in evaluated {
                 if let after = input.creationTimeAfter, !(row.createdAt.epochSeconds > after) { continue }
@@ -42,7 +33,6 @@ extension ClusterService {
                     clusterStatus: cluster.status, trainingPlanArns: plans.isEmpty ? nil : plans
                 ))
             }
-            let next = rows.count > limit ? PageToken.make(operation: "ListClusters", binding: binding, key: key(evaluated.last!)) : ""
             return ListClustersResponse(nextToken: next, clusterSummaries: summaries)
         }
     }

@@ -54,6 +54,24 @@ struct PageToken {
         return key
     }
 
+    /// One page of `items` (spec R95): sorted by `key` (text order, ties by its second part; numbers zero-padded with
+    /// `sortKey`), resuming after the key of `token`, at most `limit` items, with the token of the next page when items
+    /// remain (`""` otherwise: R11).
+    /// - Throws: `invalid` for a token that is not this listing's.
+    static func page<Item>(
+        _ items: [Item], key: (Item) -> [String], descending: Bool, token: String?, operation: String, binding: String,
+        limit: Int
+    ) throws -> (items: [Item], nextToken: String) {
+        let after = try self.key(token, operation: operation, binding: binding)
+        func less(_ a: [String], _ b: [String]) -> Bool { a.lexicographicallyPrecedes(b) }
+        var keyed = items.map { (key: key($0), item: $0) }.sorted { less($0.key, $1.key) }
+        if descending { keyed.reverse() }
+        if let after { keyed.removeAll { descending ? !less($0.key, after) : !less(after, $0.key) } }
+        let page = keyed.prefix(limit)
+        let next = keyed.count > limit ? make(operation: operation, binding: binding, key: page.last!.key) : ""
+        return (page.map(\.item), next)
+    }
+
     private static func digest(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
