@@ -19,14 +19,13 @@ extension HTTPRequestHandler {
 
 /// Answers one request. Sendable: may be passed to any thread and called from there, once.
 public struct HTTPResponder: Sendable {
-    let server: HTTPServer?
+    let server: HTTPServer
     let connectionID: UInt64
     let sequence: UInt64
     let version: HTTPVersion
     let keepAlive: Bool
     let acceptsGzip: Bool
     let isHEAD: Bool
-    let sink: (@Sendable ([UInt8]) -> Void)?
 
     init(server: HTTPServer, connectionID: UInt64, sequence: UInt64, request: HTTPRequest) {
         self.server = server
@@ -36,28 +35,10 @@ public struct HTTPResponder: Sendable {
         self.keepAlive = request.keepAlive
         self.acceptsGzip = request.acceptsGzip
         self.isHEAD = request.method == "HEAD"
-        self.sink = nil
-    }
-
-    /// A responder that hands the encoded bytes to `sink` instead of a connection: in-process tests.
-    public static func make(for request: HTTPRequest, sink: @escaping @Sendable ([UInt8]) -> Void) -> HTTPResponder {
-        HTTPResponder(request: request, sink: sink)
-    }
-
-    private init(request: HTTPRequest, sink: @escaping @Sendable ([UInt8]) -> Void) {
-        self.server = nil
-        self.connectionID = 0
-        self.sequence = 0
-        self.version = request.version
-        self.keepAlive = request.keepAlive
-        self.acceptsGzip = request.acceptsGzip
-        self.isHEAD = request.method == "HEAD"
-        self.sink = sink
     }
 
     /// Answers with the handler's protocol-error response for `status` and closes the connection afterwards.
     func refuse(status: HTTPStatus, reason: String) {
-        guard let server else { return }
         let response = server.handler.makeProtocolErrorResponse(status: status, reason: reason)
         let bytes = HTTPResponseEncoder.encode(response, version: .http1_1, keepAlive: false, acceptsGzip: false)
         server.deliver(connectionID: connectionID, sequence: sequence, bytes: bytes, close: true)
@@ -65,11 +46,10 @@ public struct HTTPResponder: Sendable {
 
     /// Encodes and sends `response` (on the calling thread; the socket write happens on the event loop).
     public func respond(_ response: HTTPResponse) {
-        let keepAlive = self.keepAlive && !(server?.isDraining ?? false)
+        let keepAlive = self.keepAlive && !server.isDraining
         let bytes = HTTPResponseEncoder.encode(
             response, version: version, keepAlive: keepAlive, acceptsGzip: acceptsGzip, omitBody: isHEAD
         )
-        if let sink { sink(bytes); return }
-        server?.deliver(connectionID: connectionID, sequence: sequence, bytes: bytes, close: !keepAlive)
+        server.deliver(connectionID: connectionID, sequence: sequence, bytes: bytes, close: !keepAlive)
     }
 }
