@@ -18,8 +18,8 @@ import Glibc
 public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let aws: AWSJSONRouter
     let admin: AdminRouter
-    /// Where calls that read or change the emulator's state run, one at a time; nil: on the calling thread (tests).
-    let stateQueue: DispatchQueue?
+    /// Where calls that read or change the emulator's state run, one at a time.
+    let stateQueue: DispatchQueue
     /// Answers what it can on the event loop (validation errors, cached reads) and defers the rest to `stateQueue`.
     let fastAWS: AWSJSONRouter?
     let logger: Logger
@@ -31,7 +31,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         let count = Atomic<Int>(0)
     }
 
-    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue? = nil, fastAWS: AWSJSONRouter? = nil,
+    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, fastAWS: AWSJSONRouter? = nil,
                 logger: Logger) {
         self.aws = aws
         self.admin = admin
@@ -40,27 +40,23 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         self.logger = logger
     }
 
-    /// Without a state queue, bodies larger than this are decoded and validated on a background queue, so a large
-    /// request does not stall the event loop for other clients (the server keeps pipelined responses in order).
-    static let backgroundBodyBytes = 64 * 1024
+    /// Bodies larger than this never take the event-loop fast path: decoding and validating them is work for the
+    /// state queue, so a large request does not stall the loop for other clients.
+    static let fastPathBodyBytes = 64 * 1024
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
-        } else if let fastAWS, stateQueue != nil, !AdminRouter.matches(request), request.body.count <= Self.backgroundBodyBytes,
+        } else if let fastAWS, !AdminRouter.matches(request), request.body.count <= Self.fastPathBodyBytes,
                   queued.count.load(ordering: .acquiring) == 0, let response = respond(to: request, router: fastAWS) {
             responder.respond(response)
-        } else if let stateQueue {
+        } else {
             queued.count.add(1, ordering: .relaxed)
             stateQueue.async {
                 let response = self.respond(to: request)
                 self.queued.count.subtract(1, ordering: .releasing)
                 responder.respond(response)
             }
-        } else if request.body.count > Self.backgroundBodyBytes {
-            DispatchQueue.global().async { responder.respond(self.respond(to: request)) }
-        } else {
-            responder.respond(respond(to: request))
         }
     }
 

@@ -1,4 +1,5 @@
 import AWSJSONProtocol
+import Dispatch
 import AdminAPI
 import HTTP1
 import JSON
@@ -10,6 +11,7 @@ struct HyperPodHTTPHandlerTests {
     let handler = HyperPodHTTPHandler(
         aws: AWSJSONRouter(handlers: [:], authMode: .parse, defaultAccountID: "000000000000", defaultRegion: "us-east-1"),
         admin: AdminRouter(version: "9.9.9", uptimeSeconds: { 42.7 }),
+        stateQueue: DispatchQueue(label: "test.state"),
         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     )
 
