@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "hyperpod-local",
             dependencies: [
-                "HyperPodLocal", "HTTP1", "HyperPodDomain",
+                "HyperPodLocal", "HTTP1", "HyperPodDomain", "SageMakerShapes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

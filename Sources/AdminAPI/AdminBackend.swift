@@ -22,6 +22,15 @@ public protocol AdminBackend: Sendable {
     func timingBody() -> JSONObject
     /// RA6: override durations (`{"T_launch": 5}`). - Throws: `AdminError` 400 for an unknown key or a bad value.
     func overrideTiming(_ overrides: JSONObject) throws(AdminError)
+    /// RA4 GET: the partition's pools with their size, use and free instances.
+    func capacityBody(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// RA4 PUT: replaces the partition's pools (`{"<type>": n}` or `{"<type>": {"<zone>": n}}`, n free instances;
+    /// `{}` unlimited); waiting launches retry at once. - Throws: `AdminError` 400 for a bad body.
+    func replaceCapacity(_ body: JSONObject) throws(AdminError)
+    /// RA5 GET: quota names with value, usage and unit.
+    func quotasBody(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// RA5 PUT: sets quota values (`{"<quota name>": n}`). - Throws: `AdminError` 400 for an unknown name or bad value.
+    func setQuotas(_ body: JSONObject) throws(AdminError)
 }
 
 /// An admin request refused: answered `{"error": message}` with `status`.

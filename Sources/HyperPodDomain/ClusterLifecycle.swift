@@ -13,17 +13,40 @@ public enum LifecycleEvent: Sendable, Equatable {
     case nodesTerminated(nodes: [String])
     /// Teardown after the last node (C14).
     case teardownComplete
+    /// A non-scaling change is applied, T_config after it was accepted (C8, A2, A5, R48, R72, R81; T_setup for a mode
+    /// conversion, R82). Stale unless `token` is the cluster's pending one.
+    case configApplied(token: Int)
+    /// A Continuous group's retry round for slots waiting for capacity (R40, R118). Stale unless `token` is the group's.
+    case launchRetry(group: String, token: Int)
+    /// Legacy: the batch that could not get capacity ends; the create or update fails (C5, C9, R117).
+    case launchFailed(group: String)
+    /// A legacy rollback is done, T_rollback after the failure (C6, C9).
+    case rollbackComplete
+    /// A group's MinInstanceCount timeout, T_min after the minimum last changed (R73, G5). Stale unless `token` is the
+    /// group's.
+    case minCountTimeout(group: String, token: Int)
+    /// A group named in `InstanceGroupsToDelete` is gone with its nodes, T_term after the request (G8, R75).
+    case groupDeleted(group: String)
 
     /// The timer row's text.
     public var encoded: String {
-        let object: JSONObject = switch self {
-        case .setupComplete: ["event": .string("setupComplete")]
+        var object: JSONObject
+        switch self {
+        case .setupComplete: object = ["event": .string("setupComplete")]
         case .batchLaunched(let group, let nodes):
-            ["event": .string("batchLaunched"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
+            object = ["event": .string("batchLaunched"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
         case .deepHealthCheckComplete(let group, let nodes):
-            ["event": .string("deepHealthCheckComplete"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
-        case .nodesTerminated(let nodes): ["event": .string("nodesTerminated"), "nodes": .array(nodes.map(JSONValue.string))]
-        case .teardownComplete: ["event": .string("teardownComplete")]
+            object = ["event": .string("deepHealthCheckComplete"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
+        case .nodesTerminated(let nodes): object = ["event": .string("nodesTerminated"), "nodes": .array(nodes.map(JSONValue.string))]
+        case .teardownComplete: object = ["event": .string("teardownComplete")]
+        case .configApplied(let token): object = ["event": .string("configApplied"), "token": .integer(Int64(token))]
+        case .launchRetry(let group, let token):
+            object = ["event": .string("launchRetry"), "group": .string(group), "token": .integer(Int64(token))]
+        case .launchFailed(let group): object = ["event": .string("launchFailed"), "group": .string(group)]
+        case .rollbackComplete: object = ["event": .string("rollbackComplete")]
+        case .minCountTimeout(let group, let token):
+            object = ["event": .string("minCountTimeout"), "group": .string(group), "token": .integer(Int64(token))]
+        case .groupDeleted(let group): object = ["event": .string("groupDeleted"), "group": .string(group)]
         }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
@@ -33,12 +56,20 @@ public enum LifecycleEvent: Sendable, Equatable {
         guard let object = try? JSONParser.parse(encoded).objectValue, let name = object["event"]?.stringValue else { return nil }
         let nodes = object["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let group = object["group"]?.stringValue ?? ""
+        var token = 0
+        if case .integer(let value)? = object["token"] { token = Int(value) }
         switch name {
         case "setupComplete": self = .setupComplete
         case "batchLaunched": self = .batchLaunched(group: group, nodes: nodes)
         case "deepHealthCheckComplete": self = .deepHealthCheckComplete(group: group, nodes: nodes)
         case "nodesTerminated": self = .nodesTerminated(nodes: nodes)
         case "teardownComplete": self = .teardownComplete
+        case "configApplied": self = .configApplied(token: token)
+        case "launchRetry": self = .launchRetry(group: group, token: token)
+        case "launchFailed": self = .launchFailed(group: group)
+        case "rollbackComplete": self = .rollbackComplete
+        case "minCountTimeout": self = .minCountTimeout(group: group, token: token)
+        case "groupDeleted": self = .groupDeleted(group: group)
         default: return nil
         }
     }
@@ -52,19 +83,44 @@ public enum LifecycleEffect: Sendable, Equatable {
     case removeCluster
 }
 
-/// New identities for node slots; the caller supplies them (random ids, addresses free in the partition).
+/// New identities and random choices for node slots; the caller supplies them (random ids, addresses free in the
+/// partition, a generator reproducible under `--seed`).
 public protocol NodeAllocator {
     mutating func newLogicalID() -> String
     mutating func newInstanceID() -> String
     /// A free private address in the block of `subnet` (spec R35).
     mutating func newAddress(subnet: String?) -> UInt32
+    /// A pseudo-random index in `0..<upperBound` (scale-down victims, spec R74).
+    mutating func randomIndex(below upperBound: Int) -> Int
 }
+
+/// What a transition works with besides the cluster: the instant it happens at (virtual time), the durations, the
+/// free capacity of the cluster's partition, and where new identities come from.
+public struct LifecycleContext {
+    /// The transition's own instant: its due time, or the request's acceptance time.
+    public var now: VirtualTime
+    public var timing: TimingProfile
+    public var capacity: CapacityPools
+    public var allocator: any NodeAllocator
+
+    public init(now: VirtualTime, timing: TimingProfile, capacity: CapacityPools = .unlimited, allocator: any NodeAllocator) {
+        self.now = now
+        self.timing = timing
+        self.capacity = capacity
+        self.allocator = allocator
+    }
+}
+
+/// The `FailureMessage` of a legacy capacity shortfall (spec R117).
+public let insufficientCapacityMessage = "We currently do not have sufficient capacity for the requested instance type(s). Please try again."
 
 /// A cluster and its node slots, and the transitions between their states (spec §5). A value: the caller loads it,
 /// calls one method, performs the returned effects and stores it, all in one transaction. It reads no clock.
 public struct ClusterLifecycle: Sendable, Equatable {
     /// Nodes launched together in a group; a group's batches run one after another, groups in parallel (spec R40).
     public static let batchSize = 50
+    /// The longest Continuous retry back-off, in virtual seconds (spec R40).
+    public static let maximumRetryDelay = 300.0
 
     public var cluster: ClusterRecord
     /// Every slot of the cluster, in creation order.
@@ -76,19 +132,29 @@ public struct ClusterLifecycle: Sendable, Equatable {
     }
 
     /// C1, G1: a cluster accepted by CreateCluster — `Creating`, groups `Creating` with `TargetCount` = `InstanceCount`,
-    /// no nodes yet; setup completes after T_setup.
+    /// no nodes yet; setup completes after T_setup. Groups with a MinInstanceCount get their T_min timer (R73).
     public static func create(
         request: CreateClusterRequest, arn: String, clusterID: String, account: String, region: String,
         at now: VirtualTime, timing: TimingProfile
     ) -> (ClusterLifecycle, [LifecycleEffect]) {
-        let groups = (request.instanceGroups ?? []).map {
-            InstanceGroupRecord(spec: $0, status: .creating, targetCount: $0.instanceCount)
+        var groups = (request.instanceGroups ?? []).map {
+            InstanceGroupRecord(spec: $0, status: .creating, targetCount: $0.instanceCount, appliedKubernetesConfig: $0.kubernetesConfig)
+        }
+        groups += (request.restrictedInstanceGroups ?? []).map {
+            InstanceGroupRecord(spec: ClusterInstanceGroupSpecification(restricted: $0), status: .creating, targetCount: $0.instanceCount,
+                                restrictedSpec: $0)
+        }
+        var effects: [LifecycleEffect] = [.schedule(.setupComplete, afterSeconds: timing[.setup])]
+        for i in groups.indices where (groups[i].spec.minInstanceCount ?? 0) > 0 && request.nodeProvisioningMode == .continuous {
+            groups[i].minCountToken = 1
+            effects.append(.schedule(.minCountTimeout(group: groups[i].name, token: 1), afterSeconds: timing[.minInstanceTimeout]))
         }
         let cluster = ClusterRecord(
             arn: arn, clusterID: clusterID, account: account, region: region, status: .creating, creationTime: now,
-            generation: 1, request: request, groups: groups
+            generation: 1, request: request, groups: groups,
+            autoScalingStatus: request.autoScaling?.mode == .enable ? .creating : nil
         )
-        return (ClusterLifecycle(cluster: cluster, nodes: []), [.schedule(.setupComplete, afterSeconds: timing[.setup])])
+        return (ClusterLifecycle(cluster: cluster, nodes: []), effects)
     }
 
     /// CurrentCount of a group (spec R44).
@@ -96,24 +162,41 @@ public struct ClusterLifecycle: Sendable, Equatable {
         nodes.reduce(0) { $0 + ($1.groupName == group && $1.isCurrent ? 1 : 0) }
     }
 
-    /// Applies a fired timer at its due time `now`.
+    /// A Continuous group has a scaling operation in progress (spec R45): CurrentCount ≠ TargetCount, or a slot is
+    /// `Pending` or `ShuttingDown`.
+    public func isScaling(_ group: InstanceGroupRecord) -> Bool {
+        currentCount(of: group.name) != group.targetCount
+            || nodes.contains { $0.groupName == group.name && ($0.status == .pending || $0.status == .shuttingDown) }
+    }
+
+    func groupIndex(_ name: String) -> Int? { cluster.groups.firstIndex { $0.name == name } }
+
+    /// Applies a fired timer at its due time, with unlimited capacity.
     public mutating func handle<A: NodeAllocator>(
         _ event: LifecycleEvent, at now: VirtualTime, timing: TimingProfile, allocator: inout A
     ) -> [LifecycleEffect] {
+        var context = LifecycleContext(now: now, timing: timing, allocator: allocator)
+        defer { allocator = context.allocator as! A }
+        return handle(event, context: &context)
+    }
+
+    /// Applies a fired timer at its due time `context.now`.
+    public mutating func handle(_ event: LifecycleEvent, context: inout LifecycleContext) -> [LifecycleEffect] {
+        var effects: [LifecycleEffect] = []
         switch event {
         case .setupComplete:
             guard cluster.status == .creating else { return [] }
-            var effects: [LifecycleEffect] = []
-            for index in cluster.groups.indices {
-                effects += startGroup(index, at: now, timing: timing, allocator: &allocator)
+            for index in cluster.groups.indices where cluster.groups[index].status == .creating {
+                let name = cluster.groups[index].name
+                addSlots(to: name, count: cluster.groups[index].targetCount, context: &context)
+                effects += startLaunches(name, context: &context)
             }
-            if cluster.isContinuous && cluster.isEKS { cluster.status = .inService }  // C3
-            settleGroupsAndCluster()
-            return effects
+            if cluster.isContinuous && cluster.isEKS { leaveCreating() }  // C3
         case .batchLaunched(let group, let batch):
-            guard let groupIndex = cluster.groups.firstIndex(where: { $0.name == group }) else { return [] }
-            let deepHealthChecks = !(cluster.groups[groupIndex].spec.onStartDeepHealthChecks ?? []).isEmpty
-            for i in nodes.indices where batch.contains(nodes[i].logicalID) && nodes[i].status == .pending {
+            guard let g = groupIndex(group) else { return [] }
+            let deepHealthChecks = !(cluster.groups[g].spec.onStartDeepHealthChecks ?? []).isEmpty
+            let members = Set(batch)
+            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .pending {
                 if deepHealthChecks {
                     nodes[i].status = .deepHealthCheckInProgress  // N4
                 } else {
@@ -121,32 +204,57 @@ public struct ClusterLifecycle: Sendable, Equatable {
                     nodes[i].reachedRunning = true
                 }
             }
-            var effects: [LifecycleEffect] = []
             if deepHealthChecks {
-                effects.append(.schedule(.deepHealthCheckComplete(group: group, nodes: batch), afterSeconds: timing[.deepHealthCheck]))
+                effects.append(.schedule(.deepHealthCheckComplete(group: group, nodes: batch), afterSeconds: context.timing[.deepHealthCheck]))
             } else {
-                effects += launchNextBatch(group: group, timing: timing)
+                cluster.groups[g].batchInFlight = false
+                effects += launchNextBatch(group, timing: context.timing)
             }
-            settleGroupsAndCluster()
-            return effects
         case .deepHealthCheckComplete(let group, let batch):
-            for i in nodes.indices where batch.contains(nodes[i].logicalID) && nodes[i].status == .deepHealthCheckInProgress {
+            let members = Set(batch)
+            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .deepHealthCheckInProgress {
                 nodes[i].status = .running
                 nodes[i].reachedRunning = true
             }
-            let effects = launchNextBatch(group: group, timing: timing)
-            settleGroupsAndCluster()
-            return effects
+            guard let g = groupIndex(group) else { return [] }
+            cluster.groups[g].batchInFlight = false
+            effects += launchNextBatch(group, timing: context.timing)
         case .nodesTerminated(let gone):
-            nodes.removeAll { gone.contains($0.logicalID) }
+            removeNodes(Set(gone), context: &context)
             if cluster.status == .deleting && nodes.isEmpty {
-                return [.schedule(.teardownComplete, afterSeconds: timing[.delete])]
+                return [.schedule(.teardownComplete, afterSeconds: context.timing[.delete])]
             }
-            return []
         case .teardownComplete:
             guard cluster.status == .deleting, nodes.isEmpty else { return [] }
             return [.removeCluster]
+        case .configApplied(let token):
+            guard cluster.pendingConfigToken == token else { return [] }
+            cluster.pendingConfigToken = nil
+            for i in cluster.groups.indices { cluster.groups[i].appliedKubernetesConfig = cluster.groups[i].spec.kubernetesConfig }
+            cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig
+            switch cluster.autoScalingStatus {
+            case .creating?, .deleting?: cluster.autoScalingStatus = .inService  // A2, A5
+            default: break
+            }
+        case .launchRetry(let group, let token):
+            guard let g = groupIndex(group), cluster.groups[g].retryToken == token, cluster.status != .deleting else { return [] }
+            effects += retryRound(g, context: &context)
+        case .launchFailed(let group):
+            effects += failLegacyLaunch(group, context: &context)
+        case .rollbackComplete:
+            completeRollback(context: &context)
+        case .minCountTimeout(let group, let token):
+            guard let g = groupIndex(group), cluster.groups[g].minCountToken == token,
+                  [.creating, .updating].contains(cluster.groups[g].status),
+                  currentCount(of: group) < (cluster.groups[g].spec.minInstanceCount ?? 0) else { return [] }
+            effects += rollBackMinCount(g, context: &context)
+        case .groupDeleted(let group):
+            guard let g = groupIndex(group), cluster.groups[g].status == .deleting else { return [] }
+            removeNodes(Set(nodes.filter { $0.groupName == group }.map(\.logicalID)), context: &context)
+            cluster.groups.remove(at: g)
         }
+        settle()
+        return effects
     }
 
     /// C13, G8, N11: DeleteCluster accepted — `Deleting` at once with counts unchanged, every group `Deleting`, every
@@ -155,64 +263,301 @@ public struct ClusterLifecycle: Sendable, Equatable {
     public mutating func delete(timing: TimingProfile) -> [LifecycleEffect] {
         cluster.status = .deleting
         cluster.generation += 1
-        for i in cluster.groups.indices { cluster.groups[i].status = .deleting }
+        cluster.pendingConfigToken = nil
+        cluster.rollback = nil
+        for i in cluster.groups.indices {
+            cluster.groups[i].status = .deleting
+            cluster.groups[i].retryDelay = nil
+        }
         for i in nodes.indices { nodes[i].status = .shuttingDown }
         if nodes.isEmpty { return [.schedule(.teardownComplete, afterSeconds: timing[.delete])] }
         return [.schedule(.nodesTerminated(nodes: nodes.map(\.logicalID)), afterSeconds: timing[.terminate])]
     }
 
-    // MARK: - Launching
+    /// RA4: capacity was added — every group waiting for it runs a retry round now (spec R40), keeping its back-off.
+    public mutating func retryWaitingLaunches(context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard cluster.status != .deleting else { return [] }
+        var effects: [LifecycleEffect] = []
+        for g in cluster.groups.indices where cluster.groups[g].retryDelay != nil {
+            effects += retryRound(g, context: &context, backOff: false)
+        }
+        settle()
+        return effects
+    }
 
-    /// N1, N2 for every slot of a group (capacity is unlimited here, so every slot gets its instance at once), then the
-    /// first batch's launch timer.
-    private mutating func startGroup<A: NodeAllocator>(
-        _ index: Int, at now: VirtualTime, timing: TimingProfile, allocator: inout A
-    ) -> [LifecycleEffect] {
-        let group = cluster.groups[index]
-        let subnets = group.spec.overrideVpcConfig?.subnets ?? cluster.request.vpcConfig?.subnets ?? []
-        for slot in 0..<group.targetCount {
-            let subnet = subnets.isEmpty ? nil : subnets[slot % subnets.count]  // round-robin over the subnets (R116)
+    // MARK: - Slots and launches
+
+    /// N1: `count` new slots of a group, `Pending`; each gets its instance at once if there is capacity (N2).
+    mutating func addSlots(to group: String, count: Int, context: inout LifecycleContext) {
+        guard count > 0, let g = groupIndex(group) else { return }
+        let existing = nodes.reduce(0) { $0 + ($1.groupName == group ? 1 : 0) }
+        for ordinal in existing..<(existing + count) {
             nodes.append(NodeRecord(
-                logicalID: allocator.newLogicalID(), instanceID: allocator.newInstanceID(), groupName: group.name,
-                status: .pending, slotCreated: now, launchTime: now, privateIP: allocator.newAddress(subnet: subnet),
-                zone: Placement.zone(ofSubnet: subnet, region: cluster.region)
+                logicalID: context.allocator.newLogicalID(), instanceID: nil, groupName: group, status: .pending,
+                slotCreated: context.now, launchTime: nil, privateIP: nil, zone: nil
             ))
+            if cluster.rollback != nil { cluster.rollback!.newSlots.append(nodes[nodes.count - 1].logicalID) }
+            _ = acquireInstance(nodes.count - 1, group: g, ordinal: ordinal, context: &context)
         }
-        return launchNextBatch(group: group.name, timing: timing)
     }
 
-    /// Schedules the next batch of `Pending` nodes of a group, if any.
-    private func launchNextBatch(group: String, timing: TimingProfile) -> [LifecycleEffect] {
-        // A batch is in flight while some node of the group is launching or being health-checked.
-        let inFlight = nodes.contains { $0.groupName == group && $0.status == .deepHealthCheckInProgress }
-        if inFlight { return [] }
-        let waiting = nodes.filter { $0.groupName == group && $0.status == .pending }.prefix(Self.batchSize).map(\.logicalID)
-        guard !waiting.isEmpty else { return [] }
-        return [.schedule(.batchLaunched(group: group, nodes: Array(waiting)), afterSeconds: timing[.launch])]
+    /// N2: gives a slot an instance — the group's types in priority order, zones round-robin over the group's subnets
+    /// starting at the slot's ordinal (spec R116) — when some pool has a free unit.
+    /// - Returns: whether the slot got one.
+    mutating func acquireInstance(_ i: Int, group g: Int, ordinal: Int, context: inout LifecycleContext) -> Bool {
+        let group = cluster.groups[g]
+        let subnets = group.spec.overrideVpcConfig?.subnets ?? cluster.request.vpcConfig?.subnets ?? []
+        let candidates: [String?] = subnets.isEmpty ? [nil] : (0..<subnets.count).map { subnets[(ordinal + $0) % subnets.count] }
+        for type in group.instanceTypes {
+            for subnet in candidates {
+                let zone = Placement.zone(ofSubnet: subnet, region: cluster.region)
+                guard context.capacity.take(type, zone: zone) else { continue }
+                nodes[i].instanceID = context.allocator.newInstanceID()
+                nodes[i].instanceType = type
+                nodes[i].zone = zone
+                nodes[i].privateIP = context.allocator.newAddress(subnet: subnet)
+                nodes[i].launchTime = context.now
+                nodes[i].lifeCycleConfig = group.spec.lifeCycleConfig
+                return true
+            }
+        }
+        return false
     }
 
-    /// G2 and C2/C4: groups whose counts are reached become `InService`; a legacy cluster is `InService` when all are.
-    private mutating func settleGroupsAndCluster() {
-        for i in cluster.groups.indices where cluster.groups[i].status == .creating {
-            let group = cluster.groups[i]
-            let reached: Bool
+    /// Slots of a group still waiting for an instance.
+    func waitingSlots(of group: String) -> [Int] {
+        nodes.indices.filter { nodes[$0].groupName == group && nodes[$0].instanceID == nil && nodes[$0].status == .pending }
+    }
+
+    /// After slots were added to a group: the next batch launches; slots left without capacity either fail a legacy
+    /// create or update when the batch ends (C5, C9) or wait for a Continuous retry round (R118).
+    mutating func startLaunches(_ group: String, context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard let g = groupIndex(group) else { return [] }
+        var effects = launchNextBatch(group, timing: context.timing)
+        if !waitingSlots(of: group).isEmpty {
             if cluster.isContinuous {
-                reached = cluster.status != .creating && currentCount(of: group.name) >= (group.spec.minInstanceCount ?? 0)
+                if cluster.groups[g].retryDelay == nil {
+                    let delay = context.timing[.retry]
+                    cluster.groups[g].retryDelay = delay
+                    cluster.groups[g].retryToken += 1
+                    effects.append(.schedule(.launchRetry(group: group, token: cluster.groups[g].retryToken), afterSeconds: delay))
+                }
             } else {
-                reached = currentCount(of: group.name) == group.targetCount
+                effects.append(.schedule(.launchFailed(group: group), afterSeconds: context.timing[.launch]))
             }
-            if reached { cluster.groups[i].status = .inService }
         }
-        guard cluster.status == .creating else { return }
-        if cluster.isContinuous {
-            // C4 (Continuous Slurm): the controller group, and the login group if any, have a Running node.
-            let needed = cluster.groups.filter { [.controller, .login].contains($0.spec.slurmConfig?.nodeType) }
-            if needed.allSatisfy({ currentCount(of: $0.name) >= 1 }) {
-                cluster.status = .inService
-                settleGroupsAndCluster()
+        return effects
+    }
+
+    /// Schedules the next batch of a group's `Pending` slots that hold an instance, unless a batch is in flight.
+    mutating func launchNextBatch(_ group: String, timing: TimingProfile) -> [LifecycleEffect] {
+        guard let g = groupIndex(group), !cluster.groups[g].batchInFlight else { return [] }
+        var batch: [String] = []
+        for node in nodes where node.groupName == group && node.status == .pending && node.instanceID != nil {
+            batch.append(node.logicalID)
+            if batch.count == Self.batchSize { break }
+        }
+        guard !batch.isEmpty else { return [] }
+        cluster.groups[g].batchInFlight = true
+        return [.schedule(.batchLaunched(group: group, nodes: batch), afterSeconds: timing[.launch])]
+    }
+
+    /// One Continuous retry round (R40, R118): waiting slots try for capacity again; while some still wait, the next
+    /// round follows after twice the delay (at most 300 s, or T_retry when that is longer).
+    mutating func retryRound(_ g: Int, context: inout LifecycleContext, backOff: Bool = true) -> [LifecycleEffect] {
+        let name = cluster.groups[g].name
+        let waiting = waitingSlots(of: name)
+        for (ordinal, i) in waiting.enumerated() { _ = acquireInstance(i, group: g, ordinal: ordinal, context: &context) }
+        var effects = launchNextBatch(name, timing: context.timing)
+        guard !waitingSlots(of: name).isEmpty else {
+            cluster.groups[g].retryDelay = nil
+            return effects
+        }
+        let current = cluster.groups[g].retryDelay ?? context.timing[.retry]
+        let delay = backOff ? min(current * 2, max(Self.maximumRetryDelay, context.timing[.retry])) : current
+        cluster.groups[g].retryDelay = delay
+        cluster.groups[g].retryToken += 1
+        effects.append(.schedule(.launchRetry(group: name, token: cluster.groups[g].retryToken), afterSeconds: delay))
+        return effects
+    }
+
+    // MARK: - Terminations
+
+    /// N11: slots go `ShuttingDown`; they are removed after T_term.
+    mutating func terminate(_ ids: [String], timing: TimingProfile) -> [LifecycleEffect] {
+        guard !ids.isEmpty else { return [] }
+        let set = Set(ids)
+        for i in nodes.indices where set.contains(nodes[i].logicalID) { nodes[i].status = .shuttingDown }
+        return [.schedule(.nodesTerminated(nodes: ids), afterSeconds: timing[.terminate])]
+    }
+
+    /// Removes slots; their instances go back to the pools.
+    mutating func removeNodes(_ ids: Set<String>, context: inout LifecycleContext) {
+        for node in nodes where ids.contains(node.logicalID) {
+            if node.instanceID != nil, let type = node.instanceType, let zone = node.zone { context.capacity.giveBack(type, zone: zone) }
+        }
+        nodes.removeAll { ids.contains($0.logicalID) }
+    }
+
+    /// Scale-down victims of a group (spec R74): slots not yet `Running` (newest first), then nodes in `Failure`, then
+    /// nodes picked pseudo-randomly — a flexible group's lowest-priority types first (R76).
+    mutating func scaleDownVictims(of group: InstanceGroupRecord, count: Int, context: inout LifecycleContext) -> [String] {
+        guard count > 0 else { return [] }
+        let live = nodes.filter { $0.groupName == group.name && $0.status != .shuttingDown }
+        var victims = live.filter { !$0.reachedRunning && $0.status != .failure }.reversed().map(\.logicalID)
+        victims += live.filter { $0.status == .failure }.map(\.logicalID)
+        var rest = live.filter { $0.reachedRunning && $0.status != .failure }
+        let priority = group.instanceTypes
+        while victims.count < count && !rest.isEmpty {
+            let lowest = rest.map { priority.firstIndex(of: $0.instanceType ?? "") ?? priority.count }.max()!
+            let candidates = rest.indices.filter { (priority.firstIndex(of: rest[$0].instanceType ?? "") ?? priority.count) == lowest }
+            let pick = candidates[context.allocator.randomIndex(below: candidates.count)]
+            victims.append(rest.remove(at: pick).logicalID)
+        }
+        return Array(victims.prefix(count))
+    }
+
+    /// Brings a group's live slots to its TargetCount: adds slots or terminates victims (spec R74).
+    mutating func reconcileCount(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
+        let group = cluster.groups[g]
+        let live = nodes.reduce(0) { $0 + ($1.groupName == group.name && $1.status != .shuttingDown ? 1 : 0) }
+        if group.targetCount > live {
+            addSlots(to: group.name, count: group.targetCount - live, context: &context)
+            return startLaunches(group.name, context: &context)
+        }
+        let victims = scaleDownVictims(of: group, count: live - group.targetCount, context: &context)
+        return terminate(victims, timing: context.timing)
+    }
+
+    // MARK: - Failures and rollbacks
+
+    /// C5, C9 (R117): a legacy batch could not get capacity. A create rolls back to `Failed`; an update terminates what
+    /// it launched and restores the previous configuration after T_rollback.
+    mutating func failLegacyLaunch(_ group: String, context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard !cluster.isContinuous, [.creating, .updating].contains(cluster.status), !waitingSlots(of: group).isEmpty else { return [] }
+        let wasCreating = cluster.status == .creating
+        cluster.status = .rollingBack
+        cluster.failureMessage = insufficientCapacityMessage
+        cluster.pendingConfigToken = nil
+        let doomed: [String]
+        if wasCreating {
+            doomed = nodes.filter { $0.status != .shuttingDown }.map(\.logicalID)
+        } else {
+            let created = Set(cluster.rollback?.newSlots ?? [])
+            doomed = nodes.filter { created.contains($0.logicalID) && $0.status != .shuttingDown }.map(\.logicalID)
+        }
+        for g in cluster.groups.indices { cluster.groups[g].retryDelay = nil }
+        return terminate(doomed, timing: context.timing) + [.schedule(.rollbackComplete, afterSeconds: context.timing[.rollback])]
+    }
+
+    /// C6 / C9 end: a failed create is `Failed` with its groups `Failed` and no nodes (G9); a failed update is back
+    /// `InService` with the previous configuration (R78). Terminations the update started are not undone: a group it
+    /// scaled down keeps its lower TargetCount, a group it deleted stays deleted.
+    mutating func completeRollback(context: inout LifecycleContext) {
+        guard cluster.status == .rollingBack else { return }
+        guard let snapshot = cluster.rollback else {
+            removeNodes(Set(nodes.map(\.logicalID)), context: &context)
+            for g in cluster.groups.indices { cluster.groups[g].status = .failed }
+            cluster.status = .failed
+            return
+        }
+        removeNodes(Set(snapshot.newSlots), context: &context)
+        cluster.request = snapshot.request
+        let before = Dictionary(snapshot.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var restored: [InstanceGroupRecord] = []
+        for group in cluster.groups {
+            guard var previous = before[group.name] else {
+                removeNodes(Set(nodes.filter { $0.groupName == group.name }.map(\.logicalID)), context: &context)
+                continue  // added by the update: gone
             }
-        } else if cluster.groups.allSatisfy({ $0.status == .inService }) {
-            cluster.status = .inService  // C2
+            if group.status == .deleting { restored.append(group); continue }  // deletion is irreversible (R75)
+            if group.targetCount < previous.targetCount {
+                previous.targetCount = group.targetCount
+                previous.spec.instanceCount = group.targetCount
+            }
+            previous.batchInFlight = group.batchInFlight
+            previous.status = .inService
+            restored.append(previous)
+        }
+        cluster.groups = restored
+        cluster.rollback = nil
+        cluster.pendingConfigToken = nil
+        cluster.status = .inService
+    }
+
+    /// G5 (R73): the MinInstanceCount timeout — a new group returns to 0/0, an existing one to the TargetCount and
+    /// MinCount of its last `InService` state; surplus slots terminate (unhealthy first, then newest) and the group is
+    /// `InService` at once.
+    mutating func rollBackMinCount(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
+        let counts = cluster.groups[g].lastInService ?? .init(targetCount: 0, minCount: 0)
+        cluster.groups[g].targetCount = counts.targetCount
+        cluster.groups[g].spec.instanceCount = counts.targetCount
+        cluster.groups[g].spec.minInstanceCount = counts.minCount
+        cluster.groups[g].status = .inService
+        cluster.groups[g].lastInService = counts
+        let name = cluster.groups[g].name
+        let live = nodes.filter { $0.groupName == name && $0.status != .shuttingDown }
+        let surplus = live.count - counts.targetCount
+        guard surplus > 0 else { return [] }
+        let unhealthy = Array(live.filter { !$0.isCurrent }.reversed())
+        let healthy = Array(live.filter(\.isCurrent).reversed())
+        return terminate(Array((unhealthy + healthy).prefix(surplus).map(\.logicalID)), timing: context.timing)
+    }
+
+    // MARK: - Settling
+
+    /// C2/C3/C4 at the end of create: applied settings take effect.
+    mutating func leaveCreating() {
+        cluster.status = .inService
+        cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig  // R48
+        if cluster.autoScalingStatus == .creating { cluster.autoScalingStatus = .inService }
+    }
+
+    /// G2, G3, G4 and C2, C4, C8: groups and the cluster whose work is done become `InService`.
+    mutating func settle() {
+        let continuous = cluster.isContinuous
+        for i in cluster.groups.indices {
+            let group = cluster.groups[i]
+            let current = currentCount(of: group.name)
+            let minimum = group.spec.minInstanceCount ?? 0
+            let busy = nodes.contains {
+                $0.groupName == group.name && [.pending, .deepHealthCheckInProgress, .shuttingDown].contains($0.status)
+            }
+            switch group.status {
+            case .creating:
+                let reached = continuous ? cluster.status != .creating && current >= minimum
+                    : current == group.targetCount && !busy && cluster.pendingConfigToken == nil
+                if reached { cluster.groups[i].status = .inService }
+            case .updating:
+                let reached = continuous ? current >= minimum : current == group.targetCount && !busy && cluster.pendingConfigToken == nil
+                if reached { cluster.groups[i].status = .inService }
+            default:
+                break
+            }
+            if cluster.groups[i].status == .inService {
+                cluster.groups[i].lastInService = .init(targetCount: group.targetCount, minCount: group.spec.minInstanceCount)
+            }
+        }
+        switch cluster.status {
+        case .creating:
+            if continuous {
+                // C4 (Continuous Slurm): the controller group, and the login group if any, have a Running node.
+                let needed = cluster.groups.filter { [.controller, .login].contains($0.spec.slurmConfig?.nodeType) }
+                if needed.allSatisfy({ currentCount(of: $0.name) >= 1 }) {
+                    leaveCreating()
+                    settle()
+                }
+            } else if cluster.groups.allSatisfy({ $0.status == .inService }) {
+                leaveCreating()  // C2
+            }
+        case .updating:
+            guard cluster.pendingConfigToken == nil else { return }
+            if continuous || cluster.groups.allSatisfy({ $0.status == .inService }) {
+                cluster.status = .inService  // C8
+                cluster.rollback = nil
+            }
+        default:
+            break
         }
     }
 }

@@ -15,6 +15,17 @@ public struct ClusterRecord: Sendable, Equatable {
     public var request: CreateClusterRequest
     public var groups: [InstanceGroupRecord]
     public var failureMessage: String?
+    /// `AutoScaling.Status` (spec R46 A1–A5); nil when autoscaling was never configured.
+    public var autoScalingStatus: ClusterAutoScalingStatus?
+    /// The `TieredStorageConfig` in effect: set at the end of create or of the update that set it (spec R48, R81).
+    public var appliedTieredStorageConfig: ClusterTieredStorageConfig?
+    /// The token of the pending T_config (or T_setup, for a mode conversion) timer; nil when no non-scaling change is
+    /// being applied (spec C8, R72, R77, R81, R82). A timer carrying another token is stale.
+    public var pendingConfigToken: Int?
+    /// The last token handed out for T_config timers.
+    public var configTokens: Int
+    /// What a legacy update changed, so a failure can roll it back (spec C9, R78); nil outside a legacy update.
+    public var rollback: UpdateRollback?
 
     public var name: String { request.clusterName }
 
@@ -26,7 +37,9 @@ public struct ClusterRecord: Sendable, Equatable {
 
     public init(
         arn: String, clusterID: String, account: String, region: String, status: ClusterStatus, creationTime: VirtualTime,
-        generation: Int64, request: CreateClusterRequest, groups: [InstanceGroupRecord], failureMessage: String? = nil
+        generation: Int64, request: CreateClusterRequest, groups: [InstanceGroupRecord], failureMessage: String? = nil,
+        autoScalingStatus: ClusterAutoScalingStatus? = nil, appliedTieredStorageConfig: ClusterTieredStorageConfig? = nil,
+        pendingConfigToken: Int? = nil, configTokens: Int = 0, rollback: UpdateRollback? = nil
     ) {
         self.arn = arn
         self.clusterID = clusterID
@@ -38,6 +51,36 @@ public struct ClusterRecord: Sendable, Equatable {
         self.request = request
         self.groups = groups
         self.failureMessage = failureMessage
+        self.autoScalingStatus = autoScalingStatus
+        self.appliedTieredStorageConfig = appliedTieredStorageConfig
+        self.pendingConfigToken = pendingConfigToken
+        self.configTokens = configTokens
+        self.rollback = rollback
+    }
+
+    /// The Slurm Controller group (spec R99): the group with `SlurmConfig.NodeType: Controller`; in a Slurm cluster
+    /// without SlurmConfig, the first-created group whose name contains `controller` (any case).
+    public var slurmControllerGroup: String? {
+        if isEKS { return nil }
+        if let group = groups.first(where: { $0.spec.slurmConfig?.nodeType == .controller }) { return group.name }
+        if groups.contains(where: { $0.spec.slurmConfig != nil }) { return nil }
+        return groups.first { $0.restrictedSpec == nil && $0.name.lowercased().contains("controller") }?.name
+    }
+}
+
+/// The state a legacy update started from, kept until the update ends (spec C9, R78).
+public struct UpdateRollback: Sendable, Equatable {
+    /// The cluster-level settings before the update.
+    public var request: CreateClusterRequest
+    /// The groups before the update.
+    public var groups: [InstanceGroupRecord]
+    /// Slots the update created: they terminate on rollback.
+    public var newSlots: [String]
+
+    public init(request: CreateClusterRequest, groups: [InstanceGroupRecord], newSlots: [String] = []) {
+        self.request = request
+        self.groups = groups
+        self.newSlots = newSlots
     }
 }
 
@@ -47,13 +90,77 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     public var status: InstanceGroupStatus
     /// The desired count (spec R44).
     public var targetCount: Int
+    /// The request of a restricted instance group (spec R64, R70), as sent; `spec` then holds its members that
+    /// instance groups share.
+    public var restrictedSpec: ClusterRestrictedInstanceGroupSpecification?
+    /// `TargetCount` and `MinCount` the last time the group was `InService`: where a MinInstanceCount timeout returns
+    /// it (spec R73); nil for a group that was never `InService`.
+    public var lastInService: Counts?
+    /// The token of the pending T_min timer (spec R73); every change of the minimum hands out a new one.
+    public var minCountToken: Int
+    /// The next Continuous retry round's delay in virtual seconds, while launches wait for capacity (spec R40, R118);
+    /// nil when no retry is pending.
+    public var retryDelay: Double?
+    /// The token of the pending retry timer.
+    public var retryToken: Int
+    /// A batch of the group is launching or being health-checked (batches run one after another, spec R40).
+    public var batchInFlight: Bool
+    /// The Kubernetes labels and taints on the nodes (`Current*`); the spec's are the desired ones (spec R72).
+    public var appliedKubernetesConfig: ClusterKubernetesConfig?
+
+    /// Counts a group can return to (spec R73).
+    public struct Counts: Sendable, Equatable {
+        public var targetCount: Int
+        public var minCount: Int?
+
+        public init(targetCount: Int, minCount: Int?) {
+            self.targetCount = targetCount
+            self.minCount = minCount
+        }
+    }
 
     public var name: String { spec.instanceGroupName }
 
-    public init(spec: ClusterInstanceGroupSpecification, status: InstanceGroupStatus, targetCount: Int) {
+    /// The instance types the group may launch, in priority order (spec R76): its `InstanceType`, or its flexible list.
+    public var instanceTypes: [String] {
+        if let type = spec.instanceType { return [type.rawValue] }
+        return spec.instanceRequirements?.instanceTypes.map(\.rawValue) ?? []
+    }
+
+    public init(
+        spec: ClusterInstanceGroupSpecification, status: InstanceGroupStatus, targetCount: Int,
+        restrictedSpec: ClusterRestrictedInstanceGroupSpecification? = nil, lastInService: Counts? = nil,
+        minCountToken: Int = 0, retryDelay: Double? = nil, retryToken: Int = 0, batchInFlight: Bool = false,
+        appliedKubernetesConfig: ClusterKubernetesConfig? = nil
+    ) {
         self.spec = spec
         self.status = status
         self.targetCount = targetCount
+        self.restrictedSpec = restrictedSpec
+        self.lastInService = lastInService
+        self.minCountToken = minCountToken
+        self.retryDelay = retryDelay
+        self.retryToken = retryToken
+        self.batchInFlight = batchInFlight
+        self.appliedKubernetesConfig = appliedKubernetesConfig
+    }
+}
+
+extension ClusterInstanceGroupSpecification {
+    /// The members a restricted instance group shares with instance groups (spec R64: stored "with nodes and counts as
+    /// for instance groups").
+    public init(restricted r: ClusterRestrictedInstanceGroupSpecification) {
+        self.init(
+            instanceCount: r.instanceCount, instanceGroupName: r.instanceGroupName, instanceType: r.instanceType,
+            executionRole: r.executionRole, threadsPerCore: r.threadsPerCore, instanceStorageConfigs: r.instanceStorageConfigs,
+            onStartDeepHealthChecks: r.onStartDeepHealthChecks, trainingPlanArn: r.trainingPlanArn,
+            overrideVpcConfig: r.overrideVpcConfig, scheduledUpdateConfig: r.scheduledUpdateConfig
+        )
+    }
+
+    /// The instance type a group's count is charged to (spec R84: a flexible group to its first type).
+    public var chargedInstanceType: String {
+        instanceType?.rawValue ?? instanceRequirements?.instanceTypes.first?.rawValue ?? "unknown"
     }
 }
 
@@ -72,10 +179,16 @@ public struct NodeRecord: Sendable, Equatable {
     public var zone: String?
     /// Reached `Running` at least once (spec R44: counted in CurrentCount until removed, unless in `Failure`).
     public var reachedRunning: Bool
+    /// The instance type of the instance (a flexible group's nodes differ, spec R76); nil while the slot has none.
+    public var instanceType: String?
+    /// The group's `LifeCycleConfig` when the instance was launched (spec R72, R94: later changes apply to nodes
+    /// launched afterwards).
+    public var lifeCycleConfig: ClusterLifeCycleConfig?
 
     public init(
         logicalID: String, instanceID: String?, groupName: String, status: ClusterInstanceStatus, message: String = "",
-        slotCreated: VirtualTime, launchTime: VirtualTime?, privateIP: UInt32?, zone: String?, reachedRunning: Bool = false
+        slotCreated: VirtualTime, launchTime: VirtualTime?, privateIP: UInt32?, zone: String?, reachedRunning: Bool = false,
+        instanceType: String? = nil, lifeCycleConfig: ClusterLifeCycleConfig? = nil
     ) {
         self.logicalID = logicalID
         self.instanceID = instanceID
@@ -87,6 +200,8 @@ public struct NodeRecord: Sendable, Equatable {
         self.privateIP = privateIP
         self.zone = zone
         self.reachedRunning = reachedRunning
+        self.instanceType = instanceType
+        self.lifeCycleConfig = lifeCycleConfig
     }
 
     /// Counts toward its group's CurrentCount (spec R44).

@@ -1,3 +1,5 @@
+import SageMakerShapes
+
 /// Account-level quotas of spec R84, checked on every scale-up; the first exceeded (in `Quota` order) answers
 /// `ResourceLimitExceeded`. A request whose delta is ≤ 0 never fails a quota.
 public enum Quotas {
@@ -24,6 +26,20 @@ public enum Quotas {
             case .clusters: "Clusters"
             case .ebsVolumeSize: "GB"
             default: "Instances"
+            }
+        }
+
+        /// The quotas that are not per instance type.
+        public static let fixed: [Quota] = [.instancesPerCluster, .totalInstances, .clusters, .ebsVolumeSize]
+
+        /// The quota named `name` (R84): one of `fixed`, or `<instance type> for cluster usage`.
+        public init?(name: String) {
+            if let quota = Self.fixed.first(where: { $0.name == name }) {
+                self = quota
+            } else if name.hasSuffix(" for cluster usage"), ClusterInstanceType(rawValue: String(name.dropLast(" for cluster usage".count))) != nil {
+                self = .instancesOfType(String(name.dropLast(" for cluster usage".count)))
+            } else {
+                return nil
             }
         }
 

@@ -2,6 +2,7 @@ import AdminAPI
 import GRDB
 import HyperPodDomain
 import JSON
+import SageMakerShapes
 
 /// The admin API (spec §14a) over the service. Called on the service's queue by `HyperPodHTTPHandler`.
 extension ClusterService: AdminBackend {
@@ -108,6 +109,130 @@ extension ClusterService: AdminBackend {
             profile.override(key, seconds: seconds)
         }
         timingState.withLock { $0 = profile }
+    }
+
+    // MARK: Capacity (RA4) and quotas (RA5)
+
+    func partition(account: String?, region: String?) -> ClusterStore.Partition {
+        ClusterStore.Partition(account: account ?? defaultAccountID, region: region ?? defaultRegion)
+    }
+
+    public func capacityBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
+        let partition = partition(account: account, region: region)
+        do {
+            return try database.writer.read { db in
+                let limits = try capacityLimits(in: partition, db: db)
+                let inUse = try capacityInUse(in: partition, db: db)
+                var pools: [JSONValue] = []
+                for type in limits.keys.sorted() {
+                    for zone in limits[type]!.keys.sorted() {
+                        let size = limits[type]![zone]!
+                        let held = zone == CapacityPools.allZones ? (inUse[type] ?? [:]).values.reduce(0, +) : inUse[type]?[zone] ?? 0
+                        var pool: JSONObject = ["instanceType": .string(type)]
+                        if zone != CapacityPools.allZones { pool["zone"] = .string(zone) }
+                        pool["size"] = .integer(Int64(size))
+                        pool["inUse"] = .integer(Int64(held))
+                        pool["free"] = .integer(Int64(max(0, size - held)))
+                        pools.append(.object(pool))
+                    }
+                }
+                return ["account": .string(partition.account), "region": .string(partition.region),
+                        "unlimited": .bool(limits.isEmpty), "pools": .array(pools)]
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func replaceCapacity(_ body: JSONObject) throws(AdminError) {
+        let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+        var free: [String: [String: Int]] = [:]
+        for (type, value) in body.members where type != "account" && type != "region" {
+            guard ClusterInstanceType(rawValue: type) != nil else { throw .badBody("Unknown instance type \(type)") }
+            if let n = value.intValue, n >= 0 {
+                free[type] = [CapacityPools.allZones: n]
+            } else if let zones = value.objectValue, !zones.isEmpty {
+                var sizes: [String: Int] = [:]
+                for (zone, size) in zones.members {
+                    guard Placement.zones(of: partition.region).contains(zone) else {
+                        throw .badBody("Unknown zone \(zone) for region \(partition.region); zones: \(Placement.zones(of: partition.region).joined(separator: ", "))")
+                    }
+                    guard let n = size.intValue, n >= 0 else { throw .badBody("\(type).\(zone) must be an integer ≥ 0") }
+                    sizes[zone] = n
+                }
+                free[type] = sizes
+            } else {
+                throw .badBody("\(type) must be an integer ≥ 0 or an object of zones to integers ≥ 0")
+            }
+        }
+        do {
+            _ = try perform { db, now in
+                // The body gives free instances: a pool's size is that plus what the partition already holds.
+                let inUse = try capacityInUse(in: partition, db: db)
+                var sizes: [String: [String: Int]] = [:]
+                for (type, zones) in free {
+                    for (zone, n) in zones {
+                        let held = zone == CapacityPools.allZones ? (inUse[type] ?? [:]).values.reduce(0, +) : inUse[type]?[zone] ?? 0
+                        sizes[type, default: [:]][zone] = n + held
+                    }
+                }
+                try PartitionSettings.set(PartitionSettings.capacity, PartitionSettings.encodePools(sizes), in: partition, db: db)
+                // Waiting launches retry at once (R40).
+                for row in try ClusterStore.rows(in: partition, db: db) {
+                    guard let loaded = try ClusterStore.load(row.arn, db: db),
+                          loaded.cluster.groups.contains(where: { $0.retryDelay != nil }) else { continue }
+                    var lifecycle = loaded
+                    var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
+                    let effects = lifecycle.retryWaitingLaunches(context: &context)
+                    keepGenerator(of: context)
+                    try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+                }
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func quotasBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
+        let partition = partition(account: account, region: region)
+        do {
+            return try database.writer.read { db in
+                let limits = try quotaLimits(in: partition, db: db)
+                let usage = try quotaUsage(in: partition, db: db)
+                var largest = 0
+                for row in try ClusterStore.rows(in: partition, db: db) where row.status != "Deleting" {
+                    let total = try ClusterStore.loadRecord(row.arn, db: db)?.groups.filter { $0.status != .deleting }
+                        .reduce(0) { $0 + $1.targetCount } ?? 0
+                    largest = max(largest, total)
+                }
+                var quotas: [(Quotas.Quota, Int)] = []
+                let types = Set(usage.instancesByType.keys).union(limits.keys.compactMap { name in
+                    name.hasSuffix(" for cluster usage") ? String(name.dropLast(" for cluster usage".count)) : nil
+                })
+                for type in types.sorted() { quotas.append((.instancesOfType(type), usage.instancesByType[type] ?? 0)) }
+                quotas += [(.instancesPerCluster, largest), (.totalInstances, usage.totalInstances), (.clusters, usage.clusters), (.ebsVolumeSize, 0)]
+                let list: [JSONValue] = quotas.map { quota, used in
+                    .object(["name": .string(quota.name), "value": .integer(Int64(limits[quota.name] ?? quota.defaultLimit)),
+                             "usage": .integer(Int64(used)), "unit": .string(quota.unit)])
+                }
+                return ["account": .string(partition.account), "region": .string(partition.region), "quotas": .array(list)]
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func setQuotas(_ body: JSONObject) throws(AdminError) {
+        let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+        var values: [(String, Int)] = []
+        for (name, value) in body.members where name != "account" && name != "region" {
+            guard Quotas.Quota(name: name) != nil else {
+                throw .badBody("Unknown quota \(name); names: '<instance type> for cluster usage', \(Quotas.Quota.fixed.map { "'\($0.name)'" }.joined(separator: ", "))")
+            }
+            guard let n = value.intValue, n >= 0 else { throw .badBody("\(name) must be an integer ≥ 0") }
+            values.append((name, n))
+        }
+        do {
+            _ = try perform { db, _ in
+                var stored = try PartitionSettings.value(PartitionSettings.quotas, in: partition, db: db)?.objectValue ?? JSONObject()
+                for (name, n) in values { stored[name] = .integer(Int64(n)) }
+                try PartitionSettings.set(PartitionSettings.quotas, .object(stored), in: partition, db: db)
+            }
+        } catch { throw Self.adminError(error) }
     }
 
     static func adminError(_ error: any Error) -> AdminError {

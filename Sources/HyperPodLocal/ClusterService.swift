@@ -24,6 +24,11 @@ public final class ClusterService: @unchecked Sendable {
     let defaultAccountID: String
     let defaultRegion: String
     let timingState: Mutex<TimingProfile>
+    /// Capacity pool sizes of partitions that did not set their own (`--capacity`; spec R116):
+    /// `[instance type: [zone or "*": instances]]`; `[:]` is unlimited.
+    let configuredCapacity: [String: [String: Int]]
+    /// Quota values of partitions that did not set their own (`--quota`; spec R84), by quota name.
+    let configuredQuotas: [String: Int]
     let generator: Mutex<SeededGenerator>
     private(set) var scheduler: TransitionScheduler!
     private var timer: DispatchSourceTimer?
@@ -41,7 +46,10 @@ public final class ClusterService: @unchecked Sendable {
     /// - Throws: database errors.
     public init(database: EmulatorDatabase, clockMode: VirtualClock.Mode, timeScale: Double, timing: TimingProfile,
                 seed: UInt64?, defaultAccountID: String = "000000000000", defaultRegion: String = "us-east-1",
+                capacity: [String: [String: Int]] = [:], quotas: [String: Int] = [:],
                 wall: any WallClock = SystemWallClock(), logger: Logger) throws {
+        self.configuredCapacity = capacity
+        self.configuredQuotas = quotas
         self.database = database
         self.logger = logger
         self.defaultAccountID = defaultAccountID
@@ -175,9 +183,9 @@ public final class ClusterService: @unchecked Sendable {
               loaded.cluster.generation == transition.generation,
               let event = LifecycleEvent(encoded: transition.event) else { return [] }
         var lifecycle = loaded
-        var allocator = try makeAllocator(for: lifecycle.cluster, db: db)
-        let effects = lifecycle.handle(event, at: transition.dueAt, timing: timing, allocator: &allocator)
-        generator.withLock { $0 = allocator.generator }
+        var context = try makeContext(for: lifecycle.cluster, at: transition.dueAt, db: db)
+        let effects = lifecycle.handle(event, context: &context)
+        keepGenerator(of: context)
         return try apply(effects, to: lifecycle, previous: loaded, at: transition.dueAt, db: db)
     }
 
@@ -216,13 +224,71 @@ public final class ClusterService: @unchecked Sendable {
             used.insert(address)
             return address
         }
+        mutating func randomIndex(below upperBound: Int) -> Int { Int.random(in: 0..<upperBound, using: &generator) }
     }
 
-    func makeAllocator(for cluster: ClusterRecord, db: Database) throws -> Allocator {
-        Allocator(
-            generator: generator.withLock { $0 },
-            used: try ClusterStore.usedAddresses(in: .init(account: cluster.account, region: cluster.region), db: db)
-        )
+    /// What a transition of `cluster` at `now` works with: the free capacity of its partition and an allocator over
+    /// the partition's used addresses and the shared generator.
+    func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: Database) throws -> LifecycleContext {
+        let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
+        let allocator = Allocator(generator: generator.withLock { $0 }, used: try ClusterStore.usedAddresses(in: partition, db: db))
+        return LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db), allocator: allocator)
+    }
+
+    /// Keeps the generator's state after a transition drew from it (ids stay reproducible under `--seed`).
+    func keepGenerator(of context: LifecycleContext) {
+        if let allocator = context.allocator as? Allocator { generator.withLock { $0 = allocator.generator } }
+    }
+
+    // MARK: Capacity and quotas (spec R84, R116, RA4, RA5)
+
+    /// A partition's pool sizes: its admin setting (RA4), else `--capacity`.
+    func capacityLimits(in partition: ClusterStore.Partition, db: Database) throws -> [String: [String: Int]] {
+        if let stored = try PartitionSettings.value(PartitionSettings.capacity, in: partition, db: db) {
+            return PartitionSettings.decodePools(stored)
+        }
+        return configuredCapacity
+    }
+
+    /// Instances held in a partition, by type and zone (a slot holds one from launch until it is removed).
+    func capacityInUse(in partition: ClusterStore.Partition, db: Database) throws -> [String: [String: Int]] {
+        var inUse: [String: [String: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT n.instance_type AS type, n.zone AS zone, COUNT(*) AS held FROM cluster_nodes n
+            JOIN clusters c ON c.arn = n.cluster_arn
+            WHERE c.account = ? AND c.region = ? AND n.instance_id IS NOT NULL AND n.instance_type IS NOT NULL
+            GROUP BY n.instance_type, n.zone
+            """, arguments: [partition.account, partition.region]) {
+            inUse[row["type"], default: [:]][(row["zone"] as String?) ?? "", default: 0] += row["held"] as Int
+        }
+        return inUse
+    }
+
+    /// Free capacity of a partition: pool size minus what is held (spec R116). Unlimited types need no query.
+    func capacityPools(in partition: ClusterStore.Partition, db: Database) throws -> CapacityPools {
+        let limits = try capacityLimits(in: partition, db: db)
+        guard !limits.isEmpty else { return .unlimited }
+        let inUse = try capacityInUse(in: partition, db: db)
+        var free: [String: [String: Int]] = [:]
+        for (type, sizes) in limits {
+            let held = inUse[type] ?? [:]
+            var pools: [String: Int] = [:]
+            for (zone, size) in sizes {
+                let used = zone == CapacityPools.allZones ? held.values.reduce(0, +) : held[zone, default: 0]
+                pools[zone] = max(0, size - used)
+            }
+            free[type] = pools
+        }
+        return CapacityPools(free: free)
+    }
+
+    /// A partition's quota values: `--quota` overlaid by its admin setting (RA5).
+    func quotaLimits(in partition: ClusterStore.Partition, db: Database) throws -> [String: Int] {
+        var limits = configuredQuotas
+        for (name, value) in try PartitionSettings.value(PartitionSettings.quotas, in: partition, db: db)?.objectValue?.members ?? [] {
+            if let n = value.intValue { limits[name] = n }
+        }
+        return limits
     }
 
     // MARK: Admin: clock, settle, reset (spec RA2, RA3, RA11)

@@ -33,7 +33,7 @@ public final class Emulator: Sendable {
         let service = try ClusterService(
             database: database, clockMode: configuration.clockMode, timeScale: configuration.timeScale,
             timing: configuration.timing, seed: configuration.seed, defaultAccountID: configuration.accountID,
-            defaultRegion: configuration.region, logger: logger
+            defaultRegion: configuration.region, capacity: configuration.capacity, quotas: configuration.quotas, logger: logger
         )
         self.service = service
         let startedAt = HyperPodHTTPHandler.monotonicSeconds()
@@ -61,12 +61,13 @@ public final class Emulator: Sendable {
         )
     }
 
-    /// The implemented operations (spec R3, so far: §6, §8, §9 less events, §13).
+    /// The implemented operations (spec R3, so far: §6, §7, §8, §9 less events, §13).
     static func handlers(_ s: ClusterService) -> [String: AWSOperationHandler] {
         [
             "CreateCluster": AWSJSONRouter.operation { (i: CreateClusterRequest, c) in try s.createCluster(i, context: c) },
             "DescribeCluster": AWSJSONRouter.operation { (i: DescribeClusterRequest, c) in try s.describeCluster(i, context: c) },
             "ListClusters": AWSJSONRouter.operation { (i: ListClustersRequest, c) in try s.listClusters(i, context: c) },
+            "UpdateCluster": AWSJSONRouter.operation { (i: UpdateClusterRequest, c) in try s.updateCluster(i, context: c) },
             "DeleteCluster": AWSJSONRouter.operation { (i: DeleteClusterRequest, c) in try s.deleteCluster(i, context: c) },
             "ListClusterNodes": AWSJSONRouter.operation { (i: ListClusterNodesRequest, c) in try s.listClusterNodes(i, context: c) },
             "DescribeClusterNode": AWSJSONRouter.operation { (i: DescribeClusterNodeRequest, c) in try s.describeClusterNode(i, context: c) },

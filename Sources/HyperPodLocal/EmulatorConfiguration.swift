@@ -29,6 +29,12 @@ public struct EmulatorConfiguration: Sendable {
     public var timing = TimingProfile(.fast)
     /// Makes every generated id, address and random choice reproducible (spec R30).
     public var seed: UInt64?
+    /// Capacity pool sizes for partitions that set none through the admin API (spec R116, RA4):
+    /// `[instance type: [zone or "*": instances]]`; empty = unlimited. A size is how many instances of the type the
+    /// partition may hold at once.
+    public var capacity: [String: [String: Int]] = [:]
+    /// Quota values for partitions that set none through the admin API (spec R84, RA5), by quota name.
+    public var quotas: [String: Int] = [:]
     /// The admin API beyond `health` (spec §14a).
     public var adminEnabled = true
     /// Required as `X-Hyperpod-Admin-Token` on every admin route but `health`.

@@ -26,6 +26,16 @@ public enum JSONValue: Sendable, Equatable {
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    /// An `.integer` that fits in `Int`.
+    public var intValue: Int? { if case .integer(let i) = self { Int(exactly: i) } else { nil } }
+    /// A number (`.integer` or `.double`) as a `Double`.
+    public var numberValue: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .double(let d): d
+        default: nil
+        }
+    }
 
     public subscript(_ key: String) -> JSONValue? { objectValue?[key] }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import HTTP1
 import HyperPodDomain
+import SageMakerShapes
 import HyperPodLocal
 import Logging
 
@@ -81,6 +82,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Override one duration, e.g. --delay T_launch=30 (repeatable). (env HYPERPOD_LOCAL_DELAY, comma-separated)")
     var delay: [String] = []
 
+    @Option(help: "Capacity pool: TYPE=N instances in the partition, or TYPE@ZONE=N for one zone (repeatable; spec R116). Unlimited by default. (env HYPERPOD_LOCAL_CAPACITY, comma-separated)")
+    var capacity: [String] = []
+
+    @Option(help: "Quota value: 'NAME=N' with a quota name of spec R84, e.g. 'ml.p5.48xlarge for cluster usage=8' (repeatable). (env HYPERPOD_LOCAL_QUOTA, comma-separated)")
+    var quota: [String] = []
+
     @Option(help: "Seed for ids, addresses and random choices: reproducible runs. (env HYPERPOD_LOCAL_SEED; default random)")
     var seed: UInt64?
 
@@ -151,6 +158,23 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--delay takes KEY=SECONDS with a key of \(TimingProfile.Key.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             config.timing.override(key, seconds: seconds)
+        }
+        let pools = capacity.isEmpty ? (env.variables["HYPERPOD_LOCAL_CAPACITY"] ?? "").split(separator: ",").map(String.init) : capacity
+        for text in pools where !text.isEmpty {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            let target = parts[0].split(separator: "@", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let n = Int(parts[1]), n >= 0, ClusterInstanceType(rawValue: target[0]) != nil else {
+                throw ValidationError("--capacity takes TYPE=N or TYPE@ZONE=N with a model instance type and N ≥ 0, got '\(text)'")
+            }
+            config.capacity[target[0], default: [:]][target.count == 2 ? target[1] : CapacityPools.allZones] = n
+        }
+        let quotas = quota.isEmpty ? (env.variables["HYPERPOD_LOCAL_QUOTA"] ?? "").split(separator: ",").map(String.init) : quota
+        for text in quotas where !text.isEmpty {
+            guard let eq = text.lastIndex(of: "="), let n = Int(text[text.index(after: eq)...]), n >= 0,
+                  Quotas.Quota(name: String(text[..<eq])) != nil else {
+                throw ValidationError("--quota takes 'NAME=N' with a quota name of spec R84 ('<instance type> for cluster usage', \(Quotas.Quota.fixed.map { "'\($0.name)'" }.joined(separator: ", "))) and N ≥ 0, got '\(text)'")
+            }
+            config.quotas[String(text[..<eq])] = n
         }
         config.seed = try seed ?? env.variables["HYPERPOD_LOCAL_SEED"].map { text in
             guard let value = UInt64(text) else { throw ValidationError("HYPERPOD_LOCAL_SEED='\(text)' is not a valid value") }

@@ -16,6 +16,7 @@ struct LifecycleDriver {
             used.insert(address)
             return address
         }
+        mutating func randomIndex(below upperBound: Int) -> Int { Int.random(in: 0..<upperBound, using: &generator) }
     }
 
     var lifecycle: ClusterLifecycle
@@ -25,6 +26,8 @@ struct LifecycleDriver {
     var order = 0
     var removed = false
     var allocator = Allocator()
+    /// Free capacity, carried from transition to transition as the service derives it from the stored nodes.
+    var capacity = CapacityPools.unlimited
 
     static let t0 = VirtualTime(milliseconds: 1_764_547_200_000)
 
@@ -57,11 +60,40 @@ struct LifecycleDriver {
         while let next = timers.enumerated().filter({ $0.element.due <= target })
             .min(by: { ($0.element.due, $0.element.order) < ($1.element.due, $1.element.order) }) {
             timers.remove(at: next.offset)
-            let effects = lifecycle.handle(next.element.event, at: next.element.due, timing: timing, allocator: &allocator)
+            var context = LifecycleContext(now: next.element.due, timing: timing, capacity: capacity, allocator: allocator)
+            let effects = lifecycle.handle(next.element.event, context: &context)
+            capacity = context.capacity
+            allocator = context.allocator as! Allocator
             apply(effects, at: next.element.due)
         }
         now = target
     }
+
+    /// UpdateCluster at the current time: the plan's rejection, or nil when it was applied.
+    @discardableResult
+    mutating func update(_ request: UpdateClusterRequest) -> UpdateRejection? {
+        do {
+            let plan = try lifecycle.planUpdate(request)
+            var context = LifecycleContext(now: now, timing: timing, capacity: capacity, allocator: allocator)
+            apply(lifecycle.applyUpdate(plan, context: &context), at: now)
+            capacity = context.capacity
+            allocator = context.allocator as! Allocator
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// RA4: capacity changed; waiting launches retry now.
+    mutating func setCapacity(_ pools: CapacityPools) {
+        capacity = pools
+        var context = LifecycleContext(now: now, timing: timing, capacity: capacity, allocator: allocator)
+        apply(lifecycle.retryWaitingLaunches(context: &context), at: now)
+        capacity = context.capacity
+        allocator = context.allocator as! Allocator
+    }
+
+    func group(_ name: String) -> InstanceGroupRecord? { lifecycle.cluster.groups.first { $0.name == name } }
 
     mutating func delete() {
         timers.removeAll()  // the caller cancels the cluster's pending timers with the generation bump

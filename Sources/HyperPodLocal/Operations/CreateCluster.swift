@@ -5,7 +5,7 @@ import SageMakerShapes
 
 extension ClusterService {
     /// `CreateCluster` (spec §6): business checks, then the cluster `Creating` with its groups; setup completes after
-    /// T_setup (spec R67, C1). Quota limits are the defaults (no `--quota` yet).
+    /// T_setup (spec R67, C1). Quota values: `--quota`, overlaid by the partition's admin setting (RA5).
     /// - Throws: `ValidationException` (R50–R64), `ResourceInUse` (R66), `ResourceLimitExceeded` (R84).
     func createCluster(_ input: CreateClusterRequest, context: AWSRequestContext) throws -> CreateClusterResponse {
         try perform { db, now in
@@ -23,10 +23,10 @@ extension ClusterService {
             // R84: quotas, after every business check.
             if let violation = Quotas.firstViolation(
                 usage: try quotaUsage(in: context.partition, db: db), before: [],
-                after: groups.map { (Self.chargedType($0), $0.instanceCount) }, newCluster: true,
-                ebsVolumeSizes: groups.flatMap { ($0.instanceStorageConfigs ?? []).compactMap {
-                    if case .ebsVolumeConfig(let ebs) = $0 { ebs.volumeSizeInGB } else { nil }
-                } }
+                after: groups.map { ($0.chargedInstanceType, $0.instanceCount) }
+                    + (input.restrictedInstanceGroups ?? []).map { ($0.instanceType.rawValue, $0.instanceCount) },
+                newCluster: true, ebsVolumeSizes: Self.ebsVolumeSizes(groups.map { $0.instanceStorageConfigs }),
+                limits: try quotaLimits(in: context.partition, db: db)
             ) {
                 throw AWSError(code: "ResourceLimitExceeded", message: violation.message)
             }
@@ -57,9 +57,9 @@ extension ClusterService {
         return bound
     }
 
-    /// The instance type a group's count is charged to (spec R84: a flexible group to its first type).
-    static func chargedType(_ group: ClusterInstanceGroupSpecification) -> String {
-        group.instanceType?.rawValue ?? group.instanceRequirements?.instanceTypes.first?.rawValue ?? "unknown"
+    /// Every `VolumeSizeInGB` in the groups' storage configurations (spec R84's EBS quota).
+    static func ebsVolumeSizes(_ configs: [ClusterInstanceStorageConfigs?]) -> [Int] {
+        configs.flatMap { ($0 ?? []).compactMap { if case .ebsVolumeConfig(let ebs) = $0 { ebs.volumeSizeInGB } else { nil } } }
     }
 
     /// TargetCount by type over the partition's clusters that are not `Deleting` (`Failed` ones included), and how
@@ -69,8 +69,8 @@ extension ClusterService {
         for row in try ClusterStore.rows(in: partition, db: db) where row.status != ClusterStatus.deleting.rawValue {
             guard let cluster = try ClusterStore.loadRecord(row.arn, db: db) else { continue }
             usage.clusters += 1
-            for group in cluster.groups {
-                usage.instancesByType[Self.chargedType(group.spec), default: 0] += group.targetCount
+            for group in cluster.groups where group.status != .deleting {
+                usage.instancesByType[group.spec.chargedInstanceType, default: 0] += group.targetCount
             }
         }
         return usage

@@ -30,38 +30,67 @@ extension ClusterService {
         let c = lifecycle.cluster
         let request = c.request
         let image = PlatformImages.latest(region: c.region)
-        let groups = c.groups.map { group -> ClusterInstanceGroupDetails in
+        var groups: [ClusterInstanceGroupDetails] = []
+        var restricted: [ClusterRestrictedInstanceGroupDetails] = []
+        for group in c.groups {
             let spec = group.spec
-            let groupImage = PlatformImages.image(for: spec.imageId, region: c.region)
-            let kubernetes = spec.kubernetesConfig.map {
-                ClusterKubernetesConfigDetails(currentLabels: $0.labels, desiredLabels: $0.labels, currentTaints: $0.taints, desiredTaints: $0.taints)
+            let current = lifecycle.currentCount(of: group.name)
+            if let r = group.restrictedSpec {
+                restricted.append(ClusterRestrictedInstanceGroupDetails(
+                    currentCount: current, targetCount: group.targetCount, instanceGroupName: group.name,
+                    instanceType: r.instanceType, executionRole: r.executionRole, threadsPerCore: r.threadsPerCore ?? 1,
+                    instanceStorageConfigs: spec.instanceStorageConfigs, onStartDeepHealthChecks: spec.onStartDeepHealthChecks,
+                    status: group.status, trainingPlanArn: r.trainingPlanArn, overrideVpcConfig: r.overrideVpcConfig,
+                    scheduledUpdateConfig: spec.scheduledUpdateConfig,
+                    environmentConfig: r.environmentConfig.map { EnvironmentConfigDetails(fSxLustreConfig: $0.fSxLustreConfig) }
+                ))
+                continue
             }
-            let scaling = c.isContinuous
-                && (lifecycle.currentCount(of: group.name) != group.targetCount
-                    || lifecycle.nodes.contains { $0.groupName == group.name && [.pending, .shuttingDown].contains($0.status) })
-            return ClusterInstanceGroupDetails(
-                currentCount: lifecycle.currentCount(of: group.name), targetCount: group.targetCount,
+            let groupImage = PlatformImages.image(for: spec.imageId, region: c.region)
+            // R72: Desired* at once, Current* once reconciled.
+            let kubernetes = (spec.kubernetesConfig ?? group.appliedKubernetesConfig).map { _ in
+                ClusterKubernetesConfigDetails(
+                    currentLabels: group.appliedKubernetesConfig?.labels, desiredLabels: spec.kubernetesConfig?.labels,
+                    currentTaints: group.appliedKubernetesConfig?.taints, desiredTaints: spec.kubernetesConfig?.taints
+                )
+            }
+            // R76: a flexible group's types and what runs of each.
+            var requirements: ClusterInstanceRequirementDetails?
+            var typeDetails: [ClusterInstanceTypeDetail]?
+            if let desired = spec.instanceRequirements?.instanceTypes {
+                let held = lifecycle.nodes.filter { $0.groupName == group.name && $0.isCurrent }.compactMap(\.instanceType)
+                var currentTypes = desired.filter { held.contains($0.rawValue) }
+                for type in held.compactMap(ClusterInstanceType.init(rawValue:)) where !currentTypes.contains(type) { currentTypes.append(type) }
+                requirements = ClusterInstanceRequirementDetails(currentInstanceTypes: currentTypes, desiredInstanceTypes: desired)
+                typeDetails = (currentTypes + desired.filter { !currentTypes.contains($0) }).map { type in
+                    ClusterInstanceTypeDetail(instanceType: type, currentCount: held.filter { $0 == type.rawValue }.count,
+                                              threadsPerCore: spec.threadsPerCore ?? 1)
+                }
+            }
+            groups.append(ClusterInstanceGroupDetails(
+                currentCount: current, targetCount: group.targetCount,
                 minCount: spec.minInstanceCount, instanceGroupName: group.name, instanceType: spec.instanceType,
+                instanceRequirements: requirements, instanceTypeDetails: typeDetails,
                 lifeCycleConfig: spec.lifeCycleConfig, executionRole: spec.executionRole,
                 threadsPerCore: spec.threadsPerCore ?? 1, instanceStorageConfigs: spec.instanceStorageConfigs,
                 onStartDeepHealthChecks: spec.onStartDeepHealthChecks, status: group.status, trainingPlanArn: spec.trainingPlanArn,
                 overrideVpcConfig: spec.overrideVpcConfig, scheduledUpdateConfig: spec.scheduledUpdateConfig,
                 currentImageId: groupImage, desiredImageId: groupImage,
                 imageVersionStatus: groupImage == image || spec.imageId != nil ? .upToDate : .updateAvailable,
-                activeOperations: scaling ? ["Scaling": 1] : nil,
+                activeOperations: c.isContinuous && lifecycle.isScaling(group) ? ["Scaling": 1] : nil,
                 kubernetesConfig: kubernetes, capacityRequirements: spec.capacityRequirements,
                 slurmConfig: spec.slurmConfig.map { ClusterSlurmConfigDetails(nodeType: $0.nodeType, partitionNames: $0.partitionNames) },
                 networkInterface: spec.networkInterface.map { ClusterNetworkInterfaceDetails(interfaceType: $0.interfaceType) }
-            )
+            ))
         }
         return DescribeClusterResponse(
             clusterArn: c.arn, clusterName: c.name, clusterStatus: c.status, creationTime: c.creationTime.epochSeconds,
-            failureMessage: c.failureMessage, instanceGroups: groups, vpcConfig: request.vpcConfig,
-            orchestrator: request.orchestrator, tieredStorageConfig: c.status == .creating ? nil : request.tieredStorageConfig,
+            failureMessage: c.failureMessage, instanceGroups: groups, restrictedInstanceGroups: restricted.isEmpty ? nil : restricted,
+            vpcConfig: request.vpcConfig, orchestrator: request.orchestrator, tieredStorageConfig: c.appliedTieredStorageConfig,
             nodeRecovery: request.nodeRecovery ?? .automatic, nodeProvisioningMode: request.nodeProvisioningMode,
             clusterRole: request.clusterRole, autoScaling: request.autoScaling.map {
                 ClusterAutoScalingConfigOutput(mode: $0.mode, autoScalerType: $0.autoScalerType ?? .karpenter,
-                                               status: c.status == .creating ? .creating : .inService, failureMessage: "")
+                                               status: c.autoScalingStatus ?? .inService, failureMessage: "")
             }
         )
     }

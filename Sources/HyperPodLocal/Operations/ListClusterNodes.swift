@@ -38,7 +38,8 @@ extension ClusterService {
                 return ClusterNodeSummary(
                     instanceGroupName: node.groupName, instanceId: node.instanceID ?? "",
                     nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
-                    instanceType: group?.spec.instanceType ?? .mlC5Xlarge, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds,
+                    instanceType: node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? group?.spec.instanceType
+                        ?? group?.spec.instanceRequirements?.instanceTypes.first ?? .mlC5Xlarge, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds,
                     instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
                     privateDnsHostname: node.privateIP.map { Placement.privateDNSHostname($0, region: cluster.region) },
                     imageVersionStatus: .upToDate
@@ -64,14 +65,16 @@ extension ClusterService {
             guard let node = lifecycle.nodes.first(where: { input.nodeId != nil ? $0.instanceID == wanted : $0.logicalID == wanted }) else {
                 throw AWSError(code: "ResourceNotFound", message: "Could not find node '\(wanted)' in cluster '\(cluster.arn)'")
             }
-            let spec = cluster.groups.first { $0.name == node.groupName }?.spec
+            let group = cluster.groups.first { $0.name == node.groupName }
+            let spec = group?.spec
             let image = PlatformImages.image(for: spec?.imageId, region: cluster.region)
             return DescribeClusterNodeResponse(nodeDetails: ClusterNodeDetails(
                 instanceGroupName: node.groupName, instanceId: node.instanceID,
                 nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
                 instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
-                instanceType: spec?.instanceType, launchTime: node.launchTime?.epochSeconds,
-                lifeCycleConfig: spec?.lifeCycleConfig, overrideVpcConfig: spec?.overrideVpcConfig,
+                instanceType: node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? spec?.instanceType,
+                launchTime: node.launchTime?.epochSeconds,
+                lifeCycleConfig: node.lifeCycleConfig ?? spec?.lifeCycleConfig, overrideVpcConfig: spec?.overrideVpcConfig,
                 threadsPerCore: spec?.threadsPerCore ?? 1, instanceStorageConfigs: spec?.instanceStorageConfigs,
                 privatePrimaryIp: node.privateIP.map(Placement.dotted),
                 privateDnsHostname: node.privateIP.map { Placement.privateDNSHostname($0, region: cluster.region) },
@@ -79,10 +82,11 @@ extension ClusterService {
                     ClusterInstancePlacement(availabilityZone: $0, availabilityZoneId: Placement.zoneID(of: $0, region: cluster.region))
                 },
                 currentImageId: image, desiredImageId: image, imageVersionStatus: .upToDate,
-                kubernetesConfig: cluster.isEKS ? spec?.kubernetesConfig.map {
-                    ClusterKubernetesConfigNodeDetails(currentLabels: $0.labels, desiredLabels: $0.labels,
-                                                       currentTaints: $0.taints, desiredTaints: $0.taints)
-                } : nil,
+                kubernetesConfig: cluster.isEKS && (spec?.kubernetesConfig ?? group?.appliedKubernetesConfig) != nil
+                    ? ClusterKubernetesConfigNodeDetails(
+                        currentLabels: group?.appliedKubernetesConfig?.labels, desiredLabels: spec?.kubernetesConfig?.labels,
+                        currentTaints: group?.appliedKubernetesConfig?.taints, desiredTaints: spec?.kubernetesConfig?.taints)
+                    : nil,
                 capacityType: spec?.capacityRequirements?.spot != nil ? .spot : .onDemand
             ))
         }

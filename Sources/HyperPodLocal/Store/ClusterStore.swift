@@ -82,14 +82,15 @@ public enum ClusterStore {
             try db.execute(
                 sql: """
                     INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status,
-                        launch_at_ms, private_ip, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        launch_at_ms, private_ip, instance_type, zone, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(cluster_arn, node_logical_id) DO UPDATE SET instance_id = excluded.instance_id,
                         group_name = excluded.group_name, status = excluded.status, launch_at_ms = excluded.launch_at_ms,
-                        private_ip = excluded.private_ip, document = excluded.document
+                        private_ip = excluded.private_ip, instance_type = excluded.instance_type, zone = excluded.zone,
+                        document = excluded.document
                     """,
                 arguments: [c.arn, node.logicalID, node.instanceID, node.groupName, node.status.rawValue,
                             (node.launchTime ?? node.slotCreated).milliseconds, node.privateIP.map { Int64($0) },
-                            encodeNodeDocument(node)]
+                            node.instanceType, node.zone, encodeNodeDocument(node)]
             )
         }
     }
@@ -148,30 +149,83 @@ public enum ClusterStore {
     // MARK: Documents
 
     static func encodeClusterDocument(_ c: ClusterRecord) -> String {
-        var groups: [JSONValue] = []
-        for g in c.groups {
-            groups.append(.object(["spec": g.spec.jsonValue, "status": .string(g.status.rawValue), "targetCount": .integer(Int64(g.targetCount))]))
-        }
-        var object: JSONObject = ["request": c.request.jsonValue, "groups": .array(groups)]
+        var object: JSONObject = ["request": c.request.jsonValue, "groups": .array(c.groups.map(encodeGroup))]
         if let failure = c.failureMessage { object["failureMessage"] = .string(failure) }
+        if let status = c.autoScalingStatus { object["autoScalingStatus"] = .string(status.rawValue) }
+        if let tiered = c.appliedTieredStorageConfig { object["appliedTieredStorageConfig"] = tiered.jsonValue }
+        if let token = c.pendingConfigToken { object["pendingConfigToken"] = .integer(Int64(token)) }
+        object["configTokens"] = .integer(Int64(c.configTokens))
+        if let rollback = c.rollback {
+            object["rollback"] = .object([
+                "request": rollback.request.jsonValue, "groups": .array(rollback.groups.map(encodeGroup)),
+                "newSlots": .array(rollback.newSlots.map(JSONValue.string)),
+            ])
+        }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
+    static func encodeGroup(_ g: InstanceGroupRecord) -> JSONValue {
+        var object: JSONObject = [
+            "spec": g.spec.jsonValue, "status": .string(g.status.rawValue), "targetCount": .integer(Int64(g.targetCount)),
+            "minCountToken": .integer(Int64(g.minCountToken)), "retryToken": .integer(Int64(g.retryToken)),
+            "batchInFlight": .bool(g.batchInFlight),
+        ]
+        if let restricted = g.restrictedSpec { object["restrictedSpec"] = restricted.jsonValue }
+        if let last = g.lastInService {
+            var counts: JSONObject = ["targetCount": .integer(Int64(last.targetCount))]
+            if let minimum = last.minCount { counts["minCount"] = .integer(Int64(minimum)) }
+            object["lastInService"] = .object(counts)
+        }
+        if let delay = g.retryDelay { object["retryDelay"] = .double(delay) }
+        if let applied = g.appliedKubernetesConfig { object["appliedKubernetesConfig"] = applied.jsonValue }
+        return .object(object)
+    }
+
+    static func decodeGroup(_ value: JSONValue, cluster arn: String) throws -> InstanceGroupRecord {
+        guard let g = value.objectValue, let spec = g["spec"], let statusText = g["status"]?.stringValue,
+              let status = InstanceGroupStatus(rawValue: statusText), let target = g["targetCount"]?.intValue
+        else { throw StoreError.corrupt("group of \(arn)") }
+        var group = InstanceGroupRecord(spec: try ClusterInstanceGroupSpecification(json: spec), status: status, targetCount: target)
+        if let restricted = g["restrictedSpec"] { group.restrictedSpec = try ClusterRestrictedInstanceGroupSpecification(json: restricted) }
+        if let last = g["lastInService"]?.objectValue, let target = last["targetCount"]?.intValue {
+            group.lastInService = .init(targetCount: target, minCount: last["minCount"]?.intValue)
+        }
+        group.minCountToken = g["minCountToken"]?.intValue ?? 0
+        group.retryToken = g["retryToken"]?.intValue ?? 0
+        group.batchInFlight = g["batchInFlight"] == .bool(true)
+        switch g["retryDelay"] {
+        case .double(let d)?: group.retryDelay = d
+        case .integer(let i)?: group.retryDelay = Double(i)
+        default: break
+        }
+        group.appliedKubernetesConfig = try g["appliedKubernetesConfig"].map { try ClusterKubernetesConfig(json: $0) }
+            ?? (g["appliedKubernetesConfig"] == nil && g["minCountToken"] == nil ? group.spec.kubernetesConfig : nil)
+        return group
+    }
+
     static func decodeCluster(_ row: Row) throws -> ClusterRecord {
+        let arn: String = row["arn"]
         let document = try JSONParser.parse(Array((row["document"] as String).utf8))
         guard let object = document.objectValue, let request = object["request"],
-              let status = ClusterStatus(rawValue: row["status"]) else { throw StoreError.corrupt("cluster \(row["arn"] as String)") }
-        let groups = try (object["groups"]?.arrayValue ?? []).map { value -> InstanceGroupRecord in
-            guard let g = value.objectValue, let spec = g["spec"], let statusText = g["status"]?.stringValue,
-                  let status = InstanceGroupStatus(rawValue: statusText), case .integer(let target)? = g["targetCount"]
-            else { throw StoreError.corrupt("group of \(row["arn"] as String)") }
-            return InstanceGroupRecord(spec: try ClusterInstanceGroupSpecification(json: spec), status: status, targetCount: Int(target))
-        }
-        return ClusterRecord(
-            arn: row["arn"], clusterID: row["cluster_id"], account: row["account"], region: row["region"], status: status,
+              let status = ClusterStatus(rawValue: row["status"]) else { throw StoreError.corrupt("cluster \(arn)") }
+        let groups = try (object["groups"]?.arrayValue ?? []).map { try decodeGroup($0, cluster: arn) }
+        var cluster = ClusterRecord(
+            arn: arn, clusterID: row["cluster_id"], account: row["account"], region: row["region"], status: status,
             creationTime: VirtualTime(milliseconds: row["created_at_ms"]), generation: row["generation"],
             request: try CreateClusterRequest(json: request), groups: groups, failureMessage: object["failureMessage"]?.stringValue
         )
+        cluster.autoScalingStatus = object["autoScalingStatus"]?.stringValue.flatMap(ClusterAutoScalingStatus.init(rawValue:))
+        cluster.appliedTieredStorageConfig = try object["appliedTieredStorageConfig"].map { try ClusterTieredStorageConfig(json: $0) }
+        cluster.pendingConfigToken = object["pendingConfigToken"]?.intValue
+        cluster.configTokens = object["configTokens"]?.intValue ?? 0
+        if let rollback = object["rollback"]?.objectValue, let previous = rollback["request"] {
+            cluster.rollback = UpdateRollback(
+                request: try CreateClusterRequest(json: previous),
+                groups: try (rollback["groups"]?.arrayValue ?? []).map { try decodeGroup($0, cluster: arn) },
+                newSlots: rollback["newSlots"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            )
+        }
+        return cluster
     }
 
     static func encodeNodeDocument(_ n: NodeRecord) -> String {
@@ -179,6 +233,7 @@ public enum ClusterStore {
                                   "reachedRunning": .bool(n.reachedRunning)]
         if let launch = n.launchTime { object["launchTime"] = .integer(launch.milliseconds) }
         if let zone = n.zone { object["zone"] = .string(zone) }
+        if let lcc = n.lifeCycleConfig { object["lifeCycleConfig"] = lcc.jsonValue }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
@@ -193,7 +248,8 @@ public enum ClusterStore {
             logicalID: row["node_logical_id"], instanceID: row["instance_id"], groupName: row["group_name"], status: status,
             message: object["message"]?.stringValue ?? "", slotCreated: VirtualTime(milliseconds: slotCreated), launchTime: launch,
             privateIP: ip.map { UInt32(truncatingIfNeeded: $0) }, zone: object["zone"]?.stringValue,
-            reachedRunning: object["reachedRunning"] == .bool(true)
+            reachedRunning: object["reachedRunning"] == .bool(true), instanceType: row["instance_type"],
+            lifeCycleConfig: try object["lifeCycleConfig"].map { try ClusterLifeCycleConfig(json: $0) }
         )
     }
 }

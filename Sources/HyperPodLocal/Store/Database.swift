@@ -88,6 +88,19 @@ public final class EmulatorDatabase: Sendable {
                 CREATE INDEX scheduled_transitions_by_resource ON scheduled_transitions(resource_arn);
                 """)
         }
+        migrator.registerMigration("v2: node instance types and zones, partition settings (capacity, quotas)") { db in
+            try db.execute(sql: """
+                ALTER TABLE cluster_nodes ADD COLUMN instance_type TEXT;
+                ALTER TABLE cluster_nodes ADD COLUMN zone TEXT;
+                CREATE TABLE partition_settings (
+                    account TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (account, region, name)
+                );
+                """)
+        }
         return migrator
     }
 

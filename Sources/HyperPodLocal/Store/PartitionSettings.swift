@@ -1,0 +1,57 @@
+import GRDB
+import JSON
+
+/// Settings the admin API keeps per partition (spec §14a): capacity pool sizes (RA4), quota values (RA5). Each is a
+/// JSON value under a name, read and written inside the caller's transaction.
+public enum PartitionSettings {
+    /// Capacity pool sizes: `{"<instance type>": {"<zone>" or "*": <instances>}}` (RA4).
+    public static let capacity = "capacity"
+    /// Quota values by R84 name: `{"<quota name>": <limit>}` (RA5).
+    public static let quotas = "quotas"
+
+    /// The stored value, nil when the partition never set it.
+    public static func value(_ name: String, in partition: ClusterStore.Partition, db: Database) throws -> JSONValue? {
+        guard let text = try String.fetchOne(
+            db, sql: "SELECT value FROM partition_settings WHERE account = ? AND region = ? AND name = ?",
+            arguments: [partition.account, partition.region, name]
+        ) else { return nil }
+        return try JSONParser.parse(text)
+    }
+
+    /// Stores a value (nil removes it: the configured default applies again).
+    public static func set(_ name: String, _ value: JSONValue?, in partition: ClusterStore.Partition, db: Database) throws {
+        guard let value else {
+            try db.execute(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ? AND name = ?",
+                           arguments: [partition.account, partition.region, name])
+            return
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO partition_settings (account, region, name, value) VALUES (?, ?, ?, ?)
+                ON CONFLICT(account, region, name) DO UPDATE SET value = excluded.value
+                """,
+            arguments: [partition.account, partition.region, name, String(decoding: JSONWriter.encode(value), as: UTF8.self)]
+        )
+    }
+
+    /// Pool sizes as stored: `[type: [zone or "*": instances]]`.
+    public static func decodePools(_ value: JSONValue?) -> [String: [String: Int]] {
+        var pools: [String: [String: Int]] = [:]
+        for (type, zones) in value?.objectValue?.members ?? [] {
+            var sizes: [String: Int] = [:]
+            for (zone, size) in zones.objectValue?.members ?? [] { if let n = size.intValue { sizes[zone] = n } }
+            pools[type] = sizes
+        }
+        return pools
+    }
+
+    public static func encodePools(_ pools: [String: [String: Int]]) -> JSONValue {
+        var object = JSONObject()
+        for type in pools.keys.sorted() {
+            var zones = JSONObject()
+            for zone in pools[type]!.keys.sorted() { zones[zone] = .integer(Int64(pools[type]![zone]!)) }
+            object[type] = .object(zones)
+        }
+        return .object(object)
+    }
+}
