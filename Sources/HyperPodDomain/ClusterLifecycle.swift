@@ -27,6 +27,8 @@ public enum LifecycleEvent: Sendable, Equatable {
     case minCountTimeout(group: String, token: Int)
     /// A group named in `InstanceGroupsToDelete` is gone with its nodes, T_term after the request (G8, R75).
     case groupDeleted(group: String)
+    /// A StartClusterHealthCheck run on these nodes ends, T_dhc after it started (N7, R104).
+    case healthCheckComplete(nodes: [String])
 
     /// The timer row's text.
     public var encoded: String {
@@ -47,6 +49,8 @@ public enum LifecycleEvent: Sendable, Equatable {
         case .minCountTimeout(let group, let token):
             object = ["event": .string("minCountTimeout"), "group": .string(group), "token": .integer(Int64(token))]
         case .groupDeleted(let group): object = ["event": .string("groupDeleted"), "group": .string(group)]
+        case .healthCheckComplete(let nodes):
+            object = ["event": .string("healthCheckComplete"), "nodes": .array(nodes.map(JSONValue.string))]
         }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
@@ -70,6 +74,7 @@ public enum LifecycleEvent: Sendable, Equatable {
         case "rollbackComplete": self = .rollbackComplete
         case "minCountTimeout": self = .minCountTimeout(group: group, token: token)
         case "groupDeleted": self = .groupDeleted(group: group)
+        case "healthCheckComplete": self = .healthCheckComplete(nodes: nodes)
         default: return nil
         }
     }
@@ -252,6 +257,11 @@ public struct ClusterLifecycle: Sendable, Equatable {
             guard let g = groupIndex(group), cluster.groups[g].status == .deleting else { return [] }
             removeNodes(Set(nodes.filter { $0.groupName == group }.map(\.logicalID)), context: &context)
             cluster.groups.remove(at: g)
+        case .healthCheckComplete(let checked):
+            let members = Set(checked)
+            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .deepHealthCheckInProgress {
+                nodes[i].status = .running
+            }
         }
         settle()
         return effects

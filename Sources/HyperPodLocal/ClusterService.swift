@@ -326,17 +326,26 @@ public final class ClusterService: @unchecked Sendable {
         }
     }
 
-    /// Advances from due time to due time until nothing is pending or `maxSeconds` of virtual time have passed
-    /// (RA11); the clock stays at the last transition when everything settled. - Returns: whether everything settled.
+    /// Advances from due time to due time until nothing transitional is pending or `maxSeconds` of virtual time have
+    /// passed (RA11); MinInstanceCount timeouts (R73) do not count as transitional, though they fire if they fall due
+    /// on the way. The clock stays at the last transition when everything settled.
+    /// - Returns: whether everything settled.
     public func settleTimers(maxSeconds: Double) throws -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
         let limit = clock.now().adding(seconds: maxSeconds)
-        try fireDue(upTo: limit)
-        let settled = nextDue == nil
-        if !settled && limit > clock.now() { try clock.set(to: limit) }
+        processDue()
+        while let due = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional), due <= limit {
+            if due > clock.now() { try clock.set(to: due) }
+            if processDue() == 0 { throw StuckTransition(due: due) }
+        }
+        let settled = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional) == nil
+        if !settled && limit > clock.now() { try fireDue(upTo: limit); try clock.set(to: limit) }
         try saveClock()
         return settled
     }
+
+    /// Timer texts that are timeouts rather than transitional states (RA11).
+    static let notTransitional = [LifecycleEvent.minCountTimeout(group: "", token: 0).encoded.prefix(while: { $0 != "," }).description]
 
     /// A due transition that keeps failing (see the log): the clock stops there instead of retrying it forever.
     public struct StuckTransition: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import AWSJSONProtocol
 import AdminAPI
+import JSON
 import HTTP1
 import Logging
 import SageMakerShapes
@@ -68,8 +69,23 @@ public final class Emulator: Sendable {
             "DescribeCluster": AWSJSONRouter.operation { (i: DescribeClusterRequest, c) in try s.describeCluster(i, context: c) },
             "ListClusters": AWSJSONRouter.operation { (i: ListClustersRequest, c) in try s.listClusters(i, context: c) },
             "UpdateCluster": AWSJSONRouter.operation { (i: UpdateClusterRequest, c) in try s.updateCluster(i, context: c) },
+            "StartClusterHealthCheck": AWSJSONRouter.operation { (i: StartClusterHealthCheckRequest, c) in
+                try s.startClusterHealthCheck(i, context: c)
+            },
             "DeleteCluster": AWSJSONRouter.operation { (i: DeleteClusterRequest, c) in try s.deleteCluster(i, context: c) },
-            "ListClusterNodes": AWSJSONRouter.operation { (i: ListClusterNodesRequest, c) in try s.listClusterNodes(i, context: c) },
+            "ListClusterNodes": { input, context in
+                // R93: a slot without an instance omits InstanceId, the one required member that may be absent.
+                let output = try s.listClusterNodes(try ListClusterNodesRequest(json: .object(input)), context: context)
+                var object = output.jsonValue.objectValue ?? JSONObject()
+                if let summaries = object["ClusterNodeSummaries"]?.arrayValue {
+                    object["ClusterNodeSummaries"] = .array(summaries.map { summary in
+                        guard var node = summary.objectValue, node["InstanceId"] == .string("") else { return summary }
+                        node["InstanceId"] = nil
+                        return .object(node)
+                    })
+                }
+                return object
+            },
             "DescribeClusterNode": AWSJSONRouter.operation { (i: DescribeClusterNodeRequest, c) in try s.describeClusterNode(i, context: c) },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },

@@ -15,7 +15,7 @@ extension ClusterService {
             let previous = lifecycle
             let plan: UpdatePlan
             do {
-                plan = try lifecycle.planUpdate(input)
+                plan = try lifecycle.planUpdate(input, healthChecksInProgress: lifecycle.healthChecksInProgress)
             } catch UpdateRejection.conflict(let message) {
                 throw AWSError(code: "ConflictException", message: message)
             } catch UpdateRejection.validation(let message) {

@@ -81,6 +81,18 @@ public final class TransitionScheduler: Sendable {
         }
     }
 
+    /// The earliest pending due time of transitions whose event text does not start with one of `prefixes` (RA11:
+    /// timeouts that are not "transitional states"), nil when none is pending.
+    public func nextDue(excludingEventPrefixes prefixes: [String]) throws -> VirtualTime? {
+        try database.writer.read { db in
+            let clause = prefixes.map { _ in " AND substr(event, 1, ?) <> ?" }.joined()
+            var arguments: [any DatabaseValueConvertible] = []
+            for prefix in prefixes { arguments += [prefix.utf8.count, prefix] }
+            return try Int64.fetchOne(db, sql: "SELECT MIN(due_at_ms) FROM scheduled_transitions WHERE 1" + clause,
+                                      arguments: StatementArguments(arguments)).map(VirtualTime.init(milliseconds:))
+        }
+    }
+
     /// Fires every transition due at or before `now`, in due order (ties: creation order), follow-ups included.
     /// - Returns: how many fired.
     /// - Throws: what the applier throws (that row stays pending).
