@@ -807,3 +807,33 @@ def test_R69_32_concurrent_updates_of_a_legacy_cluster_one_wins_per_in_service_p
         assert len(listed) == target and len({n["InstanceId"] for n in listed}) == target
         assert {n["InstanceStatus"]["Status"] for n in listed} == {"Running"}
     assert "InternalFailure" not in manual.log()
+
+
+# R64/R70/R71 for restricted instance groups -------------------------------------------------------------------------
+
+
+def restricted(name, count, throughput=250):
+    return {"InstanceGroupName": name, "InstanceType": "ml.m5.2xlarge", "InstanceCount": count, "ExecutionRole": ROLE,
+            "EnvironmentConfig": {"FSxLustreConfig": {"SizeInGiB": 1200, "PerUnitStorageThroughput": throughput}}}
+
+
+def test_R64_R70_restricted_instance_groups_are_added_by_update_with_nodes_and_counts(manual, sm):
+    continuous(sm, manual)
+    sm.update_cluster(ClusterName="k", RestrictedInstanceGroups=[restricted("rig", 2)])
+    assert settle(manual)
+    d = sm.describe_cluster(ClusterName="k")
+    assert [g["InstanceGroupName"] for g in d["InstanceGroups"]] == ["a"]
+    rig = d["RestrictedInstanceGroups"][0]
+    assert (rig["InstanceGroupName"], rig["Status"], rig["CurrentCount"], rig["TargetCount"]) == ("rig", "InService", 2, 2)
+    assert rig["EnvironmentConfig"] == {"FSxLustreConfig": {"SizeInGiB": 1200, "PerUnitStorageThroughput": 250}}
+    assert sorted(n["InstanceGroupName"] for n in nodes(sm, "k")) == ["a", "a", "rig", "rig"]
+    sm.update_cluster(ClusterName="k", RestrictedInstanceGroups=[restricted("rig", 3)])  # counts change
+    assert settle(manual)
+    assert sm.describe_cluster(ClusterName="k")["RestrictedInstanceGroups"][0]["CurrentCount"] == 3
+    assert error_of(sm.update_cluster, ClusterName="k", RestrictedInstanceGroups=[restricted("rig", 3, throughput=500)])[1] == (
+        "Updating fields EnvironmentConfig on an InstanceGroup not supported")
+    assert error_of(sm.update_cluster, ClusterName="k", InstanceGroups=[group("rig", 1)])[1] == (
+        "Duplicate instance group name rig.")
+    sm.update_cluster(ClusterName="k", InstanceGroupsToDelete=["rig"])
+    assert settle(manual)
+    assert "RestrictedInstanceGroups" not in sm.describe_cluster(ClusterName="k")
