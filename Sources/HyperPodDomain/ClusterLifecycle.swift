@@ -130,6 +130,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
     public var cluster: ClusterRecord
     /// Every slot of the cluster, in creation order.
     public var nodes: [NodeRecord]
+    /// Events recorded by the last transition, for the caller to store (spec R111); not part of the stored state.
+    public var newEvents: [ClusterEventRecord] = []
 
     public init(cluster: ClusterRecord, nodes: [NodeRecord]) {
         self.cluster = cluster
@@ -143,11 +145,12 @@ public struct ClusterLifecycle: Sendable, Equatable {
         at now: VirtualTime, timing: TimingProfile
     ) -> (ClusterLifecycle, [LifecycleEffect]) {
         var groups = (request.instanceGroups ?? []).map {
-            InstanceGroupRecord(spec: $0, status: .creating, targetCount: $0.instanceCount, appliedKubernetesConfig: $0.kubernetesConfig)
+            InstanceGroupRecord(spec: $0, status: .creating, targetCount: $0.instanceCount, appliedKubernetesConfig: $0.kubernetesConfig,
+                                operation: .create)
         }
         groups += (request.restrictedInstanceGroups ?? []).map {
             InstanceGroupRecord(spec: ClusterInstanceGroupSpecification(restricted: $0), status: .creating, targetCount: $0.instanceCount,
-                                restrictedSpec: $0)
+                                restrictedSpec: $0, operation: .create)
         }
         var effects: [LifecycleEffect] = [.schedule(.setupComplete, afterSeconds: timing[.setup])]
         for i in groups.indices where (groups[i].spec.minInstanceCount ?? 0) > 0 && request.nodeProvisioningMode == .continuous {
@@ -159,7 +162,10 @@ public struct ClusterLifecycle: Sendable, Equatable {
             generation: 1, request: request, groups: groups,
             autoScalingStatus: request.autoScaling?.mode == .enable ? .creating : nil
         )
-        return (ClusterLifecycle(cluster: cluster, nodes: []), effects)
+        var lifecycle = ClusterLifecycle(cluster: cluster, nodes: [])
+        lifecycle.recordCluster("create", .started)
+        for group in groups { lifecycle.recordGroup(group.name, .create, .started) }
+        return (lifecycle, effects)
     }
 
     /// CurrentCount of a group (spec R44).
@@ -202,6 +208,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             let deepHealthChecks = !(cluster.groups[g].spec.onStartDeepHealthChecks ?? []).isEmpty
             let members = Set(batch)
             for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .pending {
+                recordInstance(nodes[i], "Instance lifecycle script execution for EC2 Instance \(nodes[i].instanceID ?? "") has Succeeded")
                 if deepHealthChecks {
                     nodes[i].status = .deepHealthCheckInProgress  // N4
                 } else {
@@ -238,7 +245,14 @@ public struct ClusterLifecycle: Sendable, Equatable {
             for i in cluster.groups.indices { cluster.groups[i].appliedKubernetesConfig = cluster.groups[i].spec.kubernetesConfig }
             cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig
             switch cluster.autoScalingStatus {
-            case .creating?, .deleting?: cluster.autoScalingStatus = .inService  // A2, A5
+            case .creating?:
+                cluster.autoScalingStatus = .inService  // A2
+                newEvents.append(ClusterEventRecord(resourceType: .cluster, level: .info,
+                                                    description: "AutoScaling enable completed successfully in Cluster \(c)"))
+            case .deleting?:
+                cluster.autoScalingStatus = .inService  // A5
+                newEvents.append(ClusterEventRecord(resourceType: .cluster, level: .info,
+                                                    description: "AutoScaling disable completed successfully in Cluster \(c)"))
             default: break
             }
         case .launchRetry(let group, let token):
@@ -257,6 +271,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             guard let g = groupIndex(group), cluster.groups[g].status == .deleting else { return [] }
             removeNodes(Set(nodes.filter { $0.groupName == group }.map(\.logicalID)), context: &context)
             cluster.groups.remove(at: g)
+            recordGroup(group, .delete, .completed)
         case .healthCheckComplete(let checked):
             let members = Set(checked)
             for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .deepHealthCheckInProgress {
@@ -271,6 +286,9 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// node `ShuttingDown`; nodes gone after T_term, the record after T_delete more. The caller cancels the cluster's
     /// other pending timers (the generation moves on).
     public mutating func delete(timing: TimingProfile) -> [LifecycleEffect] {
+        recordCluster("delete", .started)
+        for group in cluster.groups where group.status != .deleting { recordGroup(group.name, .delete, .started) }
+        for node in nodes where node.status != .shuttingDown { recordTermination(node) }
         cluster.status = .deleting
         cluster.generation += 1
         cluster.pendingConfigToken = nil
@@ -328,6 +346,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
                 nodes[i].privateIP = context.allocator.newAddress(subnet: subnet)
                 nodes[i].launchTime = context.now
                 nodes[i].lifeCycleConfig = group.spec.lifeCycleConfig
+                recordInstance(nodes[i], "EC2 Instance \(nodes[i].instanceID!) successfully provisioned in Cluster \(c) and IG \(group.name)")
                 return true
             }
         }
@@ -347,6 +366,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
         if !waitingSlots(of: group).isEmpty {
             if cluster.isContinuous {
                 if cluster.groups[g].retryDelay == nil {
+                    recordShortfall(g)
                     let delay = context.timing[.retry]
                     cluster.groups[g].retryDelay = delay
                     cluster.groups[g].retryToken += 1
@@ -383,6 +403,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             cluster.groups[g].retryDelay = nil
             return effects
         }
+        recordShortfall(g)
         let current = cluster.groups[g].retryDelay ?? context.timing[.retry]
         let delay = backOff ? min(current * 2, max(Self.maximumRetryDelay, context.timing[.retry])) : current
         cluster.groups[g].retryDelay = delay
@@ -391,13 +412,23 @@ public struct ClusterLifecycle: Sendable, Equatable {
         return effects
     }
 
+    /// R113, R118: one failed-launch event for a group whose slots still wait for capacity.
+    mutating func recordShortfall(_ g: Int) {
+        let group = cluster.groups[g]
+        guard let first = waitingSlots(of: group.name).first else { return }
+        recordFailedLaunch(nodes[first], failure: continuousCapacityMessage(group.instanceTypes.first ?? "unknown"))
+    }
+
     // MARK: - Terminations
 
     /// N11: slots go `ShuttingDown`; they are removed after T_term.
     mutating func terminate(_ ids: [String], timing: TimingProfile) -> [LifecycleEffect] {
         guard !ids.isEmpty else { return [] }
         let set = Set(ids)
-        for i in nodes.indices where set.contains(nodes[i].logicalID) { nodes[i].status = .shuttingDown }
+        for i in nodes.indices where set.contains(nodes[i].logicalID) && nodes[i].status != .shuttingDown {
+            recordTermination(nodes[i])
+            nodes[i].status = .shuttingDown
+        }
         return [.schedule(.nodesTerminated(nodes: ids), afterSeconds: timing[.terminate])]
     }
 
@@ -446,6 +477,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
     mutating func failLegacyLaunch(_ group: String, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard !cluster.isContinuous, [.creating, .updating].contains(cluster.status), !waitingSlots(of: group).isEmpty else { return [] }
         let wasCreating = cluster.status == .creating
+        if let first = waitingSlots(of: group).first { recordFailedLaunch(nodes[first], failure: insufficientCapacityMessage) }
+        recordCluster(wasCreating ? "create" : "update", .failed, failure: insufficientCapacityMessage)
         cluster.status = .rollingBack
         cluster.failureMessage = insufficientCapacityMessage
         cluster.pendingConfigToken = nil
@@ -500,12 +533,15 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// `InService` at once.
     mutating func rollBackMinCount(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
         let counts = cluster.groups[g].lastInService ?? .init(targetCount: 0, minCount: 0)
+        let name = cluster.groups[g].name
+        recordGroup(name, .rollback, .started, failure: "MinInstanceCount was not reached within 3 hours")
         cluster.groups[g].targetCount = counts.targetCount
         cluster.groups[g].spec.instanceCount = counts.targetCount
         cluster.groups[g].spec.minInstanceCount = counts.minCount
         cluster.groups[g].status = .inService
         cluster.groups[g].lastInService = counts
-        let name = cluster.groups[g].name
+        cluster.groups[g].operation = nil
+        recordGroup(name, .rollback, .completed)
         let live = nodes.filter { $0.groupName == name && $0.status != .shuttingDown }
         let surplus = live.count - counts.targetCount
         guard surplus > 0 else { return [] }
@@ -519,6 +555,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// C2/C3/C4 at the end of create: applied settings take effect.
     mutating func leaveCreating() {
         cluster.status = .inService
+        recordCluster("create", .completed)
         cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig  // R48
         if cluster.autoScalingStatus == .creating { cluster.autoScalingStatus = .inService }
     }
@@ -546,6 +583,10 @@ public struct ClusterLifecycle: Sendable, Equatable {
             }
             if cluster.groups[i].status == .inService {
                 cluster.groups[i].lastInService = .init(targetCount: group.targetCount, minCount: group.spec.minInstanceCount)
+                if let operation = cluster.groups[i].operation, !(continuous && isScaling(cluster.groups[i])) {
+                    cluster.groups[i].operation = nil
+                    recordGroup(group.name, operation, .completed)
+                }
             }
         }
         switch cluster.status {
@@ -565,6 +606,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             if continuous || cluster.groups.allSatisfy({ $0.status == .inService }) {
                 cluster.status = .inService  // C8
                 cluster.rollback = nil
+                recordCluster("update", .completed)
             }
         default:
             break

@@ -107,6 +107,8 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     public var batchInFlight: Bool
     /// The Kubernetes labels and taints on the nodes (`Current*`); the spec's are the desired ones (spec R72).
     public var appliedKubernetesConfig: ClusterKubernetesConfig?
+    /// The group operation whose "completed" event is still due (spec R112).
+    public var operation: GroupOperation?
 
     /// Counts a group can return to (spec R73).
     public struct Counts: Sendable, Equatable {
@@ -131,7 +133,7 @@ public struct InstanceGroupRecord: Sendable, Equatable {
         spec: ClusterInstanceGroupSpecification, status: InstanceGroupStatus, targetCount: Int,
         restrictedSpec: ClusterRestrictedInstanceGroupSpecification? = nil, lastInService: Counts? = nil,
         minCountToken: Int = 0, retryDelay: Double? = nil, retryToken: Int = 0, batchInFlight: Bool = false,
-        appliedKubernetesConfig: ClusterKubernetesConfig? = nil
+        appliedKubernetesConfig: ClusterKubernetesConfig? = nil, operation: GroupOperation? = nil
     ) {
         self.spec = spec
         self.status = status
@@ -143,6 +145,7 @@ public struct InstanceGroupRecord: Sendable, Equatable {
         self.retryToken = retryToken
         self.batchInFlight = batchInFlight
         self.appliedKubernetesConfig = appliedKubernetesConfig
+        self.operation = operation
     }
 }
 

@@ -241,7 +241,9 @@ extension ClusterLifecycle {
         if legacy {
             cluster.status = .updating  // C7
             cluster.rollback = UpdateRollback(request: cluster.request, groups: cluster.groups)
+            recordCluster("update", .started)
         } else if plan.clusterLevelChange {
+            if cluster.status != .updating { recordCluster("update", .started) }
             cluster.status = .updating  // C7 (R77)
         }
         // A1, A4
@@ -259,8 +261,13 @@ extension ClusterLifecycle {
             guard let g = groupIndex(name) else { continue }
             cluster.groups[g].status = .deleting
             cluster.groups[g].retryDelay = nil
-            let ids = nodes.filter { $0.groupName == name && $0.status != .shuttingDown }.map(\.logicalID)
-            for i in nodes.indices where ids.contains(nodes[i].logicalID) { nodes[i].status = .shuttingDown }
+            cluster.groups[g].operation = nil
+            recordGroup(name, .delete, .started)
+            let ids = Set(nodes.filter { $0.groupName == name && $0.status != .shuttingDown }.map(\.logicalID))
+            for i in nodes.indices where ids.contains(nodes[i].logicalID) {
+                recordTermination(nodes[i])
+                nodes[i].status = .shuttingDown
+            }
             effects.append(.schedule(.groupDeleted(group: name), afterSeconds: context.timing[.terminate]))
         }
         // Updated groups.
@@ -287,13 +294,23 @@ extension ClusterLifecycle {
                     cluster.groups[g].status = .updating  // G4
                 }
             }
+            if countChange || nonCountChange || old.spec.minInstanceCount != new.spec.minInstanceCount {
+                let operation: GroupOperation = countChange ? .scaling : .update
+                if cluster.groups[g].operation != operation || countChange {
+                    recordGroup(name, operation, .started)
+                }
+                cluster.groups[g].operation = operation
+            }
             if countChange { effects += reconcileCount(g, context: &context) }
         }
         // G1: added groups.
         for name in plan.added {
             guard let new = plan.groups.first(where: { $0.name == name }) else { continue }
-            cluster.groups.append(new)
+            var added = new
+            added.operation = .create
+            cluster.groups.append(added)
             let g = cluster.groups.count - 1
+            recordGroup(name, .create, .started)
             if legacy { configChange = true }
             if !legacy && (new.spec.minInstanceCount ?? 0) > 0 { effects += restartMinCountTimer(g, timing: context.timing) }
             effects += reconcileCount(g, context: &context)

@@ -211,6 +211,10 @@ public final class ClusterService: @unchecked Sendable {
             return []
         }
         try ClusterStore.save(lifecycle, previous: previous, db: db)
+        for event in lifecycle.newEvents {
+            let id = generator.withLock { Identifiers.uuid(using: &$0) }
+            try ClusterStore.addEvent(event, id: id, cluster: lifecycle.cluster.arn, at: time, db: db)
+        }
         return timers
     }
 

@@ -87,6 +87,10 @@ public final class Emulator: Sendable {
                 return object
             },
             "DescribeClusterNode": AWSJSONRouter.operation { (i: DescribeClusterNodeRequest, c) in try s.describeClusterNode(i, context: c) },
+            "ListClusterEvents": AWSJSONRouter.operation { (i: ListClusterEventsRequest, c) in try s.listClusterEvents(i, context: c) },
+            "DescribeClusterEvent": AWSJSONRouter.operation { (i: DescribeClusterEventRequest, c) in
+                try s.describeClusterEvent(i, context: c)
+            },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
             "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },

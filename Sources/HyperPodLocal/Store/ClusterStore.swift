@@ -146,6 +146,50 @@ public enum ClusterStore {
         for key in keys { try db.execute(sql: "DELETE FROM tags WHERE cluster_arn = ? AND key = ?", arguments: [arn, key]) }
     }
 
+    // MARK: Events (spec R111)
+
+    /// A stored event with its recording order.
+    public struct StoredEvent: Sendable {
+        public var sequence: Int64
+        public var id: String
+        public var time: VirtualTime
+        public var record: ClusterEventRecord
+    }
+
+    /// Records an event of a cluster at `time` (virtual).
+    public static func addEvent(_ event: ClusterEventRecord, id: String, cluster arn: String, at time: VirtualTime, db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO cluster_events (event_id, cluster_arn, event_time_ms, resource_type, level, description, group_name,
+                    instance_id, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [id, arn, time.milliseconds, event.resourceType.rawValue, event.level.rawValue, event.description,
+                        event.instanceGroupName, event.instanceID,
+                        event.metadata.map { String(decoding: JSONWriter.encode($0.jsonValue), as: UTF8.self) }]
+        )
+    }
+
+    /// Every event of a cluster, in recording order.
+    public static func events(of arn: String, db: Database) throws -> [StoredEvent] {
+        try Row.fetchAll(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? ORDER BY seq", arguments: [arn]).map(decodeEvent)
+    }
+
+    /// One event of a cluster by id, nil when there is none.
+    public static func event(_ id: String, of arn: String, db: Database) throws -> StoredEvent? {
+        try Row.fetchOne(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? AND event_id = ?", arguments: [arn, id]).map(decodeEvent)
+    }
+
+    static func decodeEvent(_ row: Row) throws -> StoredEvent {
+        guard let type = ClusterEventResourceType(rawValue: row["resource_type"]), let level = ClusterEventLevel(rawValue: row["level"])
+        else { throw StoreError.corrupt("event \(row["event_id"] as String)") }
+        let metadata: EventMetadata? = try (row["metadata"] as String?).map { try EventMetadata(json: try JSONParser.parse($0)) }
+        return StoredEvent(
+            sequence: row["seq"], id: row["event_id"], time: VirtualTime(milliseconds: row["event_time_ms"]),
+            record: ClusterEventRecord(resourceType: type, level: level, description: row["description"],
+                                       instanceGroupName: row["group_name"], instanceID: row["instance_id"], metadata: metadata)
+        )
+    }
+
     // MARK: Documents
 
     static func encodeClusterDocument(_ c: ClusterRecord) -> String {
@@ -178,6 +222,7 @@ public enum ClusterStore {
         }
         if let delay = g.retryDelay { object["retryDelay"] = .double(delay) }
         if let applied = g.appliedKubernetesConfig { object["appliedKubernetesConfig"] = applied.jsonValue }
+        if let operation = g.operation { object["operation"] = .string(operation.rawValue) }
         return .object(object)
     }
 
@@ -190,6 +235,7 @@ public enum ClusterStore {
         if let last = g["lastInService"]?.objectValue, let target = last["targetCount"]?.intValue {
             group.lastInService = .init(targetCount: target, minCount: last["minCount"]?.intValue)
         }
+        group.operation = g["operation"]?.stringValue.flatMap(GroupOperation.init(rawValue:))
         group.minCountToken = g["minCountToken"]?.intValue ?? 0
         group.retryToken = g["retryToken"]?.intValue ?? 0
         group.batchInFlight = g["batchInFlight"] == .bool(true)

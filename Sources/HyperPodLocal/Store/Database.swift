@@ -101,6 +101,23 @@ public final class EmulatorDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3: cluster events") { db in
+            try db.execute(sql: """
+                CREATE TABLE cluster_events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE,
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    event_time_ms INTEGER NOT NULL,
+                    resource_type TEXT NOT NULL,
+                    level TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    group_name TEXT,
+                    instance_id TEXT,
+                    metadata TEXT
+                );
+                CREATE INDEX cluster_events_by_cluster ON cluster_events(cluster_arn, event_time_ms, seq);
+                """)
+        }
         return migrator
     }
 
