@@ -31,6 +31,12 @@ public protocol AdminBackend: Sendable {
     func quotasBody(account: String?, region: String?) throws(AdminError) -> JSONObject
     /// RA5 PUT: sets quota values (`{"<quota name>": n}`). - Throws: `AdminError` 400 for an unknown name or bad value.
     func setQuotas(_ body: JSONObject) throws(AdminError)
+    /// RA7 POST: adds a fault. - Returns: its id. - Throws: `AdminError` 400 for a bad body or an unknown target.
+    func addFault(_ body: JSONObject) throws(AdminError) -> String
+    /// RA7 GET: the active faults.
+    func faultsBody() -> JSONObject
+    /// RA7 DELETE: clears every fault.
+    func clearFaults() throws(AdminError)
 }
 
 /// An admin request refused: answered `{"error": message}` with `status`.

@@ -29,6 +29,10 @@ public enum LifecycleEvent: Sendable, Equatable {
     case groupDeleted(group: String)
     /// A StartClusterHealthCheck run on these nodes ends, T_dhc after it started (N7, R104).
     case healthCheckComplete(nodes: [String])
+    /// A reboot of these nodes ends, T_reboot after it started (N6, R103).
+    case rebootComplete(nodes: [String])
+    /// Failed nodes of a cluster with NodeRecovery `Automatic` are replaced, T_reboot after the failure (N10, R121).
+    case replaceFailed(nodes: [String])
 
     /// The timer row's text.
     public var encoded: String {
@@ -51,6 +55,8 @@ public enum LifecycleEvent: Sendable, Equatable {
         case .groupDeleted(let group): object = ["event": .string("groupDeleted"), "group": .string(group)]
         case .healthCheckComplete(let nodes):
             object = ["event": .string("healthCheckComplete"), "nodes": .array(nodes.map(JSONValue.string))]
+        case .rebootComplete(let nodes): object = ["event": .string("rebootComplete"), "nodes": .array(nodes.map(JSONValue.string))]
+        case .replaceFailed(let nodes): object = ["event": .string("replaceFailed"), "nodes": .array(nodes.map(JSONValue.string))]
         }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
@@ -75,6 +81,8 @@ public enum LifecycleEvent: Sendable, Equatable {
         case "minCountTimeout": self = .minCountTimeout(group: group, token: token)
         case "groupDeleted": self = .groupDeleted(group: group)
         case "healthCheckComplete": self = .healthCheckComplete(nodes: nodes)
+        case "rebootComplete": self = .rebootComplete(nodes: nodes)
+        case "replaceFailed": self = .replaceFailed(nodes: nodes)
         default: return nil
         }
     }
@@ -277,6 +285,20 @@ public struct ClusterLifecycle: Sendable, Equatable {
             for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .deepHealthCheckInProgress {
                 nodes[i].status = .running
             }
+        case .rebootComplete(let rebooted):
+            let members = Set(rebooted)
+            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .pending && nodes[i].rebooting {
+                nodes[i].status = .running
+                nodes[i].rebooting = false
+                nodes[i].reachedRunning = true
+                nodes[i].message = ""
+                recordInstance(nodes[i], "Instance reboot \(nodes[i].instanceID ?? "") in Cluster \(c) and IG \(nodes[i].groupName) completed successfully")
+            }
+        case .replaceFailed(let failed):
+            let members = Set(failed)
+            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .failure {
+                effects += replace(i, context: &context)
+            }
         }
         settle()
         return effects
@@ -316,7 +338,9 @@ public struct ClusterLifecycle: Sendable, Equatable {
     // MARK: - Slots and launches
 
     /// N1: `count` new slots of a group, `Pending`; each gets its instance at once if there is capacity (N2).
-    mutating func addSlots(to group: String, count: Int, context: inout LifecycleContext) {
+    mutating func addSlots(
+        to group: String, count: Int, context: inout LifecycleContext, zones: [String]? = nil, types: [String]? = nil
+    ) {
         guard count > 0, let g = groupIndex(group) else { return }
         let existing = nodes.reduce(0) { $0 + ($1.groupName == group ? 1 : 0) }
         for ordinal in existing..<(existing + count) {
@@ -324,6 +348,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
                 logicalID: context.allocator.newLogicalID(), instanceID: nil, groupName: group, status: .pending,
                 slotCreated: context.now, launchTime: nil, privateIP: nil, zone: nil
             ))
+            nodes[nodes.count - 1].allowedZones = zones
+            nodes[nodes.count - 1].allowedTypes = types
             if cluster.rollback != nil { cluster.rollback!.newSlots.append(nodes[nodes.count - 1].logicalID) }
             _ = acquireInstance(nodes.count - 1, group: g, ordinal: ordinal, context: &context)
         }
@@ -336,9 +362,10 @@ public struct ClusterLifecycle: Sendable, Equatable {
         let group = cluster.groups[g]
         let subnets = group.spec.overrideVpcConfig?.subnets ?? cluster.request.vpcConfig?.subnets ?? []
         let candidates: [String?] = subnets.isEmpty ? [nil] : (0..<subnets.count).map { subnets[(ordinal + $0) % subnets.count] }
-        for type in group.instanceTypes {
+        for type in group.instanceTypes where nodes[i].allowedTypes?.contains(type) ?? true {
             for subnet in candidates {
                 let zone = Placement.zone(ofSubnet: subnet, region: cluster.region)
+                if let allowed = nodes[i].allowedZones, !allowed.contains(zone) { continue }
                 guard context.capacity.take(type, zone: zone) else { continue }
                 nodes[i].instanceID = context.allocator.newInstanceID()
                 nodes[i].instanceType = type
@@ -383,7 +410,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
     mutating func launchNextBatch(_ group: String, timing: TimingProfile) -> [LifecycleEffect] {
         guard let g = groupIndex(group), !cluster.groups[g].batchInFlight else { return [] }
         var batch: [String] = []
-        for node in nodes where node.groupName == group && node.status == .pending && node.instanceID != nil {
+        for node in nodes where node.groupName == group && node.status == .pending && node.instanceID != nil && !node.rebooting {
             batch.append(node.logicalID)
             if batch.count == Self.batchSize { break }
         }
@@ -578,6 +605,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
             case .updating:
                 let reached = continuous ? current >= minimum : current == group.targetCount && !busy && cluster.pendingConfigToken == nil
                 if reached { cluster.groups[i].status = .inService }
+            case .degraded:  // G6: until no node of the group is in Failure
+                if !nodes.contains(where: { $0.groupName == group.name && $0.status == .failure }) { cluster.groups[i].status = .inService }
             default:
                 break
             }

@@ -187,6 +187,11 @@ public struct NodeRecord: Sendable, Equatable {
     /// The group's `LifeCycleConfig` when the instance was launched (spec R72, R94: later changes apply to nodes
     /// launched afterwards).
     public var lifeCycleConfig: ClusterLifeCycleConfig?
+    /// Zones and instance types this slot may use (BatchAddClusterNodes narrows them, spec R100, R116); nil: the group's.
+    public var allowedZones: [String]?
+    public var allowedTypes: [String]?
+    /// `Pending` because of a reboot (N6), not a launch.
+    public var rebooting: Bool = false
 
     public init(
         logicalID: String, instanceID: String?, groupName: String, status: ClusterInstanceStatus, message: String = "",

@@ -1,3 +1,4 @@
+import AWSJSONProtocol
 import AdminAPI
 import GRDB
 import HyperPodDomain
@@ -232,6 +233,81 @@ extension ClusterService: AdminBackend {
                 for (name, n) in values { stored[name] = .integer(Int64(n)) }
                 try PartitionSettings.set(PartitionSettings.quotas, .object(stored), in: partition, db: db)
             }
+        } catch { throw Self.adminError(error) }
+    }
+
+    // MARK: Faults (RA7)
+
+    public func addFault(_ body: JSONObject) throws(AdminError) -> String {
+        let kind = body["kind"]?.stringValue ?? ""
+        func text(_ name: String) throws(AdminError) -> String {
+            guard let value = body[name]?.stringValue, !value.isEmpty else { throw .badBody("\(kind) needs \(name) (a string)") }
+            return value
+        }
+        let id = generator.withLock { Identifiers.uuid(using: &$0) }
+        switch kind {
+        case "node-failure":
+            let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+            let name = try text("cluster"), node = try text("nodeId")
+            let reason = body["reason"]?.stringValue ?? "HardwareFailure"
+            do {
+                try perform { db, now in
+                    guard let arn = try ClusterStore.resolve(name, in: partition, db: db), let loaded = try ClusterStore.load(arn, db: db) else {
+                        throw AdminError.badBody("No cluster \(name) in account \(partition.account), region \(partition.region)")
+                    }
+                    var lifecycle = loaded
+                    guard let effects = lifecycle.failNode(node, reason: reason, timing: timing) else {
+                        throw AdminError.badBody("No Running node \(node) in cluster \(name)")
+                    }
+                    try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+                }
+            } catch let error as AdminError { throw error } catch { throw Self.adminError(error) }
+            return id  // acts once: not listed
+        case "api-error":
+            let operation = try text("operation")
+            guard operation == "*" || SageMakerOperations.names.contains(operation) else { throw .badBody("Unknown operation \(operation)") }
+            guard ["ThrottlingException", "InternalFailure", "ServiceUnavailable"].contains(try text("code")) else {
+                throw .badBody("code must be ThrottlingException, InternalFailure or ServiceUnavailable")
+            }
+            if let p = body["probability"], !(p.numberValue.map { $0 >= 0 && $0 <= 1 } ?? false) {
+                throw .badBody("probability must be a number from 0 to 1")
+            }
+        case "latency":
+            let operation = try text("operation")
+            guard operation == "*" || SageMakerOperations.names.contains(operation) else { throw .badBody("Unknown operation \(operation)") }
+            guard let ms = body["milliseconds"]?.intValue, ms >= 0, ms <= 60_000 else {
+                throw .badBody("milliseconds must be an integer from 0 to 60000")
+            }
+        case "alarm":
+            _ = try text("alarmName")
+            guard ["ALARM", "OK"].contains(try text("state")) else { throw .badBody("state must be ALARM or OK") }
+        case "launch-failure", "lifecycle-bucket-missing":
+            throw .badBody("Fault kind \(kind) is not implemented by hyperpod-local yet")
+        default:
+            throw .badBody("kind must be one of node-failure, api-error, latency, alarm")
+        }
+        do {
+            try database.writer.write { db in
+                try db.execute(sql: "INSERT INTO faults (id, body) VALUES (?, ?)",
+                               arguments: [id, String(decoding: JSONWriter.encode(.object(body)), as: UTF8.self)])
+            }
+            try loadFaults()
+        } catch { throw Self.adminError(error) }
+        return id
+    }
+
+    public func faultsBody() -> JSONObject {
+        ["faults": .array(faults.all.map { fault in
+            var object = fault.body
+            object["id"] = .string(fault.id)
+            return .object(object)
+        })]
+    }
+
+    public func clearFaults() throws(AdminError) {
+        do {
+            try database.writer.write { db in try db.execute(sql: "DELETE FROM faults") }
+            try loadFaults()
         } catch { throw Self.adminError(error) }
     }
 

@@ -29,6 +29,8 @@ public final class ClusterService: @unchecked Sendable {
     let configuredCapacity: [String: [String: Int]]
     /// Quota values of partitions that did not set their own (`--quota`; spec R84), by quota name.
     let configuredQuotas: [String: Int]
+    /// Active request and alarm faults (spec RA7), mirrored from the `faults` table.
+    public let faults = FaultRegistry()
     let generator: Mutex<SeededGenerator>
     private(set) var scheduler: TransitionScheduler!
     private var timer: DispatchSourceTimer?
@@ -70,6 +72,15 @@ public final class ClusterService: @unchecked Sendable {
             try self.fire(transition, db: db)
         }
         try database.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
+        try loadFaults()
+    }
+
+    /// Mirrors the `faults` table into `faults`.
+    func loadFaults() throws {
+        let rows = try database.writer.read { db in try Row.fetchAll(db, sql: "SELECT id, body FROM faults ORDER BY seq") }
+        faults.replace(try rows.map { row in
+            FaultRegistry.Fault(id: row["id"], body: try JSONParser.parse(row["body"] as String).objectValue ?? JSONObject())
+        })
     }
 
     /// The timing profile in force (spec R40, RA6).

@@ -55,6 +55,7 @@ public final class Emulator: Sendable {
                 checkResponses: configuration.checkResponses, deferUnhandled: true,
                 encodedHandlers: ["DescribeCluster": { input, context in try service.describeClusterFromCache(input, context: context) }]
             ),
+            faults: service.faults,
             logger: logger
         )
         server = HTTPServer(
@@ -71,6 +72,18 @@ public final class Emulator: Sendable {
             "UpdateCluster": AWSJSONRouter.operation { (i: UpdateClusterRequest, c) in try s.updateCluster(i, context: c) },
             "StartClusterHealthCheck": AWSJSONRouter.operation { (i: StartClusterHealthCheckRequest, c) in
                 try s.startClusterHealthCheck(i, context: c)
+            },
+            "BatchDeleteClusterNodes": AWSJSONRouter.operation { (i: BatchDeleteClusterNodesRequest, c) in
+                try s.batchDeleteClusterNodes(i, context: c)
+            },
+            "BatchRebootClusterNodes": AWSJSONRouter.operation { (i: BatchRebootClusterNodesRequest, c) in
+                try s.batchRebootClusterNodes(i, context: c)
+            },
+            "BatchReplaceClusterNodes": AWSJSONRouter.operation { (i: BatchReplaceClusterNodesRequest, c) in
+                try s.batchReplaceClusterNodes(i, context: c)
+            },
+            "BatchAddClusterNodes": AWSJSONRouter.operation { (i: BatchAddClusterNodesRequest, c) in
+                try s.batchAddClusterNodes(i, context: c)
             },
             "DeleteCluster": AWSJSONRouter.operation { (i: DeleteClusterRequest, c) in try s.deleteCluster(i, context: c) },
             "ListClusterNodes": { input, context in

@@ -23,6 +23,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     /// Answers what it can on the event loop (validation errors, cached reads) and defers the rest to `stateQueue`.
     let fastAWS: AWSJSONRouter?
     let logger: Logger
+    /// Injected API errors and latency (spec RA7).
+    let faults: FaultRegistry
     /// Requests handed to `stateQueue` and not yet answered. The event loop answers from the cache only when this is
     /// zero: a read pipelined behind a queued write must see that write, so it queues behind it (the queue is FIFO).
     let queued = QueuedCounter()
@@ -32,7 +34,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     }
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, fastAWS: AWSJSONRouter? = nil,
-                logger: Logger) {
+                faults: FaultRegistry = FaultRegistry(), logger: Logger) {
+        self.faults = faults
         self.aws = aws
         self.admin = admin
         self.stateQueue = stateQueue
@@ -45,6 +48,31 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     static let fastPathBodyBytes = 64 * 1024
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        if !AdminRouter.matches(request), let target = request.headers["X-Amz-Target"], target.hasPrefix("SageMaker.") {
+            let (error, delay) = faults.effect(on: String(target.dropFirst("SageMaker.".count)))
+            if error != nil || delay > 0 {
+                let deliver: @Sendable (HTTPResponse) -> Void = { response in
+                    if delay > 0 {
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { responder.respond(response) }
+                    } else {
+                        responder.respond(response)
+                    }
+                }
+                if let error {
+                    let requestID = RequestID.make()
+                    logger.info("request.injected_fault", metadata: ["aws.error_code": "\(error.code)", "request.id": "\(requestID)"])
+                    deliver(AWSJSONRouter.errorResponse(error, requestID: requestID))
+                } else {
+                    queued.count.add(1, ordering: .relaxed)
+                    stateQueue.async {
+                        let response = self.respond(to: request)
+                        self.queued.count.subtract(1, ordering: .releasing)
+                        deliver(response)
+                    }
+                }
+                return
+            }
+        }
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
         } else if let fastAWS, !AdminRouter.matches(request), request.body.count <= Self.fastPathBodyBytes,

@@ -785,17 +785,18 @@ def test_R69_32_concurrent_updates_of_a_legacy_cluster_one_wins_per_in_service_p
     barrier = threading.Barrier(32)
     clients = [make_client(manual.endpoint) for _ in range(32)]
 
-    def attempt(i):
+    def attempt(i, period):
+        target = 3 + i + 35 * period  # never the current count: that would be an accepted no-op (R86)
         barrier.wait()
         try:
-            clients[i].update_cluster(ClusterName="c", InstanceGroups=[group("a", 3 + i)])
-            return ("ok", 3 + i)
+            clients[i].update_cluster(ClusterName="c", InstanceGroups=[group("a", target)])
+            return ("ok", target)
         except ClientError as e:
             return (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
 
     for period in range(2):
         with concurrent.futures.ThreadPoolExecutor(32) as pool:
-            results = list(pool.map(attempt, range(32)))
+            results = list(pool.map(attempt, range(32), [period] * 32))
         wins = [r for r in results if r[0] == "ok"]
         assert len(wins) == 1, results
         assert sorted(set(results) - set(wins)) == [("ConflictException", 400)]

@@ -280,6 +280,9 @@ public enum ClusterStore {
         if let launch = n.launchTime { object["launchTime"] = .integer(launch.milliseconds) }
         if let zone = n.zone { object["zone"] = .string(zone) }
         if let lcc = n.lifeCycleConfig { object["lifeCycleConfig"] = lcc.jsonValue }
+        if let zones = n.allowedZones { object["allowedZones"] = .array(zones.map(JSONValue.string)) }
+        if let types = n.allowedTypes { object["allowedTypes"] = .array(types.map(JSONValue.string)) }
+        if n.rebooting { object["rebooting"] = .bool(true) }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
@@ -290,13 +293,17 @@ public enum ClusterStore {
         var launch: VirtualTime? = nil
         if case .integer(let ms)? = object["launchTime"] { launch = VirtualTime(milliseconds: ms) }
         let ip: Int64? = row["private_ip"]
-        return NodeRecord(
+        var node = NodeRecord(
             logicalID: row["node_logical_id"], instanceID: row["instance_id"], groupName: row["group_name"], status: status,
             message: object["message"]?.stringValue ?? "", slotCreated: VirtualTime(milliseconds: slotCreated), launchTime: launch,
             privateIP: ip.map { UInt32(truncatingIfNeeded: $0) }, zone: object["zone"]?.stringValue,
             reachedRunning: object["reachedRunning"] == .bool(true), instanceType: row["instance_type"],
             lifeCycleConfig: try object["lifeCycleConfig"].map { try ClusterLifeCycleConfig(json: $0) }
         )
+        node.allowedZones = object["allowedZones"]?.arrayValue?.compactMap(\.stringValue)
+        node.allowedTypes = object["allowedTypes"]?.arrayValue?.compactMap(\.stringValue)
+        node.rebooting = object["rebooting"] == .bool(true)
+        return node
     }
 }
 

@@ -118,6 +118,23 @@ public final class EmulatorDatabase: Sendable {
                 CREATE INDEX cluster_events_by_cluster ON cluster_events(cluster_arn, event_time_ms, seq);
                 """)
         }
+        migrator.registerMigration("v4: BatchAddClusterNodes client tokens, faults") { db in
+            try db.execute(sql: """
+                CREATE TABLE client_tokens (
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    token TEXT NOT NULL,
+                    parameters TEXT NOT NULL,
+                    response TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (cluster_arn, token)
+                );
+                CREATE TABLE faults (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    body TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

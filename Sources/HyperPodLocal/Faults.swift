@@ -1,0 +1,61 @@
+import AWSJSONProtocol
+import HTTP1
+import JSON
+import Synchronization
+
+/// Active faults of the admin API (spec RA7) that act on requests or on later transitions: `api-error`, `latency` and
+/// `alarm` (node failures act once, when added). Readable from any thread; persisted by the service.
+public final class FaultRegistry: Sendable {
+    /// One active fault: its id and the body it was added with.
+    public struct Fault: Sendable, Equatable {
+        public var id: String
+        public var body: JSONObject
+
+        public var kind: String { body["kind"]?.stringValue ?? "" }
+    }
+
+    let faults = Mutex<[Fault]>([])
+
+    public init() {}
+
+    public var all: [Fault] { faults.withLock { $0 } }
+
+    func replace(_ list: [Fault]) { faults.withLock { $0 = list } }
+
+    /// What the faults do to a call of `operation` (spec RA7): an error to answer instead (HTTP 400
+    /// `ThrottlingException`, 500 `InternalFailure`, 503 `ServiceUnavailable`), drawn with each fault's probability,
+    /// and a delay in milliseconds (wall clock) before the answer.
+    public func effect(on operation: String) -> (error: AWSError?, delayMilliseconds: Int) {
+        let list = faults.withLock { $0 }
+        guard !list.isEmpty else { return (nil, 0) }
+        var delay = 0
+        var error: AWSError?
+        for fault in list {
+            let target = fault.body["operation"]?.stringValue
+            guard target == operation || target == "*" else { continue }
+            switch fault.kind {
+            case "latency":
+                delay += fault.body["milliseconds"]?.intValue ?? 0
+            case "api-error" where error == nil:
+                let probability = fault.body["probability"]?.numberValue ?? 1
+                guard Double.random(in: 0..<1) < probability, let code = fault.body["code"]?.stringValue else { continue }
+                let status: HTTPStatus = switch code {
+                case "InternalFailure": .internalServerError
+                case "ServiceUnavailable": .serviceUnavailable
+                default: .badRequest
+                }
+                error = AWSError(code: code, message: "Injected fault: \(code)", status: status)
+            default:
+                break
+            }
+        }
+        return (error, delay)
+    }
+
+    /// The state an alarm was set to (`ALARM` or `OK`; default `OK`, spec R108).
+    public func alarmState(_ name: String) -> String {
+        faults.withLock { list in
+            list.last { $0.kind == "alarm" && $0.body["alarmName"]?.stringValue == name }?.body["state"]?.stringValue ?? "OK"
+        }
+    }
+}

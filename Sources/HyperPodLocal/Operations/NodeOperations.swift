@@ -1,0 +1,154 @@
+import AWSJSONProtocol
+import GRDB
+import HyperPodDomain
+import JSON
+import SageMakerShapes
+
+extension ClusterService {
+    /// Runs a per-node batch operation (spec R97–R103) in one write transaction.
+    private func batch(
+        _ operation: ClusterLifecycle.NodeOperation, cluster name: String, nodeIds: [String]?, logicalIds: [String]?,
+        context: AWSRequestContext
+    ) throws -> (arn: String, result: NodeOperationResult) {
+        try perform { db, now in
+            var lifecycle = try resolveCluster(name, context: context, db: db)
+            let previous = lifecycle
+            var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
+            let outcome: (NodeOperationResult, [LifecycleEffect])
+            do {
+                outcome = try lifecycle.batch(operation, nodeIds: nodeIds, logicalIds: logicalIds, context: &transition)
+            } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
+                throw AWSError.validation(message)
+            }
+            keepGenerator(of: transition)
+            try TransitionScheduler.schedule(try apply(outcome.1, to: lifecycle, previous: previous, at: now, db: db), in: db)
+            return (lifecycle.cluster.arn, outcome.0)
+        }
+    }
+
+    /// `BatchDeleteClusterNodes` (spec R101, R102): accepted nodes go `ShuttingDown` and their group's TargetCount
+    /// drops; 200 when any node is accepted, 400 when none is. Empty result lists are omitted.
+    /// - Throws: `ResourceNotFound` (R32), `ValidationException` (R97, R98, R101, R102).
+    func batchDeleteClusterNodes(_ input: BatchDeleteClusterNodesRequest, context: AWSRequestContext) throws -> BatchDeleteClusterNodesResponse {
+        let (_, r) = try batch(.delete, cluster: input.clusterName, nodeIds: input.nodeIds, logicalIds: input.nodeLogicalIds, context: context)
+        return BatchDeleteClusterNodesResponse(
+            failed: r.failed.isEmpty ? nil : r.failed.map {
+                BatchDeleteClusterNodesError(code: BatchDeleteClusterNodesErrorCode(rawValue: $0.code)!, message: $0.message, nodeId: $0.id)
+            },
+            successful: r.succeeded.isEmpty ? nil : r.succeeded,
+            failedNodeLogicalIds: r.failedLogical.isEmpty ? nil : r.failedLogical.map {
+                BatchDeleteClusterNodeLogicalIdsError(code: BatchDeleteClusterNodesErrorCode(rawValue: $0.code)!, message: $0.message, nodeLogicalId: $0.id)
+            },
+            successfulNodeLogicalIds: r.succeededLogical.isEmpty ? nil : r.succeededLogical
+        )
+    }
+
+    /// `BatchRebootClusterNodes` (spec R103): `Running` or `Failure` nodes go `Pending` and are `Running` again after
+    /// T_reboot with the same InstanceId. Always 200; failures under `ErrorCode`.
+    func batchRebootClusterNodes(_ input: BatchRebootClusterNodesRequest, context: AWSRequestContext) throws -> BatchRebootClusterNodesResponse {
+        let (_, r) = try batch(.reboot, cluster: input.clusterName, nodeIds: input.nodeIds, logicalIds: input.nodeLogicalIds, context: context)
+        return BatchRebootClusterNodesResponse(
+            successful: r.succeeded.isEmpty ? nil : r.succeeded,
+            failed: r.failed.isEmpty ? nil : r.failed.map {
+                BatchRebootClusterNodesError(nodeId: $0.id, errorCode: BatchRebootClusterNodesErrorCode(rawValue: $0.code)!, message: $0.message)
+            },
+            failedNodeLogicalIds: r.failedLogical.isEmpty ? nil : r.failedLogical.map {
+                BatchRebootClusterNodeLogicalIdsError(nodeLogicalId: $0.id, errorCode: BatchRebootClusterNodesErrorCode(rawValue: $0.code)!, message: $0.message)
+            },
+            successfulNodeLogicalIds: r.succeededLogical.isEmpty ? nil : r.succeededLogical
+        )
+    }
+
+    /// `BatchReplaceClusterNodes` (spec R103): each accepted node gets a new instance (new InstanceId, IP, LaunchTime;
+    /// same NodeLogicalId) that launches with the group's current LifeCycleConfig. Always 200.
+    func batchReplaceClusterNodes(_ input: BatchReplaceClusterNodesRequest, context: AWSRequestContext) throws -> BatchReplaceClusterNodesResponse {
+        let (_, r) = try batch(.replace, cluster: input.clusterName, nodeIds: input.nodeIds, logicalIds: input.nodeLogicalIds, context: context)
+        return BatchReplaceClusterNodesResponse(
+            successful: r.succeeded.isEmpty ? nil : r.succeeded,
+            failed: r.failed.isEmpty ? nil : r.failed.map {
+                BatchReplaceClusterNodesError(nodeId: $0.id, errorCode: BatchReplaceClusterNodesErrorCode(rawValue: $0.code)!, message: $0.message)
+            },
+            failedNodeLogicalIds: r.failedLogical.isEmpty ? nil : r.failedLogical.map {
+                BatchReplaceClusterNodeLogicalIdsError(nodeLogicalId: $0.id, errorCode: BatchReplaceClusterNodesErrorCode(rawValue: $0.code)!, message: $0.message)
+            },
+            successfulNodeLogicalIds: r.succeededLogical.isEmpty ? nil : r.succeededLogical
+        )
+    }
+
+    /// How long a BatchAddClusterNodes `ClientToken` is remembered: 8 hours of virtual time (spec R100).
+    static let clientTokenLifetimeSeconds = 8.0 * 3600
+
+    /// `BatchAddClusterNodes` (spec R100): Continuous clusters; per-entry failures, always 200; quotas (R84) fail the
+    /// whole request; a `ClientToken` replays the first answer (with current statuses) for 8 virtual hours.
+    /// - Throws: `ResourceNotFound` (R32), `ValidationException` (R97, R100, a reused token), `ResourceLimitExceeded`.
+    func batchAddClusterNodes(_ input: BatchAddClusterNodesRequest, context: AWSRequestContext) throws -> BatchAddClusterNodesResponse {
+        try perform { db, now in
+            var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
+            let previous = lifecycle
+            let arn = lifecycle.cluster.arn
+            let parameters = String(decoding: JSONWriter.encode(.array(input.nodesToAdd.map(\.jsonValue))), as: UTF8.self)
+            if let token = input.clientToken, let row = try Row.fetchOne(
+                db, sql: "SELECT parameters, response, created_at_ms FROM client_tokens WHERE cluster_arn = ? AND token = ?",
+                arguments: [arn, token]
+            ), now.milliseconds - (row["created_at_ms"] as Int64) < Int64(Self.clientTokenLifetimeSeconds * 1000) {
+                guard row["parameters"] as String == parameters else {
+                    throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
+                }
+                var replay = try BatchAddClusterNodesResponse(json: try JSONParser.parse(row["response"] as String))
+                for i in replay.successful.indices {
+                    replay.successful[i].status = lifecycle.nodes.first { $0.logicalID == replay.successful[i].nodeLogicalId }?.status ?? .notFound
+                }
+                return replay
+            }
+            let plans: [NodeAdditionPlan]
+            do {
+                plans = try lifecycle.planBatchAdd(input.nodesToAdd)
+            } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
+                throw AWSError.validation(message)
+            }
+            var after = lifecycle.targetCounts
+            for plan in plans where plan.errorCode == nil {
+                if let group = lifecycle.cluster.groups.first(where: { $0.name == plan.entry.instanceGroupName }) {
+                    after.append((group.spec.chargedInstanceType, plan.entry.incrementTargetCountBy))
+                }
+            }
+            if let violation = Quotas.firstViolation(
+                usage: try quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: after, newCluster: false,
+                ebsVolumeSizes: [], limits: try quotaLimits(in: context.partition, db: db)
+            ) {
+                throw AWSError(code: "ResourceLimitExceeded", message: violation.message)
+            }
+            var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
+            let (created, effects) = lifecycle.applyBatchAdd(plans, context: &transition)
+            keepGenerator(of: transition)
+            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
+            var successful: [NodeAdditionResult] = []
+            var failed: [BatchAddClusterNodesError] = []
+            for (plan, ids) in zip(plans, created) {
+                let entry = plan.entry
+                if let code = plan.errorCode {
+                    failed.append(BatchAddClusterNodesError(
+                        instanceGroupName: entry.instanceGroupName, errorCode: code, failedCount: entry.incrementTargetCountBy,
+                        availabilityZones: entry.availabilityZones, instanceTypes: entry.instanceTypes, message: plan.message))
+                }
+                for id in ids {
+                    successful.append(NodeAdditionResult(
+                        nodeLogicalId: id, instanceGroupName: entry.instanceGroupName, status: .pending,
+                        availabilityZones: entry.availabilityZones, instanceTypes: entry.instanceTypes))
+                }
+            }
+            let response = BatchAddClusterNodesResponse(successful: successful, failed: failed)
+            if let token = input.clientToken {
+                try db.execute(
+                    sql: """
+                        INSERT INTO client_tokens (cluster_arn, token, parameters, response, created_at_ms) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(cluster_arn, token) DO UPDATE SET parameters = excluded.parameters,
+                            response = excluded.response, created_at_ms = excluded.created_at_ms
+                        """,
+                    arguments: [arn, token, parameters, String(decoding: JSONWriter.encode(response.jsonValue), as: UTF8.self),
+                                now.milliseconds])
+            }
+            return response
+        }
+    }
+}
