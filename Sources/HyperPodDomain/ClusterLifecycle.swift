@@ -33,6 +33,12 @@ public enum LifecycleEvent: Sendable, Equatable {
     case rebootComplete(nodes: [String])
     /// Failed nodes of a cluster with NodeRecovery `Automatic` are replaced, T_reboot after the failure (N10, R121).
     case replaceFailed(nodes: [String])
+    /// A software update batch is patched, T_patch after it started (N8, R108).
+    case softwarePatched(group: String, nodes: [String])
+    /// A software update batch's baking period (`WaitIntervalInSeconds`) ended (R108).
+    case softwareBaked(group: String)
+    /// A rollback batch is reverted, T_patch after it started (S5, R109).
+    case softwareReverted(group: String, nodes: [String])
 
     /// The timer row's text.
     public var encoded: String {
@@ -57,6 +63,11 @@ public enum LifecycleEvent: Sendable, Equatable {
             object = ["event": .string("healthCheckComplete"), "nodes": .array(nodes.map(JSONValue.string))]
         case .rebootComplete(let nodes): object = ["event": .string("rebootComplete"), "nodes": .array(nodes.map(JSONValue.string))]
         case .replaceFailed(let nodes): object = ["event": .string("replaceFailed"), "nodes": .array(nodes.map(JSONValue.string))]
+        case .softwarePatched(let group, let nodes):
+            object = ["event": .string("softwarePatched"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
+        case .softwareBaked(let group): object = ["event": .string("softwareBaked"), "group": .string(group)]
+        case .softwareReverted(let group, let nodes):
+            object = ["event": .string("softwareReverted"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
         }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
@@ -83,6 +94,9 @@ public enum LifecycleEvent: Sendable, Equatable {
         case "healthCheckComplete": self = .healthCheckComplete(nodes: nodes)
         case "rebootComplete": self = .rebootComplete(nodes: nodes)
         case "replaceFailed": self = .replaceFailed(nodes: nodes)
+        case "softwarePatched": self = .softwarePatched(group: group, nodes: nodes)
+        case "softwareBaked": self = .softwareBaked(group: group)
+        case "softwareReverted": self = .softwareReverted(group: group, nodes: nodes)
         default: return nil
         }
     }
@@ -115,8 +129,12 @@ public struct LifecycleContext {
     public var timing: TimingProfile
     public var capacity: CapacityPools
     public var allocator: any NodeAllocator
+    /// Alarms set to `ALARM` through the admin API (spec R108, RA7); every other alarm is `OK`.
+    public var alarmsInAlarm: Set<String>
 
-    public init(now: VirtualTime, timing: TimingProfile, capacity: CapacityPools = .unlimited, allocator: any NodeAllocator) {
+    public init(now: VirtualTime, timing: TimingProfile, capacity: CapacityPools = .unlimited, allocator: any NodeAllocator,
+                alarmsInAlarm: Set<String> = []) {
+        self.alarmsInAlarm = alarmsInAlarm
         self.now = now
         self.timing = timing
         self.capacity = capacity
@@ -156,6 +174,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             InstanceGroupRecord(spec: $0, status: .creating, targetCount: $0.instanceCount, appliedKubernetesConfig: $0.kubernetesConfig,
                                 operation: .create)
         }
+        for i in groups.indices { groups[i].currentImageID = PlatformImages.image(for: groups[i].spec.imageId, region: region) }
         groups += (request.restrictedInstanceGroups ?? []).map {
             InstanceGroupRecord(spec: ClusterInstanceGroupSpecification(restricted: $0), status: .creating, targetCount: $0.instanceCount,
                                 restrictedSpec: $0, operation: .create)
@@ -299,6 +318,12 @@ public struct ClusterLifecycle: Sendable, Equatable {
             for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .failure {
                 effects += replace(i, context: &context)
             }
+        case .softwarePatched(let group, let batch):
+            effects += finishPatchBatch(group, batch, context: &context)
+        case .softwareBaked(let group):
+            effects += finishBaking(group, context: &context)
+        case .softwareReverted(let group, let batch):
+            effects += finishRevertBatch(group, batch, context: &context)
         }
         settle()
         return effects
@@ -373,6 +398,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
                 nodes[i].privateIP = context.allocator.newAddress(subnet: subnet)
                 nodes[i].launchTime = context.now
                 nodes[i].lifeCycleConfig = group.spec.lifeCycleConfig
+                nodes[i].imageID = group.desiredImage(region: cluster.region)  // R108: new nodes use DesiredImageId
                 recordInstance(nodes[i], "EC2 Instance \(nodes[i].instanceID!) successfully provisioned in Cluster \(c) and IG \(group.name)")
                 return true
             }

@@ -26,6 +26,8 @@ public struct ClusterRecord: Sendable, Equatable {
     public var configTokens: Int
     /// What a legacy update changed, so a failure can roll it back (spec C9, R78); nil outside a legacy update.
     public var rollback: UpdateRollback?
+    /// The UpdateClusterSoftware run in progress (spec R108, R109); nil when none is.
+    public var softwareUpdate: SoftwareUpdateRun?
 
     public var name: String { request.clusterName }
 
@@ -109,6 +111,12 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     public var appliedKubernetesConfig: ClusterKubernetesConfig?
     /// The group operation whose "completed" event is still due (spec R112).
     public var operation: GroupOperation?
+    /// The image the group's nodes run and the one they should run (spec R72, R108); nil: the spec's `ImageId`
+    /// (absent or `default` = the latest platform AMI).
+    public var currentImageID: String?
+    public var desiredImageID: String?
+    /// `SoftwareUpdateStatus` (spec R46 S1–S6); nil until a software update targets the group.
+    public var softwareUpdateStatus: SoftwareUpdateStatus?
 
     /// Counts a group can return to (spec R73).
     public struct Counts: Sendable, Equatable {
@@ -192,6 +200,10 @@ public struct NodeRecord: Sendable, Equatable {
     public var allowedTypes: [String]?
     /// `Pending` because of a reboot (N6), not a launch.
     public var rebooting: Bool = false
+    /// The image the instance runs (spec R108); nil: its group's current one.
+    public var imageID: String?
+    /// `LastSoftwareUpdateTime` (spec R93, R108).
+    public var lastSoftwareUpdateTime: VirtualTime?
 
     public init(
         logicalID: String, instanceID: String?, groupName: String, status: ClusterInstanceStatus, message: String = "",

@@ -280,6 +280,10 @@ extension ClusterLifecycle {
             let nonCountChange = Self.normalized(changedSpec) != Self.normalized(new.spec)
                 || old.restrictedSpec?.environmentConfig != new.restrictedSpec?.environmentConfig
             let countChange = old.targetCount != new.targetCount
+            if old.spec.imageId != new.spec.imageId {  // R72: ImageId sets DesiredImageId; nodes change only by a patch
+                cluster.groups[g].currentImageID = old.currentImage(region: cluster.region)
+                cluster.groups[g].desiredImageID = nil
+            }
             cluster.groups[g].spec = new.spec
             cluster.groups[g].restrictedSpec = new.restrictedSpec
             cluster.groups[g].targetCount = new.targetCount
@@ -308,6 +312,7 @@ extension ClusterLifecycle {
             guard let new = plan.groups.first(where: { $0.name == name }) else { continue }
             var added = new
             added.operation = .create
+            added.currentImageID = PlatformImages.image(for: new.spec.imageId, region: cluster.region)
             cluster.groups.append(added)
             let g = cluster.groups.count - 1
             recordGroup(name, .create, .started)

@@ -17,4 +17,7 @@ public enum PlatformImages {
         guard let imageID, imageID != "default" else { return latest(region: region) }
         return imageID
     }
+
+    /// Whether `image` is a platform AMI of `region` (the latest one; the catalogue has no older ones yet).
+    public static func isPlatform(_ image: String, region: String) -> Bool { image == latest(region: region) }
 }

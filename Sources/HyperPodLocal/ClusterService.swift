@@ -247,7 +247,10 @@ public final class ClusterService: @unchecked Sendable {
     func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: Database) throws -> LifecycleContext {
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
         let allocator = Allocator(generator: generator.withLock { $0 }, used: try ClusterStore.usedAddresses(in: partition, db: db))
-        return LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db), allocator: allocator)
+        let alarms = Set(faults.all.filter { $0.kind == "alarm" }.compactMap { $0.body["alarmName"]?.stringValue }
+            .filter { faults.alarmState($0) == "ALARM" })
+        return LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db), allocator: allocator,
+                                alarmsInAlarm: alarms)
     }
 
     /// Keeps the generator's state after a transition drew from it (ids stay reproducible under `--seed`).

@@ -85,6 +85,9 @@ public final class Emulator: Sendable {
             "BatchAddClusterNodes": AWSJSONRouter.operation { (i: BatchAddClusterNodesRequest, c) in
                 try s.batchAddClusterNodes(i, context: c)
             },
+            "UpdateClusterSoftware": AWSJSONRouter.operation { (i: UpdateClusterSoftwareRequest, c) in
+                try s.updateClusterSoftware(i, context: c)
+            },
             "DeleteCluster": AWSJSONRouter.operation { (i: DeleteClusterRequest, c) in try s.deleteCluster(i, context: c) },
             "ListClusterNodes": { input, context in
                 // R93: a slot without an instance omits InstanceId, the one required member that may be absent.

@@ -46,7 +46,13 @@ extension ClusterService {
                 ))
                 continue
             }
-            let groupImage = PlatformImages.image(for: spec.imageId, region: c.region)
+            let currentImage = group.currentImage(region: c.region)
+            let desiredImage = group.desiredImage(region: c.region)
+            let run = c.softwareUpdate
+            let targeted = run.map { $0.current == group.name || $0.queue.contains(group.name) } ?? false
+            let targetState = lifecycle.nodes.filter {
+                $0.groupName == group.name && $0.instanceID != nil && lifecycle.image(of: $0) == desiredImage
+            }.count
             // R72: Desired* at once, Current* once reconciled.
             let kubernetes = (spec.kubernetesConfig ?? group.appliedKubernetesConfig).map { _ in
                 ClusterKubernetesConfigDetails(
@@ -75,10 +81,14 @@ extension ClusterService {
                 threadsPerCore: spec.threadsPerCore ?? 1, instanceStorageConfigs: spec.instanceStorageConfigs,
                 onStartDeepHealthChecks: spec.onStartDeepHealthChecks, status: group.status, trainingPlanArn: spec.trainingPlanArn,
                 overrideVpcConfig: spec.overrideVpcConfig, scheduledUpdateConfig: spec.scheduledUpdateConfig,
-                currentImageId: groupImage, desiredImageId: groupImage,
-                imageVersionStatus: groupImage == image || spec.imageId != nil ? .upToDate : .updateAvailable,
+                currentImageId: currentImage, desiredImageId: desiredImage,
+                imageVersionStatus: currentImage == image || !PlatformImages.isPlatform(currentImage, region: c.region) ? .upToDate : .updateAvailable,
                 activeOperations: c.isContinuous && lifecycle.isScaling(group) ? ["Scaling": 1] : nil,
                 kubernetesConfig: kubernetes, capacityRequirements: spec.capacityRequirements,
+                // R91: nodes on DesiredImageId, from the first software update on.
+                targetStateCount: group.softwareUpdateStatus == nil ? nil : targetState,
+                softwareUpdateStatus: group.softwareUpdateStatus,
+                activeSoftwareUpdateConfig: targeted ? run?.deployment : nil,
                 slurmConfig: spec.slurmConfig.map { ClusterSlurmConfigDetails(nodeType: $0.nodeType, partitionNames: $0.partitionNames) },
                 networkInterface: spec.networkInterface.map { ClusterNetworkInterfaceDetails(interfaceType: $0.interfaceType) }
             ))

@@ -35,11 +35,13 @@ extension ClusterService {
             )
             let summaries = page.map { node -> ClusterNodeSummary in
                 let group = cluster.groups.first { $0.name == node.groupName }
+                let type: ClusterInstanceType = node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? group?.spec.instanceType
+                    ?? group?.spec.instanceRequirements?.instanceTypes.first ?? .mlC5Xlarge
+                let updated: Double? = node.lastSoftwareUpdateTime?.epochSeconds
                 return ClusterNodeSummary(
                     instanceGroupName: node.groupName, instanceId: node.instanceID ?? "",
                     nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
-                    instanceType: node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? group?.spec.instanceType
-                        ?? group?.spec.instanceRequirements?.instanceTypes.first ?? .mlC5Xlarge, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds,
+                    instanceType: type, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds, lastSoftwareUpdateTime: updated,
                     instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
                     privateDnsHostname: node.privateIP.map { Placement.privateDNSHostname($0, region: cluster.region) },
                     imageVersionStatus: .upToDate
@@ -67,13 +69,15 @@ extension ClusterService {
             }
             let group = cluster.groups.first { $0.name == node.groupName }
             let spec = group?.spec
-            let image = PlatformImages.image(for: spec?.imageId, region: cluster.region)
+            let image = lifecycle.image(of: node)
+            let desired = group?.desiredImage(region: cluster.region) ?? image
+            let updated: Double? = node.lastSoftwareUpdateTime?.epochSeconds
+            let type: ClusterInstanceType? = node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? spec?.instanceType
             return DescribeClusterNodeResponse(nodeDetails: ClusterNodeDetails(
                 instanceGroupName: node.groupName, instanceId: node.instanceID,
                 nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
                 instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
-                instanceType: node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? spec?.instanceType,
-                launchTime: node.launchTime?.epochSeconds,
+                instanceType: type, launchTime: node.launchTime?.epochSeconds, lastSoftwareUpdateTime: updated,
                 lifeCycleConfig: node.lifeCycleConfig ?? spec?.lifeCycleConfig, overrideVpcConfig: spec?.overrideVpcConfig,
                 threadsPerCore: spec?.threadsPerCore ?? 1, instanceStorageConfigs: spec?.instanceStorageConfigs,
                 privatePrimaryIp: node.privateIP.map(Placement.dotted),
@@ -81,7 +85,7 @@ extension ClusterService {
                 placement: node.zone.map {
                     ClusterInstancePlacement(availabilityZone: $0, availabilityZoneId: Placement.zoneID(of: $0, region: cluster.region))
                 },
-                currentImageId: image, desiredImageId: image, imageVersionStatus: .upToDate,
+                currentImageId: image, desiredImageId: desired, imageVersionStatus: .upToDate,
                 kubernetesConfig: cluster.isEKS && (spec?.kubernetesConfig ?? group?.appliedKubernetesConfig) != nil
                     ? ClusterKubernetesConfigNodeDetails(
                         currentLabels: group?.appliedKubernetesConfig?.labels, desiredLabels: spec?.kubernetesConfig?.labels,

@@ -205,6 +205,16 @@ public enum ClusterStore {
                 "newSlots": .array(rollback.newSlots.map(JSONValue.string)),
             ])
         }
+        if let run = c.softwareUpdate {
+            var encoded: JSONObject = [
+                "queue": .array(run.queue.map(JSONValue.string)), "targetImage": .string(run.targetImage),
+                "previousImage": .string(run.previousImage), "patched": .array(run.patched.map(JSONValue.string)),
+                "phase": .string(run.phase.rawValue), "batches": .integer(Int64(run.batches)),
+            ]
+            if let current = run.current { encoded["current"] = .string(current) }
+            if let deployment = run.deployment { encoded["deployment"] = deployment.jsonValue }
+            object["softwareUpdate"] = .object(encoded)
+        }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
@@ -223,6 +233,9 @@ public enum ClusterStore {
         if let delay = g.retryDelay { object["retryDelay"] = .double(delay) }
         if let applied = g.appliedKubernetesConfig { object["appliedKubernetesConfig"] = applied.jsonValue }
         if let operation = g.operation { object["operation"] = .string(operation.rawValue) }
+        if let image = g.currentImageID { object["currentImageID"] = .string(image) }
+        if let image = g.desiredImageID { object["desiredImageID"] = .string(image) }
+        if let status = g.softwareUpdateStatus { object["softwareUpdateStatus"] = .string(status.rawValue) }
         return .object(object)
     }
 
@@ -236,6 +249,9 @@ public enum ClusterStore {
             group.lastInService = .init(targetCount: target, minCount: last["minCount"]?.intValue)
         }
         group.operation = g["operation"]?.stringValue.flatMap(GroupOperation.init(rawValue:))
+        group.currentImageID = g["currentImageID"]?.stringValue
+        group.desiredImageID = g["desiredImageID"]?.stringValue
+        group.softwareUpdateStatus = g["softwareUpdateStatus"]?.stringValue.flatMap(SoftwareUpdateStatus.init(rawValue:))
         group.minCountToken = g["minCountToken"]?.intValue ?? 0
         group.retryToken = g["retryToken"]?.intValue ?? 0
         group.batchInFlight = g["batchInFlight"] == .bool(true)
@@ -271,6 +287,16 @@ public enum ClusterStore {
                 newSlots: rollback["newSlots"]?.arrayValue?.compactMap(\.stringValue) ?? []
             )
         }
+        if let run = object["softwareUpdate"]?.objectValue, let target = run["targetImage"]?.stringValue,
+           let previous = run["previousImage"]?.stringValue,
+           let phase = run["phase"]?.stringValue.flatMap(SoftwareUpdateRun.Phase.init(rawValue:)) {
+            cluster.softwareUpdate = SoftwareUpdateRun(
+                queue: run["queue"]?.arrayValue?.compactMap(\.stringValue) ?? [], current: run["current"]?.stringValue,
+                targetImage: target, previousImage: previous,
+                deployment: try run["deployment"].map { try DeploymentConfiguration(json: $0) },
+                patched: run["patched"]?.arrayValue?.compactMap(\.stringValue) ?? [], phase: phase, batches: run["batches"]?.intValue ?? 0
+            )
+        }
         return cluster
     }
 
@@ -283,6 +309,8 @@ public enum ClusterStore {
         if let zones = n.allowedZones { object["allowedZones"] = .array(zones.map(JSONValue.string)) }
         if let types = n.allowedTypes { object["allowedTypes"] = .array(types.map(JSONValue.string)) }
         if n.rebooting { object["rebooting"] = .bool(true) }
+        if let image = n.imageID { object["imageID"] = .string(image) }
+        if let time = n.lastSoftwareUpdateTime { object["lastSoftwareUpdateTime"] = .integer(time.milliseconds) }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
@@ -303,6 +331,8 @@ public enum ClusterStore {
         node.allowedZones = object["allowedZones"]?.arrayValue?.compactMap(\.stringValue)
         node.allowedTypes = object["allowedTypes"]?.arrayValue?.compactMap(\.stringValue)
         node.rebooting = object["rebooting"] == .bool(true)
+        node.imageID = object["imageID"]?.stringValue
+        if case .integer(let ms)? = object["lastSoftwareUpdateTime"] { node.lastSoftwareUpdateTime = VirtualTime(milliseconds: ms) }
         return node
     }
 }

@@ -1,0 +1,249 @@
+import SageMakerShapes
+
+/// An UpdateClusterSoftware run (spec R108, R109): groups patched one at a time, in batches, with a baking period after
+/// each batch while the rollback alarms are watched.
+public struct SoftwareUpdateRun: Sendable, Equatable {
+    public enum Phase: String, Sendable {
+        case patching, baking, rollingBack
+    }
+
+    /// Groups still to patch after the current one, in order.
+    public var queue: [String]
+    /// The group being patched (or rolled back).
+    public var current: String?
+    /// The AMI the run installs.
+    public var targetImage: String
+    /// The current group's image before the run (what a rollback returns to).
+    public var previousImage: String
+    public var deployment: DeploymentConfiguration?
+    /// Nodes of the current group patched so far (a rollback reverts them).
+    public var patched: [String]
+    public var phase: Phase
+    /// Batches of the current group started so far.
+    public var batches: Int
+
+    public init(queue: [String], current: String?, targetImage: String, previousImage: String, deployment: DeploymentConfiguration?,
+                patched: [String] = [], phase: Phase = .patching, batches: Int = 0) {
+        self.queue = queue
+        self.current = current
+        self.targetImage = targetImage
+        self.previousImage = previousImage
+        self.deployment = deployment
+        self.patched = patched
+        self.phase = phase
+        self.batches = batches
+    }
+}
+
+extension InstanceGroupRecord {
+    /// The image the group's nodes run now (spec R108).
+    public func currentImage(region: String) -> String { currentImageID ?? PlatformImages.image(for: spec.imageId, region: region) }
+    /// The image the group's nodes should run (spec R72, R108).
+    public func desiredImage(region: String) -> String { desiredImageID ?? PlatformImages.image(for: spec.imageId, region: region) }
+}
+
+extension ClusterLifecycle {
+    mutating func recordGroupText(_ group: String, _ description: String, level: ClusterEventLevel = .info) {
+        newEvents.append(ClusterEventRecord(resourceType: .instanceGroup, level: level, description: description, instanceGroupName: group))
+    }
+
+    /// The image a node runs.
+    public func image(of node: NodeRecord) -> String {
+        node.imageID ?? cluster.groups.first { $0.name == node.groupName }?.currentImage(region: cluster.region)
+            ?? PlatformImages.latest(region: cluster.region)
+    }
+
+    /// UpdateClusterSoftware (spec R105–R108): checks, then the run starts at once (C10, S1, S2).
+    /// - Parameters:
+    ///   - groupNames: the groups to patch (nil: all), in order.
+    ///   - imageID: the request's `ImageId` (`default` = the latest platform AMI).
+    /// - Returns: the timers to set; empty for a no-op (every targeted group already runs the target AMI).
+    /// - Throws: `UpdateRejection.conflict` (R105), `.validation` (R106, R107).
+    public mutating func startSoftwareUpdate(
+        groupNames: [String]?, imageID: String?, deployment: DeploymentConfiguration?, context: inout LifecycleContext
+    ) throws(UpdateRejection) -> [LifecycleEffect] {
+        let patchFailed = cluster.status == .failed && cluster.groups.contains { $0.softwareUpdateStatus == .failed }
+        guard cluster.status == .inService || patchFailed else {
+            throw .conflict("Cluster \(cluster.name) is in \(cluster.status.rawValue) state and cannot be patched.")
+        }
+        var targets: [String] = []
+        for name in groupNames ?? cluster.groups.filter({ $0.status != .deleting }).map(\.name) where !targets.contains(name) {
+            guard cluster.groups.contains(where: { $0.name == name && $0.status != .deleting }) else {
+                throw .validation("Instance group \(name) not found in cluster \(cluster.name).")
+            }
+            targets.append(name)
+        }
+        let latest = PlatformImages.latest(region: cluster.region)
+        let target = imageID.map { $0 == "default" ? latest : $0 } ?? latest
+        if imageID == nil {
+            for name in targets {
+                let group = cluster.groups.first { $0.name == name }!
+                if let custom = group.spec.imageId, custom != "default" {
+                    throw .validation("Instance group \(name) uses a custom AMI; specify ImageId or 'default'.")
+                }
+            }
+        }
+        if deployment != nil && !cluster.isEKS {
+            throw .validation("DeploymentConfig is only supported for clusters with an Eks orchestrator.")
+        }
+        targets = targets.filter { name in
+            let g = groupIndex(name)!
+            return cluster.groups[g].currentImage(region: cluster.region) != target
+                || nodes.contains { $0.groupName == name && $0.instanceID != nil && image(of: $0) != target }
+        }
+        guard !targets.isEmpty else { return [] }  // R106: a no-op
+        cluster.failureMessage = nil  // R47
+        cluster.status = .systemUpdating  // C10
+        recordCluster("update", .started)
+        for name in targets {
+            let g = groupIndex(name)!
+            cluster.groups[g].desiredImageID = target
+            cluster.groups[g].softwareUpdateStatus = .pending  // S1
+            recordGroupText(name, "InstanceGroup \(name) in Cluster \(c) has been scheduled for UpdateClusterSoftware to latest.", level: .info)
+        }
+        cluster.softwareUpdate = SoftwareUpdateRun(queue: targets, current: nil, targetImage: target, previousImage: target,
+                                                   deployment: deployment)
+        return startNextSoftwareGroup(context: &context)
+    }
+
+    /// S2: the next queued group's turn; C11 when none is left.
+    mutating func startNextSoftwareGroup(context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard var run = cluster.softwareUpdate else { return [] }
+        guard !run.queue.isEmpty else {
+            cluster.softwareUpdate = nil
+            cluster.status = .inService  // C11
+            recordCluster("update", .completed)
+            return []
+        }
+        let name = run.queue.removeFirst()
+        let g = groupIndex(name)!
+        run.current = name
+        run.previousImage = cluster.groups[g].currentImage(region: cluster.region)
+        run.patched = []
+        run.batches = 0
+        run.phase = .patching
+        cluster.softwareUpdate = run
+        cluster.groups[g].status = .systemUpdating  // G7
+        cluster.groups[g].softwareUpdateStatus = .inProgress
+        let strategy = run.deployment?.rollingUpdatePolicy != nil ? "rolling" : "all-at-once"
+        recordGroupText(name, "UpdateClusterSoftware initiated for IG \(name) in Cluster \(c) using \(strategy) strategy.", level: .info)
+        return patchNextBatch(context: &context)
+    }
+
+    /// A batch's size (R108): `INSTANCE_COUNT` Value nodes, `CAPACITY_PERCENTAGE` ceil(Value % of the group), at least
+    /// 1; no policy: the whole group.
+    func batchSize(_ config: CapacitySizeConfig?, groupSize: Int) -> Int {
+        guard let config else { return max(1, groupSize) }
+        switch config.type {
+        case .instanceCount: return max(1, config.value)
+        case .capacityPercentage: return max(1, (config.value * groupSize + 99) / 100)
+        }
+    }
+
+    /// N8: the next batch of the current group's nodes not yet on the target AMI goes `SystemUpdating`; S3 when none is
+    /// left.
+    mutating func patchNextBatch(context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard var run = cluster.softwareUpdate, let name = run.current, let g = groupIndex(name) else { return [] }
+        let group = nodes.filter { $0.groupName == name && $0.status != .shuttingDown }
+        let remaining = group.filter { $0.status == .running && image(of: $0) != run.targetImage && !run.patched.contains($0.logicalID) }
+        guard !remaining.isEmpty else {
+            cluster.groups[g].softwareUpdateStatus = .succeeded  // S3
+            cluster.groups[g].currentImageID = run.targetImage
+            cluster.groups[g].status = .inService
+            recordGroupText(name, "UpdateClusterSoftware completed successfully for IG \(name) in Cluster \(c).", level: .info)
+            return startNextSoftwareGroup(context: &context)
+        }
+        if run.batches > 0 {
+            recordGroupText(name, "Next update batch selected for IG \(name) in Cluster \(c).", level: .info)
+        }
+        let size = batchSize(run.deployment?.rollingUpdatePolicy?.maximumBatchSize, groupSize: group.count)
+        let batch = remaining.prefix(size).map(\.logicalID)
+        let members = Set(batch)
+        for i in nodes.indices where members.contains(nodes[i].logicalID) { nodes[i].status = .systemUpdating }
+        run.batches += 1
+        run.phase = .patching
+        cluster.softwareUpdate = run
+        return [.schedule(.softwarePatched(group: name, nodes: batch), afterSeconds: context.timing[.patch])]
+    }
+
+    /// A patch batch ended: its nodes run the target AMI; the baking period starts (R108).
+    mutating func finishPatchBatch(_ name: String, _ batch: [String], context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard var run = cluster.softwareUpdate, run.current == name, run.phase == .patching else { return [] }
+        let members = Set(batch)
+        for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .systemUpdating {
+            nodes[i].status = .running
+            nodes[i].imageID = run.targetImage
+            nodes[i].lastSoftwareUpdateTime = context.now
+            recordInstance(nodes[i], "Instance \(nodes[i].instanceID ?? "") in IG \(name) updated successfully.")
+            run.patched.append(nodes[i].logicalID)
+        }
+        let wait = run.deployment?.waitIntervalInSeconds ?? 0
+        let alarms = run.deployment?.autoRollbackConfiguration?.map(\.alarmName) ?? []
+        if !alarms.isEmpty {
+            let list = alarms.joined(separator: ", ")
+            recordGroupText(name, "Baking period started for IG \(name) in Cluster \(c). Monitoring alarms [\(list)] for \(wait) seconds.")
+        }
+        run.phase = .baking
+        cluster.softwareUpdate = run
+        return [.schedule(.softwareBaked(group: name), afterSeconds: Double(wait))]
+    }
+
+    /// The baking period ended: an alarm in ALARM starts the rollback (S4, R109); otherwise the next batch.
+    mutating func finishBaking(_ name: String, context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard var run = cluster.softwareUpdate, run.current == name, run.phase == .baking, let g = groupIndex(name) else { return [] }
+        let wait = run.deployment?.waitIntervalInSeconds ?? 0
+        let alarms = run.deployment?.autoRollbackConfiguration?.map(\.alarmName) ?? []
+        let firing = alarms.filter { context.alarmsInAlarm.contains($0) }
+        guard !firing.isEmpty else {
+            if !alarms.isEmpty {
+                recordGroupText(name, "Baking period completed for IG \(name) in Cluster \(c). No alarms triggered during the \(wait)-second baking period.", level: .info)
+            }
+            return patchNextBatch(context: &context)
+        }
+        let list = firing.joined(separator: ", ")
+        recordGroupText(name, "Baking period failed for IG \(name) in Cluster \(c). Alarms [\(list)] entered ALARM state. Initiating auto-rollback.",
+                        level: .error)
+        recordGroupText(name, "UpdateClusterSoftware failed for IG \(name) in Cluster \(c). Initiating rollback.", level: .error)
+        recordCluster("update", .failed, failure: "UpdateClusterSoftware failed for instance group \(name): alarm \(firing[0]) entered ALARM state")
+        cluster.status = .rollingBack  // C12
+        cluster.failureMessage = "UpdateClusterSoftware failed for instance group \(name): alarm \(firing[0]) entered ALARM state"
+        cluster.groups[g].softwareUpdateStatus = .rollbackInProgress  // S4
+        cluster.groups[g].desiredImageID = run.previousImage  // Current/Desired swap
+        run.phase = .rollingBack
+        cluster.softwareUpdate = run
+        return revertNextBatch(context: &context)
+    }
+
+    /// S5: patched nodes return to the previous AMI in batches of `RollbackMaximumBatchSize`.
+    mutating func revertNextBatch(context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard let run = cluster.softwareUpdate, let name = run.current, let g = groupIndex(name) else { return [] }
+        let patched = Set(run.patched)
+        let remaining = nodes.filter { patched.contains($0.logicalID) && $0.status == .running && image(of: $0) == run.targetImage }
+        guard !remaining.isEmpty else {
+            cluster.groups[g].softwareUpdateStatus = .rollbackComplete
+            cluster.groups[g].currentImageID = run.previousImage
+            cluster.groups[g].status = .inService
+            cluster.status = .inService
+            cluster.softwareUpdate = nil
+            return []
+        }
+        let policy = run.deployment?.rollingUpdatePolicy
+        let size = batchSize(policy?.rollbackMaximumBatchSize ?? policy?.maximumBatchSize,
+                             groupSize: nodes.filter { $0.groupName == name }.count)
+        let batch = remaining.prefix(size).map(\.logicalID)
+        let members = Set(batch)
+        for i in nodes.indices where members.contains(nodes[i].logicalID) { nodes[i].status = .systemUpdating }
+        return [.schedule(.softwareReverted(group: name, nodes: batch), afterSeconds: context.timing[.patch])]
+    }
+
+    mutating func finishRevertBatch(_ name: String, _ batch: [String], context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard let run = cluster.softwareUpdate, run.current == name, run.phase == .rollingBack else { return [] }
+        let members = Set(batch)
+        for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .systemUpdating {
+            nodes[i].status = .running
+            nodes[i].imageID = run.previousImage
+            nodes[i].lastSoftwareUpdateTime = context.now
+        }
+        return revertNextBatch(context: &context)
+    }
+}

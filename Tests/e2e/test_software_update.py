@@ -1,0 +1,122 @@
+"""UpdateClusterSoftware end to end (issue #6; spec §11 R105–R109, S1–S5, C10–C12), on the release binary with
+boto3 and a manual clock (fast profile: T_patch 1 s)."""
+import pytest
+
+from conftest import make_client
+from test_clusters import admin, group
+from test_update_cluster import EKS_ARN, VPC, advance, error_of, legacy, nodes, settle
+
+NEW_AMI = "ami-0123456789abcdef0"
+
+
+@pytest.fixture
+def manual(make_server):
+    return make_server("--clock", "manual")
+
+
+@pytest.fixture
+def sm(manual):
+    return make_client(manual.endpoint)
+
+
+def eks(sm, server, count=10, **extra):
+    return legacy(sm, server, name="e", groups=[group("a", count, **extra)], VpcConfig=VPC,
+                  Orchestrator={"Eks": {"ClusterArn": EKS_ARN}})
+
+
+def images(sm):
+    """CurrentImageId of every node of cluster e, and how many are SystemUpdating."""
+    details = [sm.describe_cluster_node(ClusterName="e", NodeId=n["InstanceId"])["NodeDetails"] for n in nodes(sm, "e")]
+    on_new = sum(d["CurrentImageId"] == NEW_AMI for d in details)
+    patching = sum(d["InstanceStatus"]["Status"] == "SystemUpdating" for d in details)
+    return on_new, patching
+
+
+def group_a(sm):
+    return sm.describe_cluster(ClusterName="e")["InstanceGroups"][0]
+
+
+def test_R108_rolling_update_of_10_nodes_in_batches_of_3_observes_the_wait_interval(manual, sm):
+    eks(sm, manual)
+    old = group_a(sm)["CurrentImageId"]
+    deployment = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 3}}, "WaitIntervalInSeconds": 60}
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI, DeploymentConfig=deployment)
+    assert sm.describe_cluster(ClusterName="e")["ClusterStatus"] == "SystemUpdating"
+    g = group_a(sm)
+    assert (g["Status"], g["SoftwareUpdateStatus"], g["CurrentImageId"], g["DesiredImageId"]) == (
+        "SystemUpdating", "InProgress", old, NEW_AMI)
+    assert g["ActiveSoftwareUpdateConfig"]["WaitIntervalInSeconds"] == 60
+    expected_patched = 0
+    for batch in [3, 3, 3, 1]:
+        assert images(sm) == (expected_patched, batch)  # the batch is being patched (T_patch = 1 s)
+        advance(manual, 1)
+        expected_patched += batch
+        assert images(sm) == (expected_patched, 0)
+        assert group_a(sm)["TargetStateCount"] == expected_patched
+        advance(manual, 59)  # the wait interval, on the virtual clock: nothing moves
+        assert images(sm) == (expected_patched, 0)
+        advance(manual, 1)
+    g = group_a(sm)
+    assert (g["Status"], g["SoftwareUpdateStatus"], g["CurrentImageId"], g["DesiredImageId"]) == (
+        "InService", "Succeeded", NEW_AMI, NEW_AMI)
+    assert "ActiveSoftwareUpdateConfig" not in g
+    assert sm.describe_cluster(ClusterName="e")["ClusterStatus"] == "InService"
+    assert all("LastSoftwareUpdateTime" in n for n in nodes(sm, "e"))
+    descriptions = [e["Description"] for e in sm.list_cluster_events(ClusterName="e", SortOrder="Ascending", MaxResults=100)["Events"]]
+    assert "UpdateClusterSoftware initiated for IG a in Cluster e using rolling strategy." in descriptions
+    assert descriptions.count("Next update batch selected for IG a in Cluster e.") == 3
+    assert "UpdateClusterSoftware completed successfully for IG a in Cluster e." in descriptions
+
+
+def test_R108_capacity_percentage_batches(manual, sm):
+    eks(sm, manual)
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI, DeploymentConfig={
+        "RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "CAPACITY_PERCENTAGE", "Value": 25}}})
+    assert images(sm) == (0, 3)  # ceil(25 % of 10)
+
+
+def test_R109_alarm_in_ALARM_rolls_the_group_back(manual, sm):
+    eks(sm, manual, count=6)
+    old = group_a(sm)["CurrentImageId"]
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI, DeploymentConfig={
+        "RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 2},
+                                "RollbackMaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}},
+        "WaitIntervalInSeconds": 30, "AutoRollbackConfiguration": [{"AlarmName": "error-rate"}]})
+    advance(manual, 1 + 30 + 1)  # first batch patched and baked; second batch patched
+    assert images(sm) == (4, 0)
+    admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "error-rate", "state": "ALARM"})
+    advance(manual, 30)  # the baking period ends with the alarm firing
+    d = sm.describe_cluster(ClusterName="e")
+    g = d["InstanceGroups"][0]
+    assert d["ClusterStatus"] == "RollingBack"
+    assert (g["SoftwareUpdateStatus"], g["DesiredImageId"]) == ("RollbackInProgress", old)  # Current/Desired swap
+    assert images(sm) == (4, 1)  # reverting one at a time (RollbackMaximumBatchSize)
+    assert settle(manual)
+    d = sm.describe_cluster(ClusterName="e")
+    g = d["InstanceGroups"][0]
+    assert d["ClusterStatus"] == "InService"
+    assert d["FailureMessage"] == "UpdateClusterSoftware failed for instance group a: alarm error-rate entered ALARM state"
+    assert (g["Status"], g["SoftwareUpdateStatus"], g["CurrentImageId"]) == ("InService", "RollbackComplete", old)
+    assert images(sm) == (0, 0)
+    descriptions = [e["Description"] for e in sm.list_cluster_events(ClusterName="e", MaxResults=100)["Events"]]
+    assert "Baking period failed for IG a in Cluster e. Alarms [error-rate] entered ALARM state. Initiating auto-rollback." in descriptions
+
+
+def test_R105_R106_R107_refusals_and_no_op(manual, sm):
+    sm.create_cluster(ClusterName="e", InstanceGroups=[group("a", 1)], VpcConfig=VPC, Orchestrator={"Eks": {"ClusterArn": EKS_ARN}})
+    assert error_of(sm.update_cluster_software, ClusterName="e") == (
+        "ConflictException", "Cluster e is in Creating state and cannot be patched.")
+    assert settle(manual)
+    assert error_of(sm.update_cluster_software, ClusterName="e", InstanceGroups=[{"InstanceGroupName": "zz"}])[1] == (
+        "Instance group zz not found in cluster e.")
+    sm.update_cluster_software(ClusterName="e")  # already on the latest platform AMI: a no-op
+    assert sm.describe_cluster(ClusterName="e")["ClusterStatus"] == "InService"
+    assert "SoftwareUpdateStatus" not in group_a(sm)
+    legacy(sm, manual, name="custom", groups=[group("a", 1, ImageId=NEW_AMI)])
+    assert error_of(sm.update_cluster_software, ClusterName="custom")[1] == (
+        "Instance group a uses a custom AMI; specify ImageId or 'default'.")
+    assert error_of(sm.update_cluster_software, ClusterName="custom", ImageId="default", DeploymentConfig={"WaitIntervalInSeconds": 0})[1] == (
+        "DeploymentConfig is only supported for clusters with an Eks orchestrator.")
+    sm.update_cluster_software(ClusterName="custom", ImageId="default")  # back to the platform AMI: all at once
+    assert settle(manual)
+    assert sm.describe_cluster(ClusterName="custom")["InstanceGroups"][0]["SoftwareUpdateStatus"] == "Succeeded"
