@@ -15,6 +15,20 @@ then
   python3 -m pip install -q -r Tests/e2e/requirements.txt
 fi
 
+# sagemaker-core's Cluster resource (issue #6) runs from its own virtual environment: its botocore is newer.
+VENV=.venv-sagemaker-hyperpod
+if ! "$VENV/bin/python" - <<'PY' 2>/dev/null
+import sys, importlib.metadata as m
+wanted = dict(l.split("==") for l in open("Tests/e2e/requirements-sagemaker-hyperpod.txt") if "==" in l and not l.startswith("#"))
+sys.exit(any(m.version(n) != v.strip() for n, v in wanted.items()))
+PY
+then
+  echo "== installing sagemaker-hyperpod into $VENV (Tests/e2e/requirements-sagemaker-hyperpod.txt)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q -r Tests/e2e/requirements-sagemaker-hyperpod.txt
+fi
+export HYPERPOD_SAGEMAKER_CORE_PYTHON="$PWD/$VENV/bin/python"
+
 echo "== swift build -c release"
 swift build -c release --product hyperpod-local
 echo "== swift test (unit tests)"

@@ -1,0 +1,29 @@
+"""sagemaker-core's `Cluster` resource (from the sagemaker-hyperpod package) against the server (issue #6, must-show 3):
+Cluster.get, refresh, get_all_nodes, update_software, batch_delete_nodes and wait_for_delete. The client runs in its own
+virtual environment (scripts/test.sh makes it; HYPERPOD_SAGEMAKER_CORE_PYTHON names its interpreter)."""
+import json
+import os
+import subprocess
+
+from conftest import ROOT
+
+PYTHON = os.environ.get("HYPERPOD_SAGEMAKER_CORE_PYTHON", os.path.join(ROOT, ".venv-sagemaker-hyperpod", "bin", "python"))
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients", "sagemaker_core_cluster.py")
+
+
+def test_sagemaker_core_cluster_resource_runs_its_calls(make_server):
+    assert os.path.exists(PYTHON), f"{PYTHON} is missing: scripts/test.sh installs sagemaker-hyperpod into it"
+    server = make_server("--clock", "manual")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL_SAGEMAKER=server.endpoint, HYPERPOD_ADMIN=server.endpoint, COLUMNS="120")
+    run = subprocess.run([PYTHON, SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    findings = json.loads(run.stdout.strip().splitlines()[-1][run.stdout.strip().splitlines()[-1].index("{"):])
+    assert findings["get"] == "Creating" and findings["refresh"] == "InService"
+    assert findings["groups"] == [["workers", 3, 3]]
+    assert findings["nodes"] == ["Running", "Running", "Running"]
+    assert findings["after_update_software"] == "SystemUpdating"
+    assert findings["software"] == ["Succeeded", "ami-0123456789abcdef0"]
+    assert len(findings["batch_delete"]) == 1 and findings["after_delete_nodes"] == 2
+    assert findings["deleted"] is True
+    assert "InternalFailure" not in server.log()
