@@ -131,6 +131,45 @@ public struct LifecycleContext {
     public var allocator: any NodeAllocator
     /// Alarms set to `ALARM` through the admin API (spec R108, RA7); every other alarm is `OK`.
     public var alarmsInAlarm: Set<String>
+    /// Injected launch failures (RA7 `launch-failure`); a transition consumes them, the caller stores what is left.
+    public var launchFaults: [LaunchFault] = []
+    /// `SourceS3Uri` prefixes whose bucket is marked missing (RA7 `lifecycle-bucket-missing`, R119).
+    public var missingBuckets: [String] = []
+
+    /// The next `count` launches of an instance type fail (spec RA7, R116–R120).
+    public struct LaunchFault: Sendable, Equatable {
+        public enum Cause: String, Sendable { case capacity, lifecycleScript = "lifecycle-script", healthCheck = "health-check" }
+        public var id: String
+        public var instanceType: String
+        public var cause: Cause
+        public var remaining: Int
+
+        public init(id: String, instanceType: String, cause: Cause, remaining: Int) {
+            self.id = id
+            self.instanceType = instanceType
+            self.cause = cause
+            self.remaining = remaining
+        }
+    }
+
+    /// Takes one injected failure of `cause` for `type`, if one is left.
+    mutating func consumeLaunchFault(type: String, cause: LaunchFault.Cause) -> Bool {
+        guard let i = launchFaults.firstIndex(where: { $0.instanceType == type && $0.cause == cause && $0.remaining > 0 }) else { return false }
+        launchFaults[i].remaining -= 1
+        return true
+    }
+
+    /// Whether a launching node's scripts or health checks fail (R119, R120): the error text, nil when they pass.
+    mutating func launchError(for node: NodeRecord) -> String? {
+        let scripts = "Lifecycle scripts did not run successfully. Ensure the scripts exist in provided S3 path, are accessible, and run without errors. Please see CloudWatch logs for lifecycle script execution details."
+        if let uri = node.lifeCycleConfig?.sourceS3Uri, missingBuckets.contains(where: { uri.hasPrefix($0) }) { return scripts }
+        guard let type = node.instanceType else { return nil }
+        if consumeLaunchFault(type: type, cause: .lifecycleScript) { return scripts }
+        if consumeLaunchFault(type: type, cause: .healthCheck) {
+            return "EFA health checks did not run successfully. Ensure that your VPC and security groups are properly configured before attempting to create a new cluster."
+        }
+        return nil
+    }
 
     public init(now: VirtualTime, timing: TimingProfile, capacity: CapacityPools = .unlimited, allocator: any NodeAllocator,
                 alarmsInAlarm: Set<String> = []) {
@@ -234,7 +273,12 @@ public struct ClusterLifecycle: Sendable, Equatable {
             guard let g = groupIndex(group) else { return [] }
             let deepHealthChecks = !(cluster.groups[g].spec.onStartDeepHealthChecks ?? []).isEmpty
             let members = Set(batch)
-            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .pending {
+            var failures: [(index: Int, message: String)] = []
+            for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .pending && nodes[i].instanceID != nil {
+                if let error = context.launchError(for: nodes[i]) {
+                    failures.append((i, error))
+                    continue
+                }
                 recordInstance(nodes[i], "Instance lifecycle script execution for EC2 Instance \(nodes[i].instanceID ?? "") has Succeeded")
                 if deepHealthChecks {
                     nodes[i].status = .deepHealthCheckInProgress  // N4
@@ -243,7 +287,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
                     nodes[i].reachedRunning = true
                 }
             }
-            if deepHealthChecks {
+            if !failures.isEmpty { effects += failLaunches(failures, group: g, context: &context) }
+            if deepHealthChecks && cluster.status != .rollingBack {
                 effects.append(.schedule(.deepHealthCheckComplete(group: group, nodes: batch), afterSeconds: context.timing[.deepHealthCheck]))
             } else {
                 cluster.groups[g].batchInFlight = false
@@ -388,6 +433,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
         let subnets = group.spec.overrideVpcConfig?.subnets ?? cluster.request.vpcConfig?.subnets ?? []
         let candidates: [String?] = subnets.isEmpty ? [nil] : (0..<subnets.count).map { subnets[(ordinal + $0) % subnets.count] }
         for type in group.instanceTypes where nodes[i].allowedTypes?.contains(type) ?? true {
+            if context.consumeLaunchFault(type: type, cause: .capacity) { continue }  // RA7: an injected shortfall
             for subnet in candidates {
                 let zone = Placement.zone(ofSubnet: subnet, region: cluster.region)
                 if let allowed = nodes[i].allowedZones, !allowed.contains(zone) { continue }
@@ -529,11 +575,42 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// it launched and restores the previous configuration after T_rollback.
     mutating func failLegacyLaunch(_ group: String, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard !cluster.isContinuous, [.creating, .updating].contains(cluster.status), !waitingSlots(of: group).isEmpty else { return [] }
-        let wasCreating = cluster.status == .creating
         if let first = waitingSlots(of: group).first { recordFailedLaunch(nodes[first], failure: insufficientCapacityMessage) }
-        recordCluster(wasCreating ? "create" : "update", .failed, failure: insufficientCapacityMessage)
+        return failLegacy(insufficientCapacityMessage, context: &context)
+    }
+
+    /// N5 (R119, R120): nodes whose lifecycle scripts or health checks failed. Legacy: `Failure`, and a create or update
+    /// in progress fails naming the first of them. Continuous: the instance goes and the slot waits for a retry round
+    /// (N10), the cluster never fails.
+    mutating func failLaunches(_ failures: [(index: Int, message: String)], group g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
+        for (i, message) in failures {
+            nodes[i].status = .failure
+            nodes[i].message = message
+            recordInstance(nodes[i], "Instance lifecycle script execution for EC2 Instance \(nodes[i].instanceID ?? "") has Failed",
+                           level: .error, failure: message)
+        }
+        guard cluster.isContinuous else {
+            let first = failures[0]
+            let text = "Instance \(nodes[first.index].instanceID ?? "") failed to provision with the following error: \"\(first.message)\" Note that multiple instances may be impacted."
+            return failLegacy(text, context: &context)
+        }
+        for (i, _) in failures {
+            if let type = nodes[i].instanceType, let zone = nodes[i].zone { context.capacity.giveBack(type, zone: zone) }
+            nodes[i].instanceID = nil
+            nodes[i].privateIP = nil
+            nodes[i].status = .pending
+            nodes[i].message = ""
+        }
+        return startLaunches(cluster.groups[g].name, context: &context)
+    }
+
+    /// C5, C9 with `message` as the cluster's FailureMessage (R117, R119, R120).
+    mutating func failLegacy(_ message: String, context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard !cluster.isContinuous, [.creating, .updating].contains(cluster.status) else { return [] }
+        let wasCreating = cluster.status == .creating
+        recordCluster(wasCreating ? "create" : "update", .failed, failure: message)
         cluster.status = .rollingBack
-        cluster.failureMessage = insufficientCapacityMessage
+        cluster.failureMessage = message
         cluster.pendingConfigToken = nil
         let doomed: [String]
         if wasCreating {

@@ -183,7 +183,7 @@ extension ClusterService: AdminBackend {
                     var lifecycle = loaded
                     var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
                     let effects = lifecycle.retryWaitingLaunches(context: &context)
-                    keepGenerator(of: context)
+                    try finishTransition(context, db: db)
                     try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
                 }
             }
@@ -281,10 +281,17 @@ extension ClusterService: AdminBackend {
         case "alarm":
             _ = try text("alarmName")
             guard ["ALARM", "OK"].contains(try text("state")) else { throw .badBody("state must be ALARM or OK") }
-        case "launch-failure", "lifecycle-bucket-missing":
-            throw .badBody("Fault kind \(kind) is not implemented by hyperpod-local yet")
+        case "launch-failure":
+            guard ClusterInstanceType(rawValue: try text("instanceType")) != nil else { throw .badBody("Unknown instanceType") }
+            guard let count = body["count"]?.intValue, count > 0 else { throw .badBody("count must be an integer > 0") }
+            _ = count
+            guard ["capacity", "lifecycle-script", "health-check"].contains(try text("cause")) else {
+                throw .badBody("cause must be capacity, lifecycle-script or health-check")
+            }
+        case "lifecycle-bucket-missing":
+            guard try text("sourceS3Uri").hasPrefix("s3://") else { throw .badBody("sourceS3Uri must be an s3:// prefix") }
         default:
-            throw .badBody("kind must be one of node-failure, api-error, latency, alarm")
+            throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency")
         }
         do {
             try database.writer.write { db in

@@ -77,7 +77,13 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Mirrors the `faults` table into `faults`.
     func loadFaults() throws {
-        let rows = try database.writer.read { db in try Row.fetchAll(db, sql: "SELECT id, body FROM faults ORDER BY seq") }
+        try database.writer.read { db in try reloadFaults(db) }
+    }
+
+    /// Mirrors the `faults` table into `faults`, inside the caller's transaction (a rolled-back transaction leaves the
+    /// mirror ahead of the table only until the next reload; faults act on later calls either way).
+    func reloadFaults(_ db: Database) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM faults ORDER BY seq")
         faults.replace(try rows.map { row in
             FaultRegistry.Fault(id: row["id"], body: try JSONParser.parse(row["body"] as String).objectValue ?? JSONObject())
         })
@@ -110,7 +116,13 @@ public final class ClusterService: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         processDue()
         let now = clock.now()
-        let result = try database.writer.write { db in try body(db, now) }
+        let result: T
+        do {
+            result = try database.writer.write { db in try body(db, now) }
+        } catch {
+            try? loadFaults()  // a rolled-back transaction may have consumed injected faults in the mirror only
+            throw error
+        }
         refreshNextDue()
         armTimer()
         return result
@@ -135,6 +147,7 @@ public final class ClusterService: @unchecked Sendable {
             fired = try scheduler.runDue(until: clock.now())
         } catch {
             logger.error("scheduler.transition_failed", metadata: ["error": "\(error)"])
+            try? loadFaults()
         }
         refreshNextDue()
         armTimer()
@@ -196,7 +209,7 @@ public final class ClusterService: @unchecked Sendable {
         var lifecycle = loaded
         var context = try makeContext(for: lifecycle.cluster, at: transition.dueAt, db: db)
         let effects = lifecycle.handle(event, context: &context)
-        keepGenerator(of: context)
+        try finishTransition(context, db: db)
         return try apply(effects, to: lifecycle, previous: loaded, at: transition.dueAt, db: db)
     }
 
@@ -249,13 +262,41 @@ public final class ClusterService: @unchecked Sendable {
         let allocator = Allocator(generator: generator.withLock { $0 }, used: try ClusterStore.usedAddresses(in: partition, db: db))
         let alarms = Set(faults.all.filter { $0.kind == "alarm" }.compactMap { $0.body["alarmName"]?.stringValue }
             .filter { faults.alarmState($0) == "ALARM" })
-        return LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db), allocator: allocator,
-                                alarmsInAlarm: alarms)
+        var context = LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db),
+                                       allocator: allocator, alarmsInAlarm: alarms)
+        for fault in faults.all {
+            switch fault.kind {
+            case "launch-failure":
+                guard let type = fault.body["instanceType"]?.stringValue,
+                      let cause = fault.body["cause"]?.stringValue.flatMap(LifecycleContext.LaunchFault.Cause.init(rawValue:)) else { continue }
+                context.launchFaults.append(.init(id: fault.id, instanceType: type, cause: cause, remaining: fault.body["count"]?.intValue ?? 1))
+            case "lifecycle-bucket-missing":
+                if let prefix = fault.body["sourceS3Uri"]?.stringValue { context.missingBuckets.append(prefix) }
+            default:
+                break
+            }
+        }
+        return context
     }
 
-    /// Keeps the generator's state after a transition drew from it (ids stay reproducible under `--seed`).
-    func keepGenerator(of context: LifecycleContext) {
+    /// After a transition: keeps the generator's state (ids stay reproducible under `--seed`) and stores what is left
+    /// of the injected launch failures it consumed (RA7).
+    func finishTransition(_ context: LifecycleContext, db: Database) throws {
         if let allocator = context.allocator as? Allocator { generator.withLock { $0 = allocator.generator } }
+        var changed = false
+        for fault in context.launchFaults {
+            guard let stored = faults.all.first(where: { $0.id == fault.id }), stored.body["count"]?.intValue != fault.remaining else { continue }
+            changed = true
+            if fault.remaining <= 0 {
+                try db.execute(sql: "DELETE FROM faults WHERE id = ?", arguments: [fault.id])
+            } else {
+                var body = stored.body
+                body["count"] = .integer(Int64(fault.remaining))
+                try db.execute(sql: "UPDATE faults SET body = ? WHERE id = ?",
+                               arguments: [String(decoding: JSONWriter.encode(.object(body)), as: UTF8.self), fault.id])
+            }
+        }
+        if changed { try reloadFaults(db) }
     }
 
     // MARK: Capacity and quotas (spec R84, R116, RA4, RA5)

@@ -240,3 +240,58 @@ def test_RA7_api_errors_and_latency_act_on_the_api_only(manual, sm):
     admin(manual, "/_hyperpod/faults", method="DELETE")
     with pytest.raises(Exception):
         admin(manual, "/_hyperpod/faults", {"kind": "api-error", "operation": "NoSuchOperation", "code": "InternalFailure"})
+
+
+# R116–R120 through RA7 launch faults -------------------------------------------------------------------------------
+
+SCRIPTS = ("Lifecycle scripts did not run successfully. Ensure the scripts exist in provided S3 path, are accessible, "
+           "and run without errors. Please see CloudWatch logs for lifecycle script execution details.")
+
+
+def test_R119_lifecycle_script_failure_fails_a_legacy_create_naming_the_instance(manual, sm):
+    admin(manual, "/_hyperpod/faults", {"kind": "launch-failure", "instanceType": "ml.c5.xlarge", "count": 1, "cause": "lifecycle-script"})
+    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2)])
+    advance(manual, 2)  # setup: the instances exist
+    first = nodes(sm, "c")[0]["InstanceId"]
+    advance(manual, 1)  # the batch ends: the first node's scripts fail
+    d = sm.describe_cluster(ClusterName="c")
+    assert d["ClusterStatus"] == "RollingBack"
+    assert d["FailureMessage"] == (f'Instance {first} failed to provision with the following error: "{SCRIPTS}" '
+                                   "Note that multiple instances may be impacted.")
+    assert settle(manual)
+    assert sm.describe_cluster(ClusterName="c")["ClusterStatus"] == "Failed"
+    assert admin(manual, "/_hyperpod/faults")["faults"] == []  # the one injected failure was used up
+
+
+def test_R120_health_check_failure_rolls_a_legacy_update_back(manual, sm):
+    legacy(sm, manual, groups=[group("a", 1)])
+    admin(manual, "/_hyperpod/faults", {"kind": "launch-failure", "instanceType": "ml.c5.xlarge", "count": 1, "cause": "health-check"})
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("a", 2)])
+    assert settle(manual)
+    d = sm.describe_cluster(ClusterName="c")
+    assert d["ClusterStatus"] == "InService" and "EFA health checks did not run successfully" in d["FailureMessage"]
+    assert counts(sm, "c")["a"] == ("InService", 1, 1)
+
+
+def test_R119_missing_bucket_and_continuous_retries(manual, sm):
+    admin(manual, "/_hyperpod/faults", {"kind": "lifecycle-bucket-missing", "sourceS3Uri": "s3://my-bucket/"})
+    sm.create_cluster(
+        ClusterName="k", InstanceGroups=[group("a", 1)], VpcConfig=VPC,
+        Orchestrator={"Eks": {"ClusterArn": "arn:aws:eks:us-east-1:111122223333:cluster/k"}}, NodeProvisioningMode="Continuous")
+    advance(manual, 3)  # setup, then the batch: scripts fail, the slot waits for a retry (N10)
+    assert sm.describe_cluster(ClusterName="k")["ClusterStatus"] == "InService"  # a Continuous cluster never fails
+    failed = [e for e in sm.list_cluster_events(ClusterName="k", MaxResults=100)["Events"] if e["Description"].endswith("has Failed")]
+    assert len(failed) == 1 and failed[0]["EventLevel"] == "Error"
+    assert counts(sm, "k")["a"][1:] == (0, 1)
+    admin(manual, "/_hyperpod/faults", method="DELETE")  # the bucket is back
+    assert settle(manual)
+    assert counts(sm, "k")["a"] == ("InService", 1, 1)
+
+
+def test_R116_injected_capacity_failures_make_continuous_slots_wait(manual, sm):
+    continuous(sm, manual, groups=[group("a", 1)])
+    admin(manual, "/_hyperpod/faults", {"kind": "launch-failure", "instanceType": "ml.c5.xlarge", "count": 2, "cause": "capacity"})
+    sm.update_cluster(ClusterName="k", InstanceGroups=[group("a", 4)])
+    assert sum("InstanceId" not in n for n in nodes(sm, "k", IncludeNodeLogicalIds=True)) == 2
+    assert settle(manual)
+    assert counts(sm, "k")["a"] == ("InService", 4, 4)

@@ -20,7 +20,7 @@ extension ClusterService {
             } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
                 throw AWSError.validation(message)
             }
-            keepGenerator(of: transition)
+            try finishTransition(transition, db: db)
             try TransitionScheduler.schedule(try apply(outcome.1, to: lifecycle, previous: previous, at: now, db: db), in: db)
             return (lifecycle.cluster.arn, outcome.0)
         }
@@ -120,7 +120,7 @@ extension ClusterService {
             }
             var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
             let (created, effects) = lifecycle.applyBatchAdd(plans, context: &transition)
-            keepGenerator(of: transition)
+            try finishTransition(transition, db: db)
             try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
             var successful: [NodeAdditionResult] = []
             var failed: [BatchAddClusterNodesError] = []

@@ -34,7 +34,7 @@ extension ClusterService {
             guard !plan.isNoOp else { return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn) }  // R86
             var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
             let effects = lifecycle.applyUpdate(plan, context: &transition)
-            keepGenerator(of: transition)
+            try finishTransition(transition, db: db)
             try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
             return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn)
         }

@@ -22,7 +22,7 @@ extension ClusterService {
             } catch UpdateRejection.validation(let message) {
                 throw AWSError.validation(message)
             }
-            keepGenerator(of: transition)
+            try finishTransition(transition, db: db)
             if lifecycle != previous {
                 try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
             }
