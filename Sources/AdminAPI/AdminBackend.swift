@@ -31,6 +31,10 @@ public protocol AdminBackend: Sendable {
     func quotasBody(account: String?, region: String?) throws(AdminError) -> JSONObject
     /// RA5 PUT: sets quota values (`{"<quota name>": n}`). - Throws: `AdminError` 400 for an unknown name or bad value.
     func setQuotas(_ body: JSONObject) throws(AdminError)
+    /// RA8 GET: the partition's settings.
+    func settingsBody(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// RA8 PUT: `{"restrictedInstanceGroupsOnCreate": "reject" | "allow"}` for a partition. - Throws: `AdminError` 400.
+    func putSettings(_ body: JSONObject) throws(AdminError)
     /// RA7 POST: adds a fault. - Returns: its id. - Throws: `AdminError` 400 for a bad body or an unknown target.
     func addFault(_ body: JSONObject) throws(AdminError) -> String
     /// RA7 GET: the active faults.

@@ -236,6 +236,37 @@ extension ClusterService: AdminBackend {
         } catch { throw Self.adminError(error) }
     }
 
+    // MARK: Settings (RA8)
+
+    public func settingsBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
+        let partition = partition(account: account, region: region)
+        do {
+            return try database.writer.read { db in
+                let value = try PartitionSettings.value(PartitionSettings.restrictedInstanceGroupsOnCreate, in: partition, db: db)
+                return ["account": .string(partition.account), "region": .string(partition.region),
+                        "restrictedInstanceGroupsOnCreate": value ?? .string("reject")]
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func putSettings(_ body: JSONObject) throws(AdminError) {
+        let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+        var value: String?
+        for (name, setting) in body.members where name != "account" && name != "region" {
+            guard name == PartitionSettings.restrictedInstanceGroupsOnCreate else { throw .badBody("Unknown setting \(name)") }
+            guard let text = setting.stringValue, ["reject", "allow"].contains(text) else {
+                throw .badBody("restrictedInstanceGroupsOnCreate must be reject or allow")
+            }
+            value = text
+        }
+        guard let value else { return }
+        do {
+            _ = try perform { db, _ in
+                try PartitionSettings.set(PartitionSettings.restrictedInstanceGroupsOnCreate, .string(value), in: partition, db: db)
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
     // MARK: Faults (RA7)
 
     public func addFault(_ body: JSONObject) throws(AdminError) -> String {

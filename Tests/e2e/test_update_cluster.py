@@ -838,3 +838,20 @@ def test_R64_R70_restricted_instance_groups_are_added_by_update_with_nodes_and_c
     sm.update_cluster(ClusterName="k", InstanceGroupsToDelete=["rig"])
     assert settle(manual)
     assert "RestrictedInstanceGroups" not in sm.describe_cluster(ClusterName="k")
+
+
+def test_R64_RA8_restricted_groups_at_create_when_the_partition_allows_them(manual, sm):
+    body = corpus("aiops_create-cluster-eks-with-rig-REJECTED.json")
+    with pytest.raises(ClientError) as caught:
+        sm.create_cluster(**body)
+    assert caught.value.response["Error"]["Message"].startswith("Found RestrictedInstanceGroups in the cluster input.")
+    assert admin(manual, "/_hyperpod/settings", {"restrictedInstanceGroupsOnCreate": "allow"}, method="PUT")[
+        "restrictedInstanceGroupsOnCreate"] == "allow"
+    sm.create_cluster(**body)
+    assert settle(manual)
+    d = sm.describe_cluster(ClusterName=body["ClusterName"])
+    assert [g["InstanceGroupName"] for g in d["RestrictedInstanceGroups"]] == ["system-nodes"]
+    assert d["RestrictedInstanceGroups"][0]["CurrentCount"] == 2
+    other = make_client(manual.endpoint, region="eu-west-1")  # another partition still refuses them
+    with pytest.raises(ClientError):
+        other.create_cluster(**body)

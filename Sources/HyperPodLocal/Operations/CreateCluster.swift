@@ -10,7 +10,11 @@ extension ClusterService {
     func createCluster(_ input: CreateClusterRequest, context: AWSRequestContext) throws -> CreateClusterResponse {
         try perform { db, now in
             // R64, R50 … R63 (spec R49 order).
-            if let message = CreateClusterRules.firstViolation(input) { throw AWSError.validation(message) }
+            let allowRestricted = try PartitionSettings.value(
+                PartitionSettings.restrictedInstanceGroupsOnCreate, in: context.partition, db: db) == .string("allow")  // RA8
+            if let message = CreateClusterRules.firstViolation(input, allowRestrictedGroups: allowRestricted) {
+                throw AWSError.validation(message)
+            }
             let groups = input.instanceGroups ?? []
             // R56: one HyperPod cluster per EKS cluster in the partition, until its record is removed.
             if let eks = input.orchestrator?.eks?.clusterArn, try boundEKSClusters(in: context.partition, db: db).contains(eks) {

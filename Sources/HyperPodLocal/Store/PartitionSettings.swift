@@ -8,6 +8,8 @@ public enum PartitionSettings {
     public static let capacity = "capacity"
     /// Quota values by R84 name: `{"<quota name>": <limit>}` (RA5).
     public static let quotas = "quotas"
+    /// `restrictedInstanceGroupsOnCreate`: `"reject"` (default) or `"allow"` (RA8, R64).
+    public static let restrictedInstanceGroupsOnCreate = "restrictedInstanceGroupsOnCreate"
 
     /// The stored value, nil when the partition never set it.
     public static func value(_ name: String, in partition: ClusterStore.Partition, db: Database) throws -> JSONValue? {
