@@ -39,6 +39,8 @@ public enum LifecycleEvent: Sendable, Equatable {
     case softwareBaked(group: String)
     /// A rollback batch is reverted, T_patch after it started (S5, R109).
     case softwareReverted(group: String, nodes: [String])
+    /// A group's `ScheduledUpdateConfig` matches now (R110). Stale unless `token` is the group's.
+    case scheduledUpdate(group: String, token: Int)
 
     /// The timer row's text.
     public var encoded: String {
@@ -66,6 +68,8 @@ public enum LifecycleEvent: Sendable, Equatable {
         case .softwarePatched(let group, let nodes):
             object = ["event": .string("softwarePatched"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
         case .softwareBaked(let group): object = ["event": .string("softwareBaked"), "group": .string(group)]
+        case .scheduledUpdate(let group, let token):
+            object = ["event": .string("scheduledUpdate"), "group": .string(group), "token": .integer(Int64(token))]
         case .softwareReverted(let group, let nodes):
             object = ["event": .string("softwareReverted"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
         }
@@ -96,6 +100,7 @@ public enum LifecycleEvent: Sendable, Equatable {
         case "replaceFailed": self = .replaceFailed(nodes: nodes)
         case "softwarePatched": self = .softwarePatched(group: group, nodes: nodes)
         case "softwareBaked": self = .softwareBaked(group: group)
+        case "scheduledUpdate": self = .scheduledUpdate(group: group, token: token)
         case "softwareReverted": self = .softwareReverted(group: group, nodes: nodes)
         default: return nil
         }
@@ -229,6 +234,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             autoScalingStatus: request.autoScaling?.mode == .enable ? .creating : nil
         )
         var lifecycle = ClusterLifecycle(cluster: cluster, nodes: [])
+        for g in lifecycle.cluster.groups.indices { effects += lifecycle.restartSchedule(g, at: now) }
         lifecycle.recordCluster("create", .started)
         for group in groups { lifecycle.recordGroup(group.name, .create, .started) }
         return (lifecycle, effects)
@@ -369,6 +375,9 @@ public struct ClusterLifecycle: Sendable, Equatable {
             effects += finishBaking(group, context: &context)
         case .softwareReverted(let group, let batch):
             effects += finishRevertBatch(group, batch, context: &context)
+        case .scheduledUpdate(let group, let token):
+            guard let g = groupIndex(group), cluster.groups[g].scheduleToken == token else { return [] }
+            effects += runScheduledUpdate(g, context: &context)
         }
         settle()
         return effects

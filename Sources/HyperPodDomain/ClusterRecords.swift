@@ -117,6 +117,8 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     public var desiredImageID: String?
     /// `SoftwareUpdateStatus` (spec R46 S1–S6); nil until a software update targets the group.
     public var softwareUpdateStatus: SoftwareUpdateStatus?
+    /// The token of the pending `ScheduledUpdateConfig` timer (spec R110); every change of the schedule hands out a new one.
+    public var scheduleToken: Int = 0
 
     /// Counts a group can return to (spec R73).
     public struct Counts: Sendable, Equatable {

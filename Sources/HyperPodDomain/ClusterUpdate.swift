@@ -219,6 +219,13 @@ extension ClusterLifecycle {
             }
         }
 
+        // R110: schedule expressions.
+        for spec in requestedSpecs {
+            if let expression = spec.scheduledUpdateConfig?.scheduleExpression, CronSchedule(expression) == nil {
+                throw .validation(CronSchedule.invalidMessage(expression))
+            }
+        }
+
         // R86: does anything change?
         let clusterLevelChange = Self.normalized(settings, continuous: c.isContinuous) != Self.normalized(c.request, continuous: c.isContinuous)
         let groupsChange = !added.isEmpty || !deleted.isEmpty || updated.contains { name in
@@ -306,6 +313,7 @@ extension ClusterLifecycle {
                 cluster.groups[g].operation = operation
             }
             if countChange { effects += reconcileCount(g, context: &context) }
+            if old.spec.scheduledUpdateConfig != new.spec.scheduledUpdateConfig { effects += restartSchedule(g, at: context.now) }
         }
         // G1: added groups.
         for name in plan.added {
@@ -318,6 +326,7 @@ extension ClusterLifecycle {
             recordGroup(name, .create, .started)
             if legacy { configChange = true }
             if !legacy && (new.spec.minInstanceCount ?? 0) > 0 { effects += restartMinCountTimer(g, timing: context.timing) }
+            effects += restartSchedule(g, at: context.now)
             effects += reconcileCount(g, context: &context)
         }
         if configChange {

@@ -67,6 +67,12 @@ public enum CreateClusterRules {
             if (r.nodeRecovery ?? .automatic) != .automatic { return "AutoScaling requires NodeRecovery to be set to Automatic." }
             if r.clusterRole == nil { return "ClusterRole is required when AutoScaling Mode is Enable." }
         }
+        // R110
+        for g in groups {
+            if let expression = g.scheduledUpdateConfig?.scheduleExpression, CronSchedule(expression) == nil {
+                return CronSchedule.invalidMessage(expression)
+            }
+        }
         return nil
     }
 

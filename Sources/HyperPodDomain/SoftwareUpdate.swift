@@ -246,4 +246,31 @@ extension ClusterLifecycle {
         }
         return revertNextBatch(context: &context)
     }
+
+    // MARK: Scheduled updates (R110)
+
+    /// Sets the group's next `ScheduledUpdateConfig` timer (a new token: earlier timers go stale).
+    mutating func restartSchedule(_ g: Int, at now: VirtualTime) -> [LifecycleEffect] {
+        cluster.groups[g].scheduleToken += 1
+        guard let expression = cluster.groups[g].spec.scheduledUpdateConfig?.scheduleExpression,
+              let schedule = CronSchedule(expression), let next = schedule.next(after: now) else { return [] }
+        let seconds = Double(next.milliseconds - now.milliseconds) / 1000
+        return [.schedule(.scheduledUpdate(group: cluster.groups[g].name, token: cluster.groups[g].scheduleToken), afterSeconds: seconds)]
+    }
+
+    /// R110: at a match, a group not on the latest platform AMI gets a software update with the schedule's
+    /// DeploymentConfig if the cluster is `InService`; otherwise the occurrence is skipped. The next one is set either way.
+    mutating func runScheduledUpdate(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
+        var effects = restartSchedule(g, at: context.now)
+        let group = cluster.groups[g]
+        let latest = PlatformImages.latest(region: cluster.region)
+        let onPlatformImages = group.spec.imageId == nil || group.spec.imageId == "default"  // custom AMIs are not patched
+        guard cluster.status == .inService, group.status == .inService, onPlatformImages,
+              group.currentImage(region: cluster.region) != latest else {
+            return effects
+        }
+        let deployment = cluster.isEKS ? group.spec.scheduledUpdateConfig?.deploymentConfig : nil
+        effects += (try? startSoftwareUpdate(groupNames: [group.name], imageID: "default", deployment: deployment, context: &context)) ?? []
+        return effects
+    }
 }

@@ -403,8 +403,10 @@ public final class ClusterService: @unchecked Sendable {
         return settled
     }
 
-    /// Timer texts that are timeouts rather than transitional states (RA11).
-    static let notTransitional = [LifecycleEvent.minCountTimeout(group: "", token: 0).encoded.prefix(while: { $0 != "," }).description]
+    /// Timer texts that are timeouts or schedules rather than transitional states (RA11).
+    static let notTransitional = [
+        LifecycleEvent.minCountTimeout(group: "", token: 0), LifecycleEvent.scheduledUpdate(group: "", token: 0),
+    ].map { $0.encoded.prefix(while: { $0 != "," }).description }
 
     /// A due transition that keeps failing (see the log): the clock stops there instead of retrying it forever.
     public struct StuckTransition: Error, CustomStringConvertible {

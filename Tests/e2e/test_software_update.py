@@ -120,3 +120,29 @@ def test_R105_R106_R107_refusals_and_no_op(manual, sm):
     sm.update_cluster_software(ClusterName="custom", ImageId="default")  # back to the platform AMI: all at once
     assert settle(manual)
     assert sm.describe_cluster(ClusterName="custom")["InstanceGroups"][0]["SoftwareUpdateStatus"] == "Succeeded"
+
+
+def test_R110_scheduled_update_fires_on_the_virtual_clock(manual, sm):
+    bad = group("a", 2, ScheduledUpdateConfig={"ScheduleExpression": "cron(0 3 * * * *)"})
+    assert error_of(sm.create_cluster, ClusterName="s", InstanceGroups=[bad])[1] == "Invalid ScheduleExpression 'cron(0 3 * * * *)'."
+    schedule = {"ScheduleExpression": "cron(0 3 * * ? *)"}  # daily at 03:00 UTC
+    legacy(sm, manual, name="s", groups=[group("a", 2, ImageId=NEW_AMI, ScheduledUpdateConfig=schedule)])
+    # Back to the platform AMI: DesiredImageId changes at once, the nodes only through a software update (R72).
+    sm.update_cluster(ClusterName="s", InstanceGroups=[group("a", 2, ImageId="default", ScheduledUpdateConfig=schedule)])
+    assert settle(manual)  # a schedule is not a transitional state: settle does not run to 03:00
+    g = sm.describe_cluster(ClusterName="s")["InstanceGroups"][0]
+    latest = g["DesiredImageId"]
+    assert g["CurrentImageId"] == NEW_AMI and latest != NEW_AMI
+    now = admin(manual, "/_hyperpod/clock")["now"]
+    next_3am = (now // 86400) * 86400 + 3 * 3600
+    if next_3am <= now:
+        next_3am += 86400
+    admin(manual, "/_hyperpod/clock", {"set": next_3am - 1})
+    assert sm.describe_cluster(ClusterName="s")["ClusterStatus"] == "InService"
+    advance(manual, 1)  # 03:00:00: the group is not on the latest platform AMI, so it is patched
+    assert sm.describe_cluster(ClusterName="s")["ClusterStatus"] == "SystemUpdating"
+    assert settle(manual)
+    g = sm.describe_cluster(ClusterName="s")["InstanceGroups"][0]
+    assert (g["SoftwareUpdateStatus"], g["CurrentImageId"]) == ("Succeeded", latest)
+    advance(manual, 86400)  # the next day's occurrence finds nothing to do
+    assert sm.describe_cluster(ClusterName="s")["ClusterStatus"] == "InService"

@@ -236,6 +236,7 @@ public enum ClusterStore {
         if let image = g.currentImageID { object["currentImageID"] = .string(image) }
         if let image = g.desiredImageID { object["desiredImageID"] = .string(image) }
         if let status = g.softwareUpdateStatus { object["softwareUpdateStatus"] = .string(status.rawValue) }
+        object["scheduleToken"] = .integer(Int64(g.scheduleToken))
         return .object(object)
     }
 
@@ -249,6 +250,7 @@ public enum ClusterStore {
             group.lastInService = .init(targetCount: target, minCount: last["minCount"]?.intValue)
         }
         group.operation = g["operation"]?.stringValue.flatMap(GroupOperation.init(rawValue:))
+        group.scheduleToken = g["scheduleToken"]?.intValue ?? 0
         group.currentImageID = g["currentImageID"]?.stringValue
         group.desiredImageID = g["desiredImageID"]?.stringValue
         group.softwareUpdateStatus = g["softwareUpdateStatus"]?.stringValue.flatMap(SoftwareUpdateStatus.init(rawValue:))
