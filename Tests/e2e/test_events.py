@@ -128,3 +128,18 @@ def test_R112_autoscaling_and_min_count_rollback_events(manual, sm):
     assert "AutoScaling enable completed successfully in Cluster k" in descriptions
     assert descriptions.index("InstanceGroup a rollback started successfully in Cluster k") < descriptions.index(
         "Instance Group a rollback in Cluster k completed successfully")
+
+
+def test_R96_time_range_filters_are_strict(manual, sm):
+    # boto3 sends timestamps in whole seconds: start on a whole second so event times compare exactly.
+    admin(manual, "/_hyperpod/clock", {"set": int(admin(manual, "/_hyperpod/clock")["now"]) + 10})
+    legacy(sm, manual, name="ev", groups=[group("a", 1)])
+    created = sm.describe_cluster(ClusterName="ev")["CreationTime"]
+    events = all_events(sm, "ev", SortOrder="Ascending")
+    times = sorted({e["EventTime"] for e in events})
+    assert times[0].timestamp() == created.timestamp()
+    after = all_events(sm, "ev", EventTimeAfter=times[0], SortOrder="Ascending")
+    assert after and all(e["EventTime"] > times[0] for e in after)
+    before = all_events(sm, "ev", EventTimeBefore=times[-1])
+    assert before and all(e["EventTime"] < times[-1] for e in before)
+    assert len(after) + sum(e["EventTime"] == times[0] for e in events) == len(events)

@@ -295,3 +295,13 @@ def test_R116_injected_capacity_failures_make_continuous_slots_wait(manual, sm):
     assert sum("InstanceId" not in n for n in nodes(sm, "k", IncludeNodeLogicalIds=True)) == 2
     assert settle(manual)
     assert counts(sm, "k")["a"] == ("InService", 4, 4)
+
+
+def test_R103_replacing_a_slurm_controller_node_is_refused(manual, sm):
+    legacy(sm, manual, groups=[group("controller-group", 1), group("w", 1)])  # R99: the name says controller
+    [controller] = ids(sm, "c", "controller-group")
+    out = sm.batch_replace_cluster_nodes(ClusterName="c", NodeIds=[controller])
+    assert out["Failed"] == [{"NodeId": controller, "ErrorCode": "InstanceIdInUse",
+                              "Message": f"Node {controller} is a Slurm controller node and cannot be replaced."}]
+    assert "Successful" not in out
+    assert sm.batch_reboot_cluster_nodes(ClusterName="c", NodeIds=[controller])["Successful"] == [controller]  # reboot is fine
