@@ -224,17 +224,16 @@ public struct ClusterLifecycle: Sendable, Equatable {
                                 restrictedSpec: $0, operation: .create)
         }
         var effects: [LifecycleEffect] = [.schedule(.setupComplete, afterSeconds: timing[.setup])]
-        for i in groups.indices where (groups[i].spec.minInstanceCount ?? 0) > 0 && request.nodeProvisioningMode == .continuous {
-            groups[i].minCountToken = 1
-            effects.append(.schedule(.minCountTimeout(group: groups[i].name, token: 1), afterSeconds: timing[.minInstanceTimeout]))
-        }
         let cluster = ClusterRecord(
             arn: arn, clusterID: clusterID, account: account, region: region, status: .creating, creationTime: now,
             generation: 1, request: request, groups: groups,
             autoScalingStatus: request.autoScaling?.mode == .enable ? .creating : nil
         )
         var lifecycle = ClusterLifecycle(cluster: cluster, nodes: [])
-        for g in lifecycle.cluster.groups.indices { effects += lifecycle.restartSchedule(g, at: now) }
+        for g in lifecycle.cluster.groups.indices {
+            if request.nodeProvisioningMode == .continuous { effects += lifecycle.restartMinCountTimer(g, timing: timing) }
+            effects += lifecycle.restartSchedule(g, at: now)
+        }
         lifecycle.recordCluster("create", .started)
         for group in groups { lifecycle.recordGroup(group.name, .create, .started) }
         return (lifecycle, effects)
@@ -253,6 +252,13 @@ public struct ClusterLifecycle: Sendable, Equatable {
     }
 
     func groupIndex(_ name: String) -> Int? { cluster.groups.firstIndex { $0.name == name } }
+
+    /// A timer token never handed out before in this cluster: a group re-created under an old name cannot match the
+    /// timers of its predecessor.
+    mutating func nextToken() -> Int {
+        cluster.timerTokens += 1
+        return cluster.timerTokens
+    }
 
     /// Applies a fired timer at its due time, with unlimited capacity.
     public mutating func handle<A: NodeAllocator>(
@@ -276,9 +282,11 @@ public struct ClusterLifecycle: Sendable, Equatable {
             }
             if cluster.isContinuous && cluster.isEKS { leaveCreating() }  // C3
         case .batchLaunched(let group, let batch):
-            guard let g = groupIndex(group) else { return [] }
-            let deepHealthChecks = !(cluster.groups[g].spec.onStartDeepHealthChecks ?? []).isEmpty
             let members = Set(batch)
+            guard let g = groupIndex(group), nodes.contains(where: { members.contains($0.logicalID) && $0.groupName == group }) else {
+                return []  // the batch's slots are gone (with their group, or terminated)
+            }
+            let deepHealthChecks = !(cluster.groups[g].spec.onStartDeepHealthChecks ?? []).isEmpty
             var failures: [(index: Int, message: String)] = []
             for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .pending && nodes[i].instanceID != nil {
                 if let error = context.launchError(for: nodes[i]) {
@@ -302,6 +310,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             }
         case .deepHealthCheckComplete(let group, let batch):
             let members = Set(batch)
+            guard nodes.contains(where: { members.contains($0.logicalID) && $0.groupName == group }) else { return [] }
             for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .deepHealthCheckInProgress {
                 nodes[i].status = .running
                 nodes[i].reachedRunning = true
@@ -379,6 +388,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             guard let g = groupIndex(group), cluster.groups[g].scheduleToken == token else { return [] }
             effects += runScheduledUpdate(g, context: &context)
         }
+        effects += startDeferredTerminations(context: &context)
         settle()
         return effects
     }
@@ -477,7 +487,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
                     recordShortfall(g)
                     let delay = context.timing[.retry]
                     cluster.groups[g].retryDelay = delay
-                    cluster.groups[g].retryToken += 1
+                    cluster.groups[g].retryToken = nextToken()
                     effects.append(.schedule(.launchRetry(group: group, token: cluster.groups[g].retryToken), afterSeconds: delay))
                 }
             } else {
@@ -515,7 +525,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
         let current = cluster.groups[g].retryDelay ?? context.timing[.retry]
         let delay = backOff ? min(current * 2, max(Self.maximumRetryDelay, context.timing[.retry])) : current
         cluster.groups[g].retryDelay = delay
-        cluster.groups[g].retryToken += 1
+        cluster.groups[g].retryToken = nextToken()
         effects.append(.schedule(.launchRetry(group: name, token: cluster.groups[g].retryToken), afterSeconds: delay))
         return effects
     }
@@ -633,8 +643,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
     }
 
     /// C6 / C9 end: a failed create is `Failed` with its groups `Failed` and no nodes (G9); a failed update is back
-    /// `InService` with the previous configuration (R78). Terminations the update started are not undone: a group it
-    /// scaled down keeps its lower TargetCount, a group it deleted stays deleted.
+    /// `InService` with the previous configuration and counts (R78; its scale-downs never started, they wait for its
+    /// launches). A group it deleted stays deleted (R75: irreversible).
     mutating func completeRollback(context: inout LifecycleContext) {
         guard cluster.status == .rollingBack else { return }
         guard let snapshot = cluster.rollback else {
@@ -653,10 +663,6 @@ public struct ClusterLifecycle: Sendable, Equatable {
                 continue  // added by the update: gone
             }
             if group.status == .deleting { restored.append(group); continue }  // deletion is irreversible (R75)
-            if group.targetCount < previous.targetCount {
-                previous.targetCount = group.targetCount
-                previous.spec.instanceCount = group.targetCount
-            }
             previous.batchInFlight = group.batchInFlight
             previous.status = .inService
             restored.append(previous)

@@ -24,6 +24,8 @@ public struct ClusterRecord: Sendable, Equatable {
     public var pendingConfigToken: Int?
     /// The last token handed out for T_config timers.
     public var configTokens: Int
+    /// The last token handed out for group timers (T_min, retries, schedules); unique within the cluster.
+    public var timerTokens: Int = 0
     /// What a legacy update changed, so a failure can roll it back (spec C9, R78); nil outside a legacy update.
     public var rollback: UpdateRollback?
     /// The UpdateClusterSoftware run in progress (spec R108, R109); nil when none is.

@@ -75,6 +75,10 @@ extension ClusterLifecycle {
         for g in requestedRestricted where stored[g.instanceGroupName].map({ $0.restrictedSpec == nil }) == true {
             throw .validation("Duplicate instance group name \(g.instanceGroupName).")
         }
+        // A group still being deleted cannot be updated or re-created under its name until it is gone (emulator decision).
+        for name in names where c.groups.contains(where: { $0.name == name && $0.status == .deleting }) {
+            throw .validation("Instance group \(name) is in Deleting status.")
+        }
 
         // R71: immutable fields of existing groups, all offenders in model member order.
         var offending: Set<ImmutableField> = []
@@ -243,7 +247,8 @@ extension ClusterLifecycle {
     public mutating func applyUpdate(_ plan: UpdatePlan, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard !plan.isNoOp else { return [] }  // R86
         var effects: [LifecycleEffect] = []
-        let legacy = !cluster.isContinuous
+        // Group semantics follow the resulting mode: a conversion to Continuous (R82) makes the groups Continuous now.
+        let legacy = plan.settings.nodeProvisioningMode != .continuous
         cluster.failureMessage = nil  // R47
         if legacy {
             cluster.status = .updating  // C7
@@ -312,7 +317,8 @@ extension ClusterLifecycle {
                 }
                 cluster.groups[g].operation = operation
             }
-            if countChange { effects += reconcileCount(g, context: &context) }
+            // R78: a legacy update is all-or-nothing, so its scale-downs wait until its launches succeeded.
+            if countChange && !(legacy && new.targetCount < old.targetCount) { effects += reconcileCount(g, context: &context) }
             if old.spec.scheduledUpdateConfig != new.spec.scheduledUpdateConfig { effects += restartSchedule(g, at: context.now) }
         }
         // G1: added groups.
@@ -329,6 +335,7 @@ extension ClusterLifecycle {
             effects += restartSchedule(g, at: context.now)
             effects += reconcileCount(g, context: &context)
         }
+        effects += startDeferredTerminations(context: &context)
         if configChange {
             cluster.configTokens += 1
             cluster.pendingConfigToken = cluster.configTokens
@@ -339,9 +346,21 @@ extension ClusterLifecycle {
         return effects
     }
 
+    /// R78: once a legacy update's launches have all succeeded, its scale-downs start (victims of R74).
+    mutating func startDeferredTerminations(context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard !cluster.isContinuous, cluster.status == .updating, cluster.rollback != nil,
+              !nodes.contains(where: { $0.status == .pending || $0.status == .deepHealthCheckInProgress }) else { return [] }
+        var effects: [LifecycleEffect] = []
+        for g in cluster.groups.indices where cluster.groups[g].status != .deleting {
+            let live = nodes.reduce(0) { $0 + ($1.groupName == cluster.groups[g].name && $1.status != .shuttingDown ? 1 : 0) }
+            if live > cluster.groups[g].targetCount { effects += reconcileCount(g, context: &context) }
+        }
+        return effects
+    }
+
     /// R73: every change of a group's minimum restarts its T_min timer.
     mutating func restartMinCountTimer(_ g: Int, timing: TimingProfile) -> [LifecycleEffect] {
-        cluster.groups[g].minCountToken += 1
+        cluster.groups[g].minCountToken = nextToken()
         guard (cluster.groups[g].spec.minInstanceCount ?? 0) > 0 else { return [] }
         return [.schedule(.minCountTimeout(group: cluster.groups[g].name, token: cluster.groups[g].minCountToken),
                           afterSeconds: timing[.minInstanceTimeout])]

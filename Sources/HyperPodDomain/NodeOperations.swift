@@ -4,6 +4,12 @@ import SageMakerShapes
 public struct NodeOperationResult: Sendable, Equatable {
     /// A node the operation refused, by the id it was named with.
     public struct Failure: Sendable, Equatable {
+        public init(id: String, code: String, message: String) {
+            self.id = id
+            self.code = code
+            self.message = message
+        }
+
         public var id: String
         /// The model's error code (`NodeIdNotFound`, `InvalidInstanceStatus`, …).
         public var code: String
@@ -16,6 +22,8 @@ public struct NodeOperationResult: Sendable, Equatable {
     public var succeededLogical: [String] = []
     public var failed: [Failure] = []
     public var failedLogical: [Failure] = []
+
+    public init() {}
 }
 
 /// One entry of BatchAddClusterNodes as planned (spec R100): accepted, or refused with its code and message.
@@ -69,7 +77,7 @@ extension ClusterLifecycle {
     }
 
     /// Ids once each, in first-occurrence order (R98).
-    static func unique(_ ids: [String]?) -> [String] {
+    public static func unique(_ ids: [String]?) -> [String] {
         var seen: Set<String> = []
         return (ids ?? []).filter { seen.insert($0).inserted }
     }
@@ -114,6 +122,10 @@ extension ClusterLifecycle {
                 if let g = groupIndex(nodes[i].groupName) {
                     cluster.groups[g].targetCount = max(0, cluster.groups[g].targetCount - 1)  // R101: TargetCount drops
                     cluster.groups[g].spec.instanceCount = cluster.groups[g].targetCount
+                    // MinInstanceCount stays at most InstanceCount (R62), so a DescribeCluster round trip stays valid (R72).
+                    if let minimum = cluster.groups[g].spec.minInstanceCount, minimum > cluster.groups[g].targetCount {
+                        cluster.groups[g].spec.minInstanceCount = cluster.groups[g].targetCount
+                    }
                 }
             }
             effects = terminate(ids, timing: context.timing)

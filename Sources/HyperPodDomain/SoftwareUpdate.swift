@@ -251,7 +251,7 @@ extension ClusterLifecycle {
 
     /// Sets the group's next `ScheduledUpdateConfig` timer (a new token: earlier timers go stale).
     mutating func restartSchedule(_ g: Int, at now: VirtualTime) -> [LifecycleEffect] {
-        cluster.groups[g].scheduleToken += 1
+        cluster.groups[g].scheduleToken = nextToken()
         guard let expression = cluster.groups[g].spec.scheduledUpdateConfig?.scheduleExpression,
               let schedule = CronSchedule(expression), let next = schedule.next(after: now) else { return [] }
         let seconds = Double(next.milliseconds - now.milliseconds) / 1000

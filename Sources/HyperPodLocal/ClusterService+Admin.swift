@@ -297,8 +297,12 @@ extension ClusterService: AdminBackend {
         case "api-error":
             let operation = try text("operation")
             guard operation == "*" || SageMakerOperations.names.contains(operation) else { throw .badBody("Unknown operation \(operation)") }
-            guard ["ThrottlingException", "InternalFailure", "ServiceUnavailable"].contains(try text("code")) else {
-                throw .badBody("code must be ThrottlingException, InternalFailure or ServiceUnavailable")
+            let code = try text("code")
+            guard ["ThrottlingException", "InternalFailure", "ServiceUnavailable", "InternalServerError"].contains(code) else {
+                throw .badBody("code must be ThrottlingException, InternalFailure, ServiceUnavailable or InternalServerError")
+            }
+            if code == "InternalServerError" && !["BatchRebootClusterNodes", "BatchReplaceClusterNodes", "*"].contains(operation) {
+                throw .badBody("InternalServerError is a per-node result of BatchRebootClusterNodes and BatchReplaceClusterNodes")
             }
             if let p = body["probability"], !(p.numberValue.map { $0 >= 0 && $0 <= 1 } ?? false) {
                 throw .badBody("probability must be a number from 0 to 1")

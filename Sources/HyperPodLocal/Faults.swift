@@ -36,7 +36,7 @@ public final class FaultRegistry: Sendable {
             switch fault.kind {
             case "latency":
                 delay += fault.body["milliseconds"]?.intValue ?? 0
-            case "api-error" where error == nil:
+            case "api-error" where error == nil && fault.body["code"]?.stringValue != "InternalServerError":
                 let probability = fault.body["probability"]?.numberValue ?? 1
                 guard Double.random(in: 0..<1) < probability, let code = fault.body["code"]?.stringValue else { continue }
                 let status: HTTPStatus = switch code {
@@ -50,6 +50,17 @@ public final class FaultRegistry: Sendable {
             }
         }
         return (error, delay)
+    }
+
+    /// Whether a node of a BatchReboot/BatchReplaceClusterNodes call fails with the per-node `InternalServerError`
+    /// (spec R103, R122), drawn with the fault's probability.
+    public func nodeInternalError(operation: String) -> Bool {
+        let list = faults.withLock { $0 }
+        return list.contains { fault in
+            fault.kind == "api-error" && fault.body["code"]?.stringValue == "InternalServerError"
+                && (fault.body["operation"]?.stringValue == operation || fault.body["operation"]?.stringValue == "*")
+                && Double.random(in: 0..<1) < (fault.body["probability"]?.numberValue ?? 1)
+        }
     }
 
     /// The state an alarm was set to (`ALARM` or `OK`; default `OK`, spec R108).

@@ -305,3 +305,14 @@ def test_R103_replacing_a_slurm_controller_node_is_refused(manual, sm):
                               "Message": f"Node {controller} is a Slurm controller node and cannot be replaced."}]
     assert "Successful" not in out
     assert sm.batch_reboot_cluster_nodes(ClusterName="c", NodeIds=[controller])["Successful"] == [controller]  # reboot is fine
+
+
+def test_R103_R122_injected_per_node_internal_server_error(manual, sm):
+    legacy(sm, manual, groups=[group("a", 2)])
+    first, second = ids(sm, "c")
+    admin(manual, "/_hyperpod/faults", {"kind": "api-error", "operation": "BatchRebootClusterNodes", "code": "InternalServerError"})
+    out = sm.batch_reboot_cluster_nodes(ClusterName="c", NodeIds=[first, second])
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200 and "Successful" not in out
+    assert [(f["NodeId"], f["ErrorCode"]) for f in out["Failed"]] == [(first, "InternalServerError"), (second, "InternalServerError")]
+    assert status_of(sm, "c", first) == "Running"  # left alone
+    assert sm.batch_replace_cluster_nodes(ClusterName="c", NodeIds=[first])["Successful"] == [first]  # other operations are not affected

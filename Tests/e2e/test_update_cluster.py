@@ -855,3 +855,65 @@ def test_R64_RA8_restricted_groups_at_create_when_the_partition_allows_them(manu
     other = make_client(manual.endpoint, region="eu-west-1")  # another partition still refuses them
     with pytest.raises(ClientError):
         other.create_cluster(**body)
+
+
+# Regressions found by an attack round (helper report, session 2) ------------------------------------------------------
+
+
+def test_R70_a_group_being_deleted_cannot_be_recreated_until_it_is_gone(manual, sm):
+    continuous(sm, manual, groups=[group("a", 1), group("b", 2)])
+    sm.update_cluster(ClusterName="k", InstanceGroupsToDelete=["b"])
+    assert error_of(sm.update_cluster, ClusterName="k", InstanceGroups=[group("b", 3)]) == (
+        "ValidationException", "Instance group b is in Deleting status.")
+    assert settle(manual)
+    sm.update_cluster(ClusterName="k", InstanceGroups=[group("b", 3)])
+    assert settle(manual)
+    assert counts(sm, "k")["b"] == ("InService", 3, 3)
+    assert [g["InstanceGroupName"] for g in sm.describe_cluster(ClusterName="k")["InstanceGroups"]] == ["a", "b"]
+
+
+def test_R73_a_recreated_group_does_not_inherit_its_predecessors_timeout(manual, sm):
+    continuous(sm, manual, groups=[group("a", 1)])
+    capacity(manual, {"ml.c5.xlarge": 0})
+    sm.update_cluster(ClusterName="k", InstanceGroups=[group("g", 2, MinInstanceCount=2)])
+    advance(manual, 3600)
+    sm.update_cluster(ClusterName="k", InstanceGroupsToDelete=["g"])
+    advance(manual, 10)
+    sm.update_cluster(ClusterName="k", InstanceGroups=[group("g", 2, MinInstanceCount=2)])  # its own 3 h start now
+    advance(manual, 3 * 3600 - 3605)  # past the first group's deadline
+    assert counts(sm, "k")["g"] == ("Creating", 0, 2)
+    advance(manual, 3605)
+    assert counts(sm, "k")["g"] == ("InService", 0, 0)
+
+
+def test_R73_R82_minimums_sent_with_a_conversion_to_continuous_time_out(manual, sm):
+    legacy(sm, manual, groups=[group("a", 1)], VpcConfig=VPC, Orchestrator={"Eks": {"ClusterArn": EKS_ARN}})
+    capacity(manual, {"ml.c5.xlarge": 0})
+    sm.update_cluster(ClusterName="c", NodeProvisioningMode="Continuous",
+                      InstanceGroups=[group("a", 3, MinInstanceCount=3), group("n", 2, MinInstanceCount=2)])
+    assert counts(sm, "c") == {"a": ("Updating", 1, 3), "n": ("Creating", 0, 2)}
+    advance(manual, 3 * 3600)
+    assert counts(sm, "c") == {"a": ("InService", 1, 1), "n": ("InService", 0, 0)}
+
+
+def test_R101_R72_batch_delete_keeps_min_count_at_most_the_target(manual, sm):
+    continuous(sm, manual, groups=[group("a", 2, MinInstanceCount=2)])
+    sm.batch_delete_cluster_nodes(ClusterName="k", NodeIds=[nodes(sm, "k")[0]["InstanceId"]])
+    assert settle(manual)
+    g = groups_of(sm, "k")["a"]
+    assert (g["TargetCount"], g["MinCount"]) == (1, 1)
+    sm.update_cluster(ClusterName="k", InstanceGroups=[group("a", 1, MinInstanceCount=1)])  # the round trip is accepted
+
+
+def test_R78_a_failed_legacy_update_restores_the_groups_it_scaled_down(manual, sm):
+    legacy(sm, manual, groups=[group("a", 3), group("b", 1, InstanceType="ml.m5.xlarge")])
+    capacity(manual, {"ml.m5.xlarge": 0})
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("a", 1), group("b", 3, InstanceType="ml.m5.xlarge")])
+    assert all(n["InstanceStatus"]["Status"] == "Running" for n in nodes(sm, "c"))  # scale-down waits for the launches
+    assert settle(manual)
+    assert sm.describe_cluster(ClusterName="c")["FailureMessage"].startswith("We currently do not have sufficient capacity")
+    assert counts(sm, "c") == {"a": ("InService", 3, 3), "b": ("InService", 1, 1)}
+    capacity(manual, {})
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("a", 1), group("b", 3, InstanceType="ml.m5.xlarge")])
+    assert settle(manual)
+    assert counts(sm, "c") == {"a": ("InService", 1, 1), "b": ("InService", 3, 3)}

@@ -14,12 +14,36 @@ extension ClusterService {
             var lifecycle = try resolveCluster(name, context: context, db: db)
             let previous = lifecycle
             var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
-            let outcome: (NodeOperationResult, [LifecycleEffect])
+            // R103, R122: injected per-node InternalServerError results (reboot and replace only); those nodes are left alone.
+            var injected = NodeOperationResult()
+            var nodeIds = nodeIds, logicalIds = logicalIds
+            if operation != .delete {
+                let name = operation == .reboot ? "BatchRebootClusterNodes" : "BatchReplaceClusterNodes"
+                func failing(_ ids: [String]?) -> [String] { ClusterLifecycle.unique(ids).filter { _ in faults.nodeInternalError(operation: name) } }
+                let failed = failing(nodeIds), failedLogical = failing(logicalIds)
+                injected.failed = failed.map { .init(id: $0, code: "InternalServerError", message: "An internal error occurred while processing node \($0).") }
+                injected.failedLogical = failedLogical.map {
+                    .init(id: $0, code: "InternalServerError", message: "An internal error occurred while processing node \($0).")
+                }
+                if !failed.isEmpty { nodeIds = nodeIds?.filter { !failed.contains($0) } }
+                if !failedLogical.isEmpty { logicalIds = logicalIds?.filter { !failedLogical.contains($0) } }
+                if (nodeIds ?? []).isEmpty && (logicalIds ?? []).isEmpty && !(injected.failed + injected.failedLogical).isEmpty {
+                    do {
+                        try lifecycle.checkNodeOperationState(verb: operation == .reboot ? "rebooted" : "repaired")
+                    } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
+                        throw AWSError.validation(message)
+                    }
+                    return (lifecycle.cluster.arn, injected)
+                }
+            }
+            var outcome: (NodeOperationResult, [LifecycleEffect])
             do {
                 outcome = try lifecycle.batch(operation, nodeIds: nodeIds, logicalIds: logicalIds, context: &transition)
             } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
                 throw AWSError.validation(message)
             }
+            outcome.0.failed += injected.failed
+            outcome.0.failedLogical += injected.failedLogical
             try finishTransition(transition, db: db)
             try TransitionScheduler.schedule(try apply(outcome.1, to: lifecycle, previous: previous, at: now, db: db), in: db)
             return (lifecycle.cluster.arn, outcome.0)

@@ -199,6 +199,7 @@ public enum ClusterStore {
         if let tiered = c.appliedTieredStorageConfig { object["appliedTieredStorageConfig"] = tiered.jsonValue }
         if let token = c.pendingConfigToken { object["pendingConfigToken"] = .integer(Int64(token)) }
         object["configTokens"] = .integer(Int64(c.configTokens))
+        object["timerTokens"] = .integer(Int64(c.timerTokens))
         if let rollback = c.rollback {
             object["rollback"] = .object([
                 "request": rollback.request.jsonValue, "groups": .array(rollback.groups.map(encodeGroup)),
@@ -282,6 +283,8 @@ public enum ClusterStore {
         cluster.appliedTieredStorageConfig = try object["appliedTieredStorageConfig"].map { try ClusterTieredStorageConfig(json: $0) }
         cluster.pendingConfigToken = object["pendingConfigToken"]?.intValue
         cluster.configTokens = object["configTokens"]?.intValue ?? 0
+        cluster.timerTokens = object["timerTokens"]?.intValue
+            ?? groups.map { max($0.minCountToken, $0.retryToken, $0.scheduleToken) }.max() ?? 0
         if let rollback = object["rollback"]?.objectValue, let previous = rollback["request"] {
             cluster.rollback = UpdateRollback(
                 request: try CreateClusterRequest(json: previous),
