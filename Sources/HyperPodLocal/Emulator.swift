@@ -118,6 +118,12 @@ public final class Emulator: Sendable {
     /// - Throws: `SocketError`.
     public func bind() throws -> SocketAddress { try server.bind() }
 
+    /// Loads the seed files of `directory` (see `ClusterService.loadSeeds`). Call before `run()`.
+    /// - Returns: the clusters created. - Throws: `SeedError`.
+    public func loadSeeds(from directory: String) throws -> [String] {
+        try service.queue.sync { try service.loadSeeds(from: directory) }
+    }
+
     /// Fires overdue transitions (catch-up after a restart), then serves until `stop()`; returns once in-flight
     /// requests are answered (at most 4.5 s after `stop()`). Stop order is the reverse of start: server, then state.
     public func run() {

@@ -88,8 +88,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Quota value: 'NAME=N' with a quota name of spec R84, e.g. 'ml.p5.48xlarge for cluster usage=8' (repeatable). (env HYPERPOD_LOCAL_QUOTA, comma-separated)")
     var quota: [String] = []
 
-    @Option(help: "Seed for ids, addresses and random choices: reproducible runs. (env HYPERPOD_LOCAL_SEED; default random)")
-    var seed: UInt64?
+    @Option(help: "A number: seed for ids, addresses and random choices (reproducible runs). A directory: load its *.json seed files (CreateCluster requests, optionally with \"account\", \"region\", \"state\": \"InService\") at start, idempotently. Repeatable. (env HYPERPOD_LOCAL_SEED, comma-separated)")
+    var seed: [String] = []
 
     @Option(help: "on|off: the admin API beyond /_hyperpod/health. (env HYPERPOD_LOCAL_ADMIN; default on)")
     var admin: String?
@@ -176,9 +176,13 @@ struct Serve: ParsableCommand {
             }
             config.quotas[String(text[..<eq])] = n
         }
-        config.seed = try seed ?? env.variables["HYPERPOD_LOCAL_SEED"].map { text in
-            guard let value = UInt64(text) else { throw ValidationError("HYPERPOD_LOCAL_SEED='\(text)' is not a valid value") }
-            return value
+        let seeds = seed.isEmpty ? (env.variables["HYPERPOD_LOCAL_SEED"] ?? "").split(separator: ",").map(String.init) : seed
+        for text in seeds where !text.isEmpty {
+            if let value = UInt64(text) {
+                config.seed = value
+            } else {
+                config.seedDirectories.append(text)
+            }
         }
         let adminText = try env.resolve(admin, "ADMIN", default: "on")
         guard adminText == "on" || adminText == "off" else { throw ValidationError("--admin must be on or off, got '\(adminText)'") }
@@ -196,6 +200,10 @@ struct Serve: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let emulator = try Emulator(configuration: config, logger: logger)
         let address = try emulator.bind()
+        for directory in config.seedDirectories {
+            let created = try emulator.loadSeeds(from: directory)
+            logger.info("seeds.loaded", metadata: ["directory": "\(directory)", "clusters": "\(created.joined(separator: ","))"])
+        }
         // Their own queue: on the global queue a signal would wait behind background work (large bodies).
         let signalQueue = DispatchQueue(label: "hyperpod-local.signals")
         let signalSources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
