@@ -31,6 +31,8 @@ public protocol AdminBackend: Sendable {
     func quotasBody(account: String?, region: String?) throws(AdminError) -> JSONObject
     /// RA5 PUT: sets quota values (`{"<quota name>": n}`). - Throws: `AdminError` 400 for an unknown name or bad value.
     func setQuotas(_ body: JSONObject) throws(AdminError)
+    /// RA10: the Prometheus text exposition (format 0.0.4).
+    func metricsText() -> String
     /// RA8 GET: the partition's settings.
     func settingsBody(account: String?, region: String?) throws(AdminError) -> JSONObject
     /// RA8 PUT: `{"restrictedInstanceGroupsOnCreate": "reject" | "allow"}` for a partition. - Throws: `AdminError` 400.

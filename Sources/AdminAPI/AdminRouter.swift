@@ -5,7 +5,7 @@ import JSON
 /// (`Content-Type: application/json`), never SigV4-checked; errors are `{"error": "<text>"}` with 400, 404 or 409.
 ///
 /// Routes: `GET /_hyperpod/health` (RA1), `POST /_hyperpod/reset` (RA2), `GET`/`POST /_hyperpod/clock` (RA3),
-/// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `GET`/`PUT /_hyperpod/settings` (RA8), `GET`/`PUT /_hyperpod/timing` (RA6),
+/// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `GET`/`PUT /_hyperpod/settings` (RA8), `GET /_hyperpod/metrics` (RA10), `GET`/`PUT /_hyperpod/timing` (RA6),
 /// `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11). With the admin
 /// API off only `health` answers; with a token every route but `health` needs `X-Hyperpod-Admin-Token`.
 public struct AdminRouter: Sendable {
@@ -90,6 +90,9 @@ public struct AdminRouter: Sendable {
             case ("PUT", "/_hyperpod/capacity"):
                 try backend.replaceCapacity(body)
                 return Self.json(.ok, try backend.capacityBody(account: body["account"]?.stringValue, region: body["region"]?.stringValue))
+            case ("GET", "/_hyperpod/metrics"):
+                return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                                    body: Array(backend.metricsText().utf8))
             case ("GET", "/_hyperpod/settings"):
                 return Self.json(.ok, try backend.settingsBody(account: query["account"], region: query["region"]))
             case ("PUT", "/_hyperpod/settings"):

@@ -236,6 +236,24 @@ extension ClusterService: AdminBackend {
         } catch { throw Self.adminError(error) }
     }
 
+    // MARK: Metrics (RA10)
+
+    public func metricsText() -> String {
+        var out = metrics.exposition()
+        let rows = (try? database.writer.read { db -> ([Row], [Row], Int) in
+            (try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM clusters GROUP BY status ORDER BY status"),
+             try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM cluster_nodes GROUP BY status ORDER BY status"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scheduled_transitions") ?? 0)
+        }) ?? ([], [], 0)
+        out += "# HELP hyperpod_clusters Clusters by ClusterStatus, over every partition.\n# TYPE hyperpod_clusters gauge\n"
+        for row in rows.0 { out += "hyperpod_clusters{status=\"\(row["status"] as String)\"} \(row["n"] as Int)\n" }
+        out += "# HELP hyperpod_nodes Node slots by InstanceStatus, over every partition.\n# TYPE hyperpod_nodes gauge\n"
+        for row in rows.1 { out += "hyperpod_nodes{status=\"\(row["status"] as String)\"} \(row["n"] as Int)\n" }
+        out += "# HELP hyperpod_pending_timers Persisted transitions not yet fired.\n# TYPE hyperpod_pending_timers gauge\n"
+        out += "hyperpod_pending_timers \(rows.2)\n"
+        return out
+    }
+
     // MARK: Settings (RA8)
 
     public func settingsBody(account: String?, region: String?) throws(AdminError) -> JSONObject {

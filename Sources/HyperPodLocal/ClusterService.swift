@@ -31,6 +31,8 @@ public final class ClusterService: @unchecked Sendable {
     let configuredQuotas: [String: Int]
     /// Active request and alarm faults (spec RA7), mirrored from the `faults` table.
     public let faults = FaultRegistry()
+    /// Request counters and latencies (spec RA10), fed by the HTTP handler.
+    public let metrics = RequestMetrics()
     let generator: Mutex<SeededGenerator>
     private(set) var scheduler: TransitionScheduler!
     private var timer: DispatchSourceTimer?

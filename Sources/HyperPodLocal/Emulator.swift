@@ -55,7 +55,7 @@ public final class Emulator: Sendable {
                 checkResponses: configuration.checkResponses, deferUnhandled: true,
                 encodedHandlers: ["DescribeCluster": { input, context in try service.describeClusterFromCache(input, context: context) }]
             ),
-            faults: service.faults,
+            faults: service.faults, corsOrigins: configuration.corsOrigins, metrics: service.metrics,
             logger: logger
         )
         server = HTTPServer(

@@ -35,6 +35,8 @@ public struct EmulatorConfiguration: Sendable {
     public var capacity: [String: [String: Int]] = [:]
     /// Quota values for partitions that set none through the admin API (spec R84, RA5), by quota name.
     public var quotas: [String: Int] = [:]
+    /// Origins allowed by CORS (`--cors`, spec R1); empty: CORS off; `*`: any.
+    public var corsOrigins: [String] = []
     /// Directories of seed files loaded at start (`--seed DIR`; issue #7).
     public var seedDirectories: [String] = []
     /// The admin API beyond `health` (spec §14a).

@@ -25,6 +25,10 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let logger: Logger
     /// Injected API errors and latency (spec RA7).
     let faults: FaultRegistry
+    /// Origins allowed by CORS (`--cors`; spec R1); empty: CORS off, `*`: any origin.
+    let corsOrigins: [String]
+    /// Request and latency counters for `GET /_hyperpod/metrics` (spec RA10).
+    let metrics: RequestMetrics
     /// Requests handed to `stateQueue` and not yet answered. The event loop answers from the cache only when this is
     /// zero: a read pipelined behind a queued write must see that write, so it queues behind it (the queue is FIFO).
     let queued = QueuedCounter()
@@ -34,8 +38,11 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     }
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, fastAWS: AWSJSONRouter? = nil,
-                faults: FaultRegistry = FaultRegistry(), logger: Logger) {
+                faults: FaultRegistry = FaultRegistry(), corsOrigins: [String] = [], metrics: RequestMetrics = RequestMetrics(),
+                logger: Logger) {
         self.faults = faults
+        self.corsOrigins = corsOrigins
+        self.metrics = metrics
         self.aws = aws
         self.admin = admin
         self.stateQueue = stateQueue
@@ -47,7 +54,12 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     /// state queue, so a large request does not stall the loop for other clients.
     static let fastPathBodyBytes = 64 * 1024
 
-    public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+    public func handle(_ request: HTTPRequest, responder plain: HTTPResponder) {
+        let responder = CORSResponder(inner: plain, allowOrigin: allowedOrigin(request))
+        if request.method == "OPTIONS" && !corsOrigins.isEmpty {
+            responder.respond(preflight(request))  // R1: preflights never reach the router
+            return
+        }
         if !AdminRouter.matches(request), let target = request.headers["X-Amz-Target"], target.hasPrefix("SageMaker.") {
             let (error, delay) = faults.effect(on: String(target.dropFirst("SageMaker.".count)))
             if error != nil || delay > 0 {
@@ -61,6 +73,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
                 if let error {
                     let requestID = RequestID.make()
                     logger.info("request.injected_fault", metadata: ["aws.error_code": "\(error.code)", "request.id": "\(requestID)"])
+                    metrics.record(operation: String(target.dropFirst("SageMaker.".count)), status: error.status.code, milliseconds: 0)
                     deliver(AWSJSONRouter.errorResponse(error, requestID: requestID))
                 } else {
                     queued.count.add(1, ordering: .relaxed)
@@ -86,6 +99,29 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
                 responder.respond(response)
             }
         }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request: its `Origin` when allowed (`*` when any is), else nil.
+    func allowedOrigin(_ request: HTTPRequest) -> String? {
+        guard !corsOrigins.isEmpty, let origin = request.headers["Origin"] else { return nil }
+        if corsOrigins.contains("*") { return "*" }
+        return corsOrigins.contains(origin) ? origin : nil
+    }
+
+    /// A CORS preflight answer (spec R1): 204 with the allowed methods and headers when the origin is allowed; 403
+    /// without them otherwise.
+    func preflight(_ request: HTTPRequest) -> HTTPResponse {
+        guard allowedOrigin(request) != nil else {
+            return HTTPResponse(status: .forbidden, headers: ["Content-Type": "application/json"],
+                                body: Array(#"{"error":"CORS origin not allowed"}"#.utf8))
+        }
+        var headers: HTTPHeaders = [
+            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+            "Access-Control-Max-Age": "600",
+        ]
+        headers.add("Access-Control-Allow-Headers", request.headers["Access-Control-Request-Headers"]
+            ?? "Authorization, Content-Type, Content-Encoding, X-Amz-Target, X-Amz-Date, X-Amz-Security-Token, X-Amz-User-Agent, amz-sdk-invocation-id, amz-sdk-request, X-Hyperpod-Admin-Token")
+        return HTTPResponse(status: .noContent, headers: headers)
     }
 
     /// Answers `request` synchronously (also the in-process test entry point).
@@ -123,6 +159,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             }
         }
         let latency = (Self.monotonicSeconds() - started) * 1000
+        metrics.record(operation: operation, status: response.status.code, milliseconds: latency)
         logger.info("request", metadata: [
             "aws.operation": "\(operation)",
             "http.status": "\(response.status.code)",
@@ -162,5 +199,20 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Adds the CORS response headers (spec R1) to every answer of a request from an allowed origin.
+struct CORSResponder: Sendable {
+    let inner: HTTPResponder
+    let allowOrigin: String?
+
+    func respond(_ response: HTTPResponse) {
+        guard let allowOrigin else { return inner.respond(response) }
+        var response = response
+        response.headers.add("Access-Control-Allow-Origin", allowOrigin)
+        response.headers.add("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, Content-Encoding")
+        if allowOrigin != "*" { response.headers.add("Vary", "Origin") }
+        inner.respond(response)
     }
 }

@@ -91,6 +91,9 @@ struct Serve: ParsableCommand {
     @Option(help: "A number: seed for ids, addresses and random choices (reproducible runs). A directory: load its *.json seed files (CreateCluster requests, optionally with \"account\", \"region\", \"state\": \"InService\") at start, idempotently. Repeatable. (env HYPERPOD_LOCAL_SEED, comma-separated)")
     var seed: [String] = []
 
+    @Option(help: "CORS: allowed origins, comma-separated, or * for any (spec R1). Off by default. (env HYPERPOD_LOCAL_CORS)")
+    var cors: String?
+
     @Option(help: "on|off: the admin API beyond /_hyperpod/health. (env HYPERPOD_LOCAL_ADMIN; default on)")
     var admin: String?
 
@@ -184,6 +187,8 @@ struct Serve: ParsableCommand {
                 config.seedDirectories.append(text)
             }
         }
+        config.corsOrigins = (cors ?? env.variables["HYPERPOD_LOCAL_CORS"] ?? "").split(separator: ",")
+            .map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
         let adminText = try env.resolve(admin, "ADMIN", default: "on")
         guard adminText == "on" || adminText == "off" else { throw ValidationError("--admin must be on or off, got '\(adminText)'") }
         config.adminEnabled = adminText == "on"
@@ -265,5 +270,14 @@ struct Environment {
             return converted
         }
         throw ValidationError("HYPERPOD_LOCAL_\(name)='\(text)' is not a valid value")
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
     }
 }
