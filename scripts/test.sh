@@ -33,5 +33,7 @@ echo "== swift build -c release"
 swift build -c release --product hyperpod-local
 echo "== swift test (unit tests)"
 swift test
+echo "== the container's runtime libraries (docker/Dockerfile, checked without Docker)"
+scripts/check-runtime-deps.sh
 echo "== pytest Tests/e2e (end-to-end, real binary on port 0)"
 python3 -m pytest -q Tests/e2e

@@ -8,7 +8,7 @@ struct HyperPodLocalCommand: ParsableCommand {
         commandName: "hyperpod-local",
         abstract: "A local emulator of the Amazon SageMaker HyperPod cluster control plane (AWS JSON 1.1 on HTTP/1.1).",
         version: Emulator.version,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Health.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -96,7 +96,8 @@ class Server:
                 self.process.wait()
         self.process.stdout.close()
         self.logfile.close()
-        os.unlink(self.logfile.name)
+        if os.path.exists(self.logfile.name):  # stop() may be called twice (a test, then its fixture)
+            os.unlink(self.logfile.name)
 
 
 @pytest.fixture
