@@ -1,0 +1,98 @@
+"""Real clients end to end (issue #7, must-show 1): the AWS CLI, aiobotocore, sagemaker-core's Cluster resource and the
+HyperPod CLI (`hyp`), each through its own endpoint setting. sagemaker-core and hyp run from the virtual environment
+scripts/test.sh makes (their botocore is newer than the one the rest of the suite pins)."""
+import asyncio
+import json
+import os
+import subprocess
+
+from aiobotocore.session import get_session
+
+from conftest import ROOT, make_client
+from test_clusters import CORPUS, admin, group
+
+VENV_PYTHON = os.environ.get("HYPERPOD_SAGEMAKER_CORE_PYTHON", os.path.join(ROOT, ".venv-sagemaker-hyperpod", "bin", "python"))
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+
+
+def aws(server, *args):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1")
+    run = subprocess.run(["aws", "--endpoint-url", server.endpoint, "sagemaker", *args], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout) if run.stdout.strip() else {}
+
+
+def test_aws_cli_create_describe_update_list_nodes_delete(make_server):
+    server = make_server("--clock", "manual")
+    source = os.path.join(CORPUS, "moto_create-cluster-two-groups-test-fixture.json")
+    with open(source) as f:
+        request = json.load(f)
+    name = request["ClusterName"]
+    arn = aws(server, "create-cluster", "--cli-input-json", f"file://{source}")["ClusterArn"]
+    admin(server, "/_hyperpod/settle", {})
+    assert aws(server, "describe-cluster", "--cluster-name", name)["ClusterStatus"] == "InService"
+    first = request["InstanceGroups"][0]
+    updated = dict(first, InstanceCount=first["InstanceCount"] + 1)
+    assert aws(server, "update-cluster", "--cluster-name", name, "--instance-groups", json.dumps([updated]))["ClusterArn"] == arn
+    admin(server, "/_hyperpod/settle", {})
+    nodes = aws(server, "list-cluster-nodes", "--cluster-name", name)["ClusterNodeSummaries"]  # the CLI pages by itself
+    assert len(nodes) == sum(g["InstanceCount"] for g in request["InstanceGroups"]) + 1
+    assert aws(server, "delete-cluster", "--cluster-name", name)["ClusterArn"] == arn
+    admin(server, "/_hyperpod/settle", {})
+    assert aws(server, "list-clusters")["ClusterSummaries"] == []
+
+
+def test_aiobotocore_async_describe_and_list(make_server):
+    server = make_server("--clock", "manual")
+    sm = make_client(server.endpoint)
+    for name in ["async-a", "async-b"]:
+        sm.create_cluster(ClusterName=name, InstanceGroups=[group("g", 1)])
+    admin(server, "/_hyperpod/settle", {})
+
+    async def main():
+        session = get_session()
+        async with session.create_client("sagemaker", endpoint_url=server.endpoint, region_name="us-east-1",
+                                         aws_access_key_id="x", aws_secret_access_key="x") as client:
+            described = await asyncio.gather(*(client.describe_cluster(ClusterName=n) for n in ["async-a", "async-b"]))
+            listed = await client.list_clusters(SortBy="NAME")
+            nodes = [n async for page in client.get_paginator("list_cluster_nodes").paginate(ClusterName="async-a")
+                     for n in page["ClusterNodeSummaries"]]
+            return described, listed, nodes
+
+    described, listed, nodes = asyncio.run(main())
+    assert [d["ClusterStatus"] for d in described] == ["InService", "InService"]
+    assert [c["ClusterName"] for c in listed["ClusterSummaries"]] == ["async-a", "async-b"]
+    assert len(nodes) == 1 and nodes[0]["InstanceStatus"]["Status"] == "Running"
+
+
+def venv_env(server):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL_SAGEMAKER=server.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION="us-east-1", COLUMNS="120")
+    return env
+
+
+def test_sagemaker_core_create_wait_update_delete_wait(make_server):
+    assert os.path.exists(VENV_PYTHON), f"{VENV_PYTHON} is missing: scripts/test.sh installs sagemaker-hyperpod into it"
+    server = make_server("--timing", "instant")
+    run = subprocess.run([VENV_PYTHON, os.path.join(CLIENTS, "sagemaker_core_lifecycle.py")], env=venv_env(server),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    findings = json.loads(last[last.index("{"):])
+    assert findings == {"created": True, "status": "InService", "after_update": [["workers", 3, 3]], "deleted": True}
+    assert "InternalFailure" not in server.log()
+
+
+def test_hyperpod_cli_updates_node_recovery(make_server):
+    hyp = os.path.join(os.path.dirname(VENV_PYTHON), "hyp")
+    assert os.path.exists(hyp), f"{hyp} is missing: scripts/test.sh installs sagemaker-hyperpod"
+    server = make_server("--clock", "manual")
+    sm = make_client(server.endpoint)
+    sm.create_cluster(ClusterName="hyp-cluster", InstanceGroups=[group("g", 1)])
+    admin(server, "/_hyperpod/settle", {})
+    run = subprocess.run([hyp, "update", "cluster", "--cluster-name", "hyp-cluster", "--node-recovery", "None",
+                          "--region", "us-east-1"], env=venv_env(server), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert sm.describe_cluster(ClusterName="hyp-cluster")["NodeRecovery"] == "None"
