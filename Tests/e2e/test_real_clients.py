@@ -96,3 +96,22 @@ def test_hyperpod_cli_updates_node_recovery(make_server):
                           "--region", "us-east-1"], env=venv_env(server), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert sm.describe_cluster(ClusterName="hyp-cluster")["NodeRecovery"] == "None"
+
+
+def test_a_second_sdk_ruby_aws_sdk_core_with_its_own_http_stack_and_error_parser(make_server):
+    """AWS SDK for Ruby v3 (Debian's ruby-aws-sdk-core, installed by .ci/run): a SageMaker client built from the
+    model the server embeds, SigV4-signed with a 12-digit access key (the account, R24), Net::HTTP underneath."""
+    import shutil
+    assert shutil.which("ruby"), "ruby is missing: .ci/run installs ruby-aws-sdk-core"
+    server = make_server("--clock", "manual")
+    model = os.path.join(ROOT, "Sources", "AWSJSONProtocol", "ServiceModel", "sagemaker-cluster-model.json")
+    run = subprocess.run(["ruby", os.path.join(CLIENTS, "ruby_sagemaker.rb"), model], env=dict(os.environ, ENDPOINT=server.endpoint),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    findings = json.loads(run.stdout.strip().splitlines()[-1])
+    assert findings["arn"].startswith("arn:aws:sagemaker:us-east-1:111122223333:cluster/")
+    assert findings["status"] == "Creating" and findings["creation_time_class"] == "Time"
+    assert findings["error"] == ["HyperPodRuby::Errors::ResourceNotFound", "ResourceNotFound",
+                                 "Could not find cluster 'arn:aws:sagemaker:us-east-1:111122223333:cluster/missing'", 400]
+    assert findings["validation"][0] == "ValidationException" and "instanceCount" in findings["validation"][1]
+    assert findings["listed"] == ["ruby"]
