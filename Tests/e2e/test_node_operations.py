@@ -252,11 +252,13 @@ def test_R119_lifecycle_script_failure_fails_a_legacy_create_naming_the_instance
     admin(manual, "/_hyperpod/faults", {"kind": "launch-failure", "instanceType": "ml.c5.xlarge", "count": 1, "cause": "lifecycle-script"})
     sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2)])
     advance(manual, 2)  # setup: the instances exist
-    first = nodes(sm, "c")[0]["InstanceId"]
-    advance(manual, 1)  # the batch ends: the first node's scripts fail
+    launched = {n["InstanceId"] for n in nodes(sm, "c")}
+    advance(manual, 1)  # the batch ends: one node's scripts fail
     d = sm.describe_cluster(ClusterName="c")
     assert d["ClusterStatus"] == "RollingBack"
-    assert d["FailureMessage"] == (f'Instance {first} failed to provision with the following error: "{SCRIPTS}" '
+    failed = d["FailureMessage"].split()[1]
+    assert failed in launched
+    assert d["FailureMessage"] == (f'Instance {failed} failed to provision with the following error: "{SCRIPTS}" '
                                    "Note that multiple instances may be impacted.")
     assert settle(manual)
     assert sm.describe_cluster(ClusterName="c")["ClusterStatus"] == "Failed"
