@@ -115,6 +115,18 @@ def make_server():
         server.stop()
 
 
+@pytest.fixture
+def manual(make_server):
+    """A server on a manual clock with the fast profile: time moves only through the admin API (RA3, RA11)."""
+    return make_server("--clock", "manual")
+
+
+@pytest.fixture
+def sm(manual):
+    """A boto3 SageMaker client of the `manual` server."""
+    return make_client(manual.endpoint)
+
+
 @pytest.fixture(scope="module")
 def server():
     s = Server()

@@ -35,17 +35,6 @@ def group(name="workers", count=2, **extra):
     return g
 
 
-@pytest.fixture
-def manual(make_server):
-    """A server on a manual clock with the fast profile."""
-    return make_server("--clock", "manual")
-
-
-@pytest.fixture
-def sm(manual):
-    return make_client(manual.endpoint)
-
-
 def status(sm, name):
     return sm.describe_cluster(ClusterName=name)["ClusterStatus"]
 

@@ -7,16 +7,6 @@ from test_clusters import admin, group
 from test_update_cluster import VPC, EKS_ARN, advance, capacity, continuous, legacy, settle
 
 
-@pytest.fixture
-def manual(make_server):
-    return make_server("--clock", "manual")
-
-
-@pytest.fixture
-def sm(manual):
-    return make_client(manual.endpoint)
-
-
 def all_events(sm, name, **kwargs):
     events, token = [], None
     while True:

@@ -10,16 +10,6 @@ from test_clusters import admin, group
 from test_update_cluster import VPC, advance, continuous, counts, error_of, legacy, nodes, settle
 
 
-@pytest.fixture
-def manual(make_server):
-    return make_server("--clock", "manual")
-
-
-@pytest.fixture
-def sm(manual):
-    return make_client(manual.endpoint)
-
-
 def ids(sm, name, group_name=None):
     return [n["InstanceId"] for n in nodes(sm, name) if group_name in (None, n["InstanceGroupName"])]
 

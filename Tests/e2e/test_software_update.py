@@ -9,16 +9,6 @@ from test_update_cluster import EKS_ARN, VPC, advance, error_of, legacy, nodes, 
 NEW_AMI = "ami-0123456789abcdef0"
 
 
-@pytest.fixture
-def manual(make_server):
-    return make_server("--clock", "manual")
-
-
-@pytest.fixture
-def sm(manual):
-    return make_client(manual.endpoint)
-
-
 def eks(sm, server, count=10, **extra):
     return legacy(sm, server, name="e", groups=[group("a", count, **extra)], VpcConfig=VPC,
                   Orchestrator={"Eks": {"ClusterArn": EKS_ARN}})

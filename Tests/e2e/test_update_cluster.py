@@ -19,16 +19,6 @@ EKS_ARN = "arn:aws:eks:us-east-1:111122223333:cluster/my-eks"
 VPC = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0aaa", "subnet-0bbb"]}
 
 
-@pytest.fixture
-def manual(make_server):
-    return make_server("--clock", "manual")
-
-
-@pytest.fixture
-def sm(manual):
-    return make_client(manual.endpoint)
-
-
 def settle(server, seconds=3600):
     return admin(server, "/_hyperpod/settle", {"maxSeconds": seconds})["settled"]
 
