@@ -697,6 +697,13 @@ public struct ClusterLifecycle: Sendable, Equatable {
 
     // MARK: - Settling
 
+    /// The status a group settles in (G6): `Degraded` while it holds a node in `Failure` that will not be recovered
+    /// (NodeRecovery not `Automatic`), else `InService`.
+    func settledStatus(of group: String) -> InstanceGroupStatus {
+        let unrecovered = (cluster.request.nodeRecovery ?? .automatic) != .automatic
+        return unrecovered && nodes.contains(where: { $0.groupName == group && $0.status == .failure }) ? .degraded : .inService
+    }
+
     /// C2/C3/C4 at the end of create: applied settings take effect.
     mutating func leaveCreating() {
         cluster.status = .inService
@@ -715,14 +722,17 @@ public struct ClusterLifecycle: Sendable, Equatable {
             let busy = nodes.contains {
                 $0.groupName == group.name && [.pending, .deepHealthCheckInProgress, .shuttingDown].contains($0.status)
             }
+            // A legacy group is complete when its slots are all there and none is launching or leaving; a node that
+            // failed afterwards (R121) does not hold the operation up — the group is then Degraded (G6).
+            let slots = nodes.reduce(0) { $0 + ($1.groupName == group.name && $1.status != .shuttingDown ? 1 : 0) }
+            let legacyReached = slots == group.targetCount && !busy && cluster.pendingConfigToken == nil
             switch group.status {
             case .creating:
-                let reached = continuous ? cluster.status != .creating && current >= minimum
-                    : current == group.targetCount && !busy && cluster.pendingConfigToken == nil
-                if reached { cluster.groups[i].status = .inService }
+                let reached = continuous ? cluster.status != .creating && current >= minimum : legacyReached
+                if reached { cluster.groups[i].status = settledStatus(of: group.name) }
             case .updating:
-                let reached = continuous ? current >= minimum : current == group.targetCount && !busy && cluster.pendingConfigToken == nil
-                if reached { cluster.groups[i].status = .inService }
+                let reached = continuous ? current >= minimum : legacyReached
+                if reached { cluster.groups[i].status = settledStatus(of: group.name) }
             case .degraded:  // G6: until no node of the group is in Failure
                 if !nodes.contains(where: { $0.groupName == group.name && $0.status == .failure }) { cluster.groups[i].status = .inService }
             default:
@@ -745,12 +755,12 @@ public struct ClusterLifecycle: Sendable, Equatable {
                     leaveCreating()
                     settle()
                 }
-            } else if cluster.groups.allSatisfy({ $0.status == .inService }) {
+            } else if cluster.groups.allSatisfy({ [.inService, .degraded].contains($0.status) }) {
                 leaveCreating()  // C2
             }
         case .updating:
             guard cluster.pendingConfigToken == nil else { return }
-            if continuous || cluster.groups.allSatisfy({ $0.status == .inService }) {
+            if continuous || cluster.groups.allSatisfy({ [.inService, .degraded].contains($0.status) }) {
                 cluster.status = .inService  // C8
                 cluster.rollback = nil
                 recordCluster("update", .completed)

@@ -149,7 +149,7 @@ extension ClusterLifecycle {
         guard !remaining.isEmpty else {
             cluster.groups[g].softwareUpdateStatus = .succeeded  // S3
             cluster.groups[g].currentImageID = run.targetImage
-            cluster.groups[g].status = .inService
+            cluster.groups[g].status = settledStatus(of: name)  // G6: a node left in Failure keeps the group Degraded
             recordGroupText(name, "UpdateClusterSoftware completed successfully for IG \(name) in Cluster \(c).", level: .info)
             return startNextSoftwareGroup(context: &context)
         }
@@ -166,16 +166,27 @@ extension ClusterLifecycle {
         return [.schedule(.softwarePatched(group: name, nodes: batch), afterSeconds: context.timing[.patch])]
     }
 
-    /// A patch batch ended: its nodes run the target AMI; the baking period starts (R108).
+    /// A patch batch ended: its nodes run the target AMI (scripts re-run: a script fault fails the update, S4/R109);
+    /// the baking period starts (R108) — or the rollback at once, when a watched alarm is already in ALARM.
     mutating func finishPatchBatch(_ name: String, _ batch: [String], context: inout LifecycleContext) -> [LifecycleEffect] {
         guard var run = cluster.softwareUpdate, run.current == name, run.phase == .patching else { return [] }
         let members = Set(batch)
+        var failedInstance: String?
         for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .systemUpdating {
             nodes[i].status = .running
             nodes[i].imageID = run.targetImage
             nodes[i].lastSoftwareUpdateTime = context.now
-            recordInstance(nodes[i], "Instance \(nodes[i].instanceID ?? "") in IG \(name) updated successfully.")
             run.patched.append(nodes[i].logicalID)
+            if failedInstance == nil, context.launchError(for: nodes[i]) != nil {
+                failedInstance = nodes[i].instanceID ?? nodes[i].logicalID
+                recordInstance(nodes[i], "Instance lifecycle script execution for EC2 Instance \(nodes[i].instanceID ?? "") has Failed", level: .error)
+                continue
+            }
+            recordInstance(nodes[i], "Instance \(nodes[i].instanceID ?? "") in IG \(name) updated successfully.")
+        }
+        cluster.softwareUpdate = run
+        if let failedInstance {
+            return startSoftwareRollback(name, reason: "lifecycle scripts failed on instance \(failedInstance)", context: &context)
         }
         let wait = run.deployment?.waitIntervalInSeconds ?? 0
         let alarms = run.deployment?.autoRollbackConfiguration?.map(\.alarmName) ?? []
@@ -185,30 +196,53 @@ extension ClusterLifecycle {
         }
         run.phase = .baking
         cluster.softwareUpdate = run
+        let firing = checkAlarms(context: &context)
+        if !firing.isEmpty { return firing }
         return [.schedule(.softwareBaked(group: name), afterSeconds: Double(wait))]
     }
 
-    /// The baking period ended: an alarm in ALARM starts the rollback (S4, R109); otherwise the next batch.
-    mutating func finishBaking(_ name: String, context: inout LifecycleContext) -> [LifecycleEffect] {
-        guard var run = cluster.softwareUpdate, run.current == name, run.phase == .baking, let g = groupIndex(name) else { return [] }
-        let wait = run.deployment?.waitIntervalInSeconds ?? 0
+    /// While a batch bakes, a watched alarm in ALARM starts the rollback at once (S4). Called when a batch starts
+    /// baking and whenever an alarm is set through the admin API (RA7).
+    public mutating func checkAlarms(context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard let run = cluster.softwareUpdate, run.phase == .baking, let name = run.current else { return [] }
         let alarms = run.deployment?.autoRollbackConfiguration?.map(\.alarmName) ?? []
         let firing = alarms.filter { context.alarmsInAlarm.contains($0) }
-        guard !firing.isEmpty else {
-            if !alarms.isEmpty {
-                recordGroupText(name, "Baking period completed for IG \(name) in Cluster \(c). No alarms triggered during the \(wait)-second baking period.", level: .info)
-            }
-            return patchNextBatch(context: &context)
-        }
+        guard !firing.isEmpty else { return [] }
         let list = firing.joined(separator: ", ")
         recordGroupText(name, "Baking period failed for IG \(name) in Cluster \(c). Alarms [\(list)] entered ALARM state. Initiating auto-rollback.",
                         level: .error)
+        return startSoftwareRollback(name, reason: "alarm \(firing[0]) entered ALARM state", context: &context)
+    }
+
+    /// The baking period ended without an alarm: the next batch (R108).
+    mutating func finishBaking(_ name: String, context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard let run = cluster.softwareUpdate, run.current == name, run.phase == .baking else { return [] }
+        let firing = checkAlarms(context: &context)
+        if !firing.isEmpty { return firing }
+        let wait = run.deployment?.waitIntervalInSeconds ?? 0
+        if !(run.deployment?.autoRollbackConfiguration ?? []).isEmpty {
+            recordGroupText(name, "Baking period completed for IG \(name) in Cluster \(c). No alarms triggered during the \(wait)-second baking period.")
+        }
+        return patchNextBatch(context: &context)
+    }
+
+    /// S4, C12 (R109): the current group rolls back; groups still queued are left alone (their DesiredImageId returns
+    /// to what they run, and they drop their `Pending` status).
+    mutating func startSoftwareRollback(_ name: String, reason: String, context: inout LifecycleContext) -> [LifecycleEffect] {
+        guard var run = cluster.softwareUpdate, let g = groupIndex(name) else { return [] }
         recordGroupText(name, "UpdateClusterSoftware failed for IG \(name) in Cluster \(c). Initiating rollback.", level: .error)
-        recordCluster("update", .failed, failure: "UpdateClusterSoftware failed for instance group \(name): alarm \(firing[0]) entered ALARM state")
+        let message = "UpdateClusterSoftware failed for instance group \(name): \(reason)"
+        recordCluster("update", .failed, failure: message)
         cluster.status = .rollingBack  // C12
-        cluster.failureMessage = "UpdateClusterSoftware failed for instance group \(name): alarm \(firing[0]) entered ALARM state"
+        cluster.failureMessage = message
         cluster.groups[g].softwareUpdateStatus = .rollbackInProgress  // S4
         cluster.groups[g].desiredImageID = run.previousImage  // Current/Desired swap
+        for queued in run.queue {
+            guard let q = groupIndex(queued) else { continue }
+            cluster.groups[q].desiredImageID = cluster.groups[q].currentImage(region: cluster.region)
+            if cluster.groups[q].softwareUpdateStatus == .pending { cluster.groups[q].softwareUpdateStatus = nil }
+        }
+        run.queue = []
         run.phase = .rollingBack
         cluster.softwareUpdate = run
         return revertNextBatch(context: &context)
@@ -218,11 +252,11 @@ extension ClusterLifecycle {
     mutating func revertNextBatch(context: inout LifecycleContext) -> [LifecycleEffect] {
         guard let run = cluster.softwareUpdate, let name = run.current, let g = groupIndex(name) else { return [] }
         let patched = Set(run.patched)
-        let remaining = nodes.filter { patched.contains($0.logicalID) && $0.status == .running && image(of: $0) == run.targetImage }
+        let remaining = nodes.filter { patched.contains($0.logicalID) && $0.status == .running }
         guard !remaining.isEmpty else {
-            cluster.groups[g].softwareUpdateStatus = .rollbackComplete
+            cluster.groups[g].softwareUpdateStatus = .rollbackComplete  // S5
             cluster.groups[g].currentImageID = run.previousImage
-            cluster.groups[g].status = .inService
+            cluster.groups[g].status = settledStatus(of: name)
             cluster.status = .inService
             cluster.softwareUpdate = nil
             return []
@@ -236,13 +270,30 @@ extension ClusterLifecycle {
         return [.schedule(.softwareReverted(group: name, nodes: batch), afterSeconds: context.timing[.patch])]
     }
 
+    /// A rollback batch ended: its nodes run the previous AMI again, unless their scripts' bucket is still missing —
+    /// then the rollback fails (S6): group and cluster `Failed` (R109).
     mutating func finishRevertBatch(_ name: String, _ batch: [String], context: inout LifecycleContext) -> [LifecycleEffect] {
-        guard let run = cluster.softwareUpdate, run.current == name, run.phase == .rollingBack else { return [] }
+        guard var run = cluster.softwareUpdate, run.current == name, run.phase == .rollingBack, let g = groupIndex(name) else { return [] }
         let members = Set(batch)
+        var missingBucket: String?
         for i in nodes.indices where members.contains(nodes[i].logicalID) && nodes[i].status == .systemUpdating {
             nodes[i].status = .running
             nodes[i].imageID = run.previousImage
             nodes[i].lastSoftwareUpdateTime = context.now
+            if let uri = nodes[i].lifeCycleConfig?.sourceS3Uri, context.missingBuckets.contains(where: { uri.hasPrefix($0) }) {
+                missingBucket = String(uri.dropFirst("s3://".count).prefix { $0 != "/" })
+            }
+        }
+        run.patched.removeAll { members.contains($0) }
+        cluster.softwareUpdate = run
+        if let bucket = missingBucket {
+            recordGroupText(name, "Rollback failed for IG \(name) in Cluster \(c). Some instances may be in FailedMaintenance state.", level: .error)
+            cluster.groups[g].softwareUpdateStatus = .failed  // S6
+            cluster.groups[g].status = .failed
+            cluster.status = .failed
+            cluster.failureMessage = "The lifecycle configuration bucket \(bucket) was not found or does not exist"
+            cluster.softwareUpdate = nil
+            return []
         }
         return revertNextBatch(context: &context)
     }

@@ -352,8 +352,25 @@ extension ClusterService: AdminBackend {
                                arguments: [id, String(decoding: JSONWriter.encode(.object(body)), as: UTF8.self)])
             }
             try loadFaults()
+            if kind == "alarm" && body["state"]?.stringValue == "ALARM" { try rollBackOnAlarm() }
         } catch { throw Self.adminError(error) }
         return id
+    }
+
+    /// S4: an alarm set to ALARM rolls back, at once, every software update whose baking period watches it.
+    func rollBackOnAlarm() throws {
+        _ = try perform { db, now in
+            let arns = try String.fetchAll(db, sql: "SELECT arn FROM clusters WHERE status = 'SystemUpdating'")
+            for arn in arns {
+                guard let loaded = try ClusterStore.load(arn, db: db), loaded.cluster.softwareUpdate?.phase == .baking else { continue }
+                var lifecycle = loaded
+                var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
+                let effects = lifecycle.checkAlarms(context: &context)
+                guard lifecycle != loaded else { continue }
+                try finishTransition(context, db: db)
+                try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+            }
+        }
     }
 
     public func faultsBody() -> JSONObject {

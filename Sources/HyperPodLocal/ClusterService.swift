@@ -399,10 +399,20 @@ public final class ClusterService: @unchecked Sendable {
             if due > clock.now() { try clock.set(to: due) }
             if processDue() == 0 { throw StuckTransition(due: due) }
         }
-        let settled = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional) == nil
+        // Settled: nothing transitional pending, and no cluster left in a transitional state (a stuck one is not settled).
+        let settled = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional) == nil && (try transitionalClusters()) == 0
         if !settled && limit > clock.now() { try fireDue(upTo: limit); try clock.set(to: limit) }
         try saveClock()
         return settled
+    }
+
+    /// Clusters in a transitional ClusterStatus (RA11), over every partition.
+    func transitionalClusters() throws -> Int {
+        try database.writer.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM clusters WHERE status IN ('Creating', 'Updating', 'RollingBack', 'SystemUpdating', 'Deleting')
+                """) ?? 0
+        }
     }
 
     /// Timer texts that are timeouts or schedules rather than transitional states (RA11).

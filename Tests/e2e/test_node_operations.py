@@ -308,3 +308,34 @@ def test_R103_R122_injected_per_node_internal_server_error(manual, sm):
     assert [(f["NodeId"], f["ErrorCode"]) for f in out["Failed"]] == [(first, "InternalServerError"), (second, "InternalServerError")]
     assert status_of(sm, "c", first) == "Running"  # left alone
     assert sm.batch_replace_cluster_nodes(ClusterName="c", NodeIds=[first])["Successful"] == [first]  # other operations are not affected
+
+
+def test_G6_C8_a_failed_node_without_recovery_does_not_hold_a_legacy_update_or_create(manual, sm):
+    legacy(sm, manual, groups=[group("a", 3), group("b", 1)], NodeRecovery="None")
+    victim = ids(sm, "c", "a")[0]
+    admin(manual, "/_hyperpod/faults", {"kind": "node-failure", "cluster": "c", "nodeId": victim})
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("b", 2)])
+    assert settle(manual)
+    assert sm.describe_cluster(ClusterName="c")["ClusterStatus"] == "InService"
+    assert counts(sm, "c") == {"a": ("Degraded", 2, 3), "b": ("InService", 2, 2)}
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("a", 4)])  # scaling the degraded group itself
+    assert settle(manual)
+    assert counts(sm, "c")["a"] == ("Degraded", 3, 4) and sm.describe_cluster(ClusterName="c")["ClusterStatus"] == "InService"
+    sm.create_cluster(ClusterName="big", InstanceGroups=[group("g", 60)], NodeRecovery="None")
+    advance(manual, 3)  # the first batch of 50 runs; the second is launching
+    running = [n["InstanceId"] for n in nodes(sm, "big") if n["InstanceStatus"]["Status"] == "Running"]
+    assert len(running) == 50
+    admin(manual, "/_hyperpod/faults", {"kind": "node-failure", "cluster": "big", "nodeId": running[0]})
+    assert settle(manual)
+    assert sm.describe_cluster(ClusterName="big")["ClusterStatus"] == "InService"
+    assert counts(sm, "big")["g"] == ("Degraded", 59, 60)
+
+
+def test_RA11_settle_is_false_while_a_cluster_is_transitional(manual, sm):
+    legacy(sm, manual, groups=[group("a", 1)])
+    capacity_fault = {"kind": "launch-failure", "instanceType": "ml.c5.xlarge", "count": 1, "cause": "capacity"}
+    admin(manual, "/_hyperpod/faults", capacity_fault)
+    assert settle(manual)  # nothing transitional
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("a", 2)])
+    assert settle(manual)  # the legacy update fails and rolls back: settled again
+    assert sm.describe_cluster(ClusterName="c")["ClusterStatus"] == "InService"

@@ -74,8 +74,7 @@ def test_R109_alarm_in_ALARM_rolls_the_group_back(manual, sm):
         "WaitIntervalInSeconds": 30, "AutoRollbackConfiguration": [{"AlarmName": "error-rate"}]})
     advance(manual, 1 + 30 + 1)  # first batch patched and baked; second batch patched
     assert images(sm) == (4, 0)
-    admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "error-rate", "state": "ALARM"})
-    advance(manual, 30)  # the baking period ends with the alarm firing
+    admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "error-rate", "state": "ALARM"})  # during the bake: S4 at once
     d = sm.describe_cluster(ClusterName="e")
     g = d["InstanceGroups"][0]
     assert d["ClusterStatus"] == "RollingBack"
@@ -136,3 +135,67 @@ def test_R110_scheduled_update_fires_on_the_virtual_clock(manual, sm):
     assert (g["SoftwareUpdateStatus"], g["CurrentImageId"]) == ("Succeeded", latest)
     advance(manual, 86400)  # the next day's occurrence finds nothing to do
     assert sm.describe_cluster(ClusterName="s")["ClusterStatus"] == "InService"
+
+
+# Regressions found by an attack round (helper report, session 2) ------------------------------------------------------
+
+
+def test_R109_S6_script_failure_during_a_patch_rolls_back_and_a_still_missing_bucket_fails_it(manual, sm):
+    eks(sm, manual, count=2)
+    admin(manual, "/_hyperpod/faults", {"kind": "lifecycle-bucket-missing", "sourceS3Uri": "s3://my-bucket/"})
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI)
+    advance(manual, 1)  # the batch is patched; its scripts fail
+    d = sm.describe_cluster(ClusterName="e")
+    assert d["ClusterStatus"] == "RollingBack" and d["InstanceGroups"][0]["SoftwareUpdateStatus"] == "RollbackInProgress"
+    assert d["FailureMessage"].startswith("UpdateClusterSoftware failed for instance group a: lifecycle scripts failed on instance i-")
+    settle(manual)  # the rollback re-runs the scripts: the bucket is still missing
+    d = sm.describe_cluster(ClusterName="e")
+    assert d["ClusterStatus"] == "Failed" and d["InstanceGroups"][0]["SoftwareUpdateStatus"] == "Failed"
+    assert d["FailureMessage"] == "The lifecycle configuration bucket my-bucket was not found or does not exist"
+    admin(manual, "/_hyperpod/faults", method="DELETE")  # the bucket is back: a patch is the way out (R105)
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI)
+    assert settle(manual)
+    d = sm.describe_cluster(ClusterName="e")
+    assert d["ClusterStatus"] == "InService" and d["InstanceGroups"][0]["SoftwareUpdateStatus"] == "Succeeded"
+
+
+def test_S4_an_alarm_set_during_the_baking_period_rolls_back_at_once(manual, sm):
+    eks(sm, manual, count=2)
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI, DeploymentConfig={
+        "WaitIntervalInSeconds": 60, "AutoRollbackConfiguration": [{"AlarmName": "al"}]})
+    advance(manual, 10)  # patched, baking
+    admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "al", "state": "ALARM"})
+    assert sm.describe_cluster(ClusterName="e")["ClusterStatus"] == "RollingBack"  # not at the end of the bake
+    admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "al", "state": "OK"})
+    assert settle(manual)
+    assert group_a(sm)["SoftwareUpdateStatus"] == "RollbackComplete"
+
+
+def test_R109_a_rollback_to_the_same_image_ends_and_queued_groups_are_left_alone(manual, sm):
+    legacy(sm, manual, name="e", groups=[group("a", 1), group("b", 1)], VpcConfig=VPC, Orchestrator={"Eks": {"ClusterArn": EKS_ARN}})
+    admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "al", "state": "ALARM"})
+    deployment = {"AutoRollbackConfiguration": [{"AlarmName": "al"}], "WaitIntervalInSeconds": 1}
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI, DeploymentConfig=deployment)
+    assert settle(manual, 600)
+    groups = {g["InstanceGroupName"]: g for g in sm.describe_cluster(ClusterName="e")["InstanceGroups"]}
+    assert groups["a"]["SoftwareUpdateStatus"] == "RollbackComplete"
+    assert "SoftwareUpdateStatus" not in groups["b"] and groups["b"]["DesiredImageId"] == groups["b"]["CurrentImageId"]
+    sm.update_cluster(ClusterName="e", InstanceGroups=[group("b", 2)])
+    assert settle(manual)
+    images = {sm.describe_cluster_node(ClusterName="e", NodeId=n["InstanceId"])["NodeDetails"]["CurrentImageId"]
+              for n in nodes(sm, "e") if n["InstanceGroupName"] == "b"}
+    assert images == {groups["b"]["CurrentImageId"]}  # new nodes do not get the rolled-back AMI
+    sm.update_cluster_software(ClusterName="e", InstanceGroups=[{"InstanceGroupName": "b"}], ImageId="default",
+                               DeploymentConfig=deployment)
+    assert settle(manual, 600)  # a no-op or a finished rollback, never a loop
+    assert sm.describe_cluster(ClusterName="e")["ClusterStatus"] == "InService"
+
+
+def test_G6_a_software_update_keeps_a_degraded_group_degraded(manual, sm):
+    legacy(sm, manual, name="e", groups=[group("a", 3)], NodeRecovery="None")
+    victim = nodes(sm, "e")[0]["InstanceId"]
+    admin(manual, "/_hyperpod/faults", {"kind": "node-failure", "cluster": "e", "nodeId": victim})
+    sm.update_cluster_software(ClusterName="e", ImageId=NEW_AMI)
+    assert settle(manual)
+    g = group_a(sm)
+    assert (g["Status"], g["SoftwareUpdateStatus"], g["TargetStateCount"]) == ("Degraded", "Succeeded", 2)
