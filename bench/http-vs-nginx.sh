@@ -24,7 +24,7 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 swift build -c release --product hyperpod-local >/dev/null
-BIN=.build/release/hyperpod-local
+BIN=${HYPERPOD_LOCAL_BIN:-.build/release/hyperpod-local}
 WORK=$(mktemp -d)
 cleanup() { kill "$HP_PID" 2>/dev/null || true; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -15,17 +15,23 @@ public final class FaultRegistry: Sendable {
     }
 
     let faults = Mutex<[Fault]>([])
+    /// How many faults are active, readable without the lock (the request path checks it on every call).
+    let active = Atomic<Int>(0)
 
     public init() {}
 
     public var all: [Fault] { faults.withLock { $0 } }
 
-    func replace(_ list: [Fault]) { faults.withLock { $0 = list } }
+    func replace(_ list: [Fault]) {
+        faults.withLock { $0 = list }
+        active.store(list.count, ordering: .releasing)
+    }
 
     /// What the faults do to a call of `operation` (spec RA7): an error to answer instead (HTTP 400
     /// `ThrottlingException`, 500 `InternalFailure`, 503 `ServiceUnavailable`), drawn with each fault's probability,
     /// and a delay in milliseconds (wall clock) before the answer.
     public func effect(on operation: String) -> (error: AWSError?, delayMilliseconds: Int) {
+        guard active.load(ordering: .acquiring) > 0 else { return (nil, 0) }
         let list = faults.withLock { $0 }
         guard !list.isEmpty else { return (nil, 0) }
         var delay = 0

@@ -60,7 +60,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             responder.respond(preflight(request))  // R1: preflights never reach the router
             return
         }
-        if !AdminRouter.matches(request), let target = request.headers["X-Amz-Target"], target.hasPrefix("SageMaker.") {
+        if faults.active.load(ordering: .acquiring) > 0, !AdminRouter.matches(request), let target = request.headers["X-Amz-Target"],
+           target.hasPrefix("SageMaker.") {
             let (error, delay) = faults.effect(on: String(target.dropFirst("SageMaker.".count)))
             if error != nil || delay > 0 {
                 let deliver: @Sendable (HTTPResponse) -> Void = { response in

@@ -6,10 +6,16 @@ public final class RequestMetrics: Sendable {
     public static let bucketBounds: [Double] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500]
 
     struct State {
-        var requests: [String: [Int: Int]] = [:]
+        /// Counts by operation and status.
+        var requests: [Key: Int] = [:]
         var buckets = [Int](repeating: 0, count: RequestMetrics.bucketBounds.count + 1)
         var count = 0
         var sum = 0.0
+    }
+
+    struct Key: Hashable {
+        var operation: String
+        var status: Int
     }
 
     let state = Mutex(State())
@@ -18,9 +24,13 @@ public final class RequestMetrics: Sendable {
 
     /// Counts one answered request. Admin routes count as operation `admin`, the health check as `health`.
     public func record(operation: String, status: Int, milliseconds: Double) {
-        let name = operation.hasPrefix("admin GET /_hyperpod/health") ? "health" : operation.hasPrefix("admin") ? "admin" : operation
+        var name = operation
+        if operation.utf8.first == UInt8(ascii: "a") && operation.hasPrefix("admin") {
+            name = operation.hasPrefix("admin GET /_hyperpod/health") ? "health" : "admin"
+        }
+        let key = Key(operation: name, status: status)
         state.withLock { s in
-            s.requests[name, default: [:]][status, default: 0] += 1
+            s.requests[key, default: 0] += 1
             let bucket = Self.bucketBounds.firstIndex { milliseconds <= $0 } ?? Self.bucketBounds.count
             s.buckets[bucket] += 1
             s.count += 1
@@ -32,10 +42,8 @@ public final class RequestMetrics: Sendable {
     public func exposition() -> String {
         let s = state.withLock { $0 }
         var out = "# HELP hyperpod_requests_total Requests answered, by operation and HTTP status.\n# TYPE hyperpod_requests_total counter\n"
-        for operation in s.requests.keys.sorted() {
-            for status in s.requests[operation]!.keys.sorted() {
-                out += "hyperpod_requests_total{operation=\"\(Self.escape(operation))\",status=\"\(status)\"} \(s.requests[operation]![status]!)\n"
-            }
+        for key in s.requests.keys.sorted(by: { ($0.operation, $0.status) < ($1.operation, $1.status) }) {
+            out += "hyperpod_requests_total{operation=\"\(Self.escape(key.operation))\",status=\"\(key.status)\"} \(s.requests[key]!)\n"
         }
         out += "# HELP hyperpod_request_duration_seconds Time from a request's arrival at the handler to its answer.\n"
         out += "# TYPE hyperpod_request_duration_seconds histogram\n"
