@@ -1,0 +1,160 @@
+"""Crash safety and soak (issue #8). The default test command runs short versions; scripts/stress.sh runs the long ones
+(HYPERPOD_STRESS_KILLS=20, HYPERPOD_STRESS_SOAK_SECONDS=60, HYPERPOD_STRESS_CLIENTS=64)."""
+import os
+import random
+import signal
+import sqlite3
+import threading
+import time
+
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError, ConnectionClosedError, ReadTimeoutError
+import boto3
+
+from conftest import Server, make_client
+from test_clusters import admin, group
+from test_update_cluster import EKS_ARN, VPC
+
+KILLS = int(os.environ.get("HYPERPOD_STRESS_KILLS", "3"))
+SOAK_SECONDS = float(os.environ.get("HYPERPOD_STRESS_SOAK_SECONDS", "5"))
+CLIENTS = int(os.environ.get("HYPERPOD_STRESS_CLIENTS", "16"))
+TRANSPORT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectionError, OSError)
+
+
+def continuous_request(name, count):
+    return dict(ClusterName=name, InstanceGroups=[group("a", count)], VpcConfig=VPC, NodeProvisioningMode="Continuous",
+                Orchestrator={"Eks": {"ClusterArn": EKS_ARN.replace("my-eks", name)}})
+
+
+def test_crash_safety_sigkill_during_writes_loses_nothing_acknowledged(tmp_path):
+    db = str(tmp_path / "state.sqlite")
+    rng = random.Random(20261201)
+    expected = {}      # cluster → TargetCount of group a after the last acknowledged write
+    in_flight = {}     # cluster → TargetCount if the write in flight at the kill was applied
+    for round_ in range(KILLS):
+        server = Server("--db", db, "--timing", "fast", "--time-scale", "50", in_memory=False)
+        sm = make_client(server.endpoint, connect_timeout=2, read_timeout=5)
+        stop = threading.Event()
+
+        def writer():
+            while not stop.is_set():
+                names = sorted(expected)
+                op = rng.random()
+                try:
+                    if op < 0.15 or not names:
+                        name = f"k{round_}-{len(expected)}"
+                        count = rng.randrange(0, 4)
+                        in_flight.clear(); in_flight[name] = count
+                        sm.create_cluster(**continuous_request(name, count))
+                        expected[name] = count
+                    elif op < 0.75:
+                        name = rng.choice(names)
+                        count = rng.randrange(0, 6)
+                        in_flight.clear(); in_flight[name] = count
+                        sm.update_cluster(ClusterName=name, InstanceGroups=[group("a", count)])
+                        expected[name] = count
+                    else:
+                        name = rng.choice(names)
+                        listed = sm.list_cluster_nodes(ClusterName=name)["ClusterNodeSummaries"]
+                        running = [n["InstanceId"] for n in listed if n["InstanceStatus"]["Status"] == "Running"]
+                        if not running:
+                            continue
+                        in_flight.clear(); in_flight[name] = expected[name] - 1
+                        out = sm.batch_delete_cluster_nodes(ClusterName=name, NodeIds=[running[0]])
+                        expected[name] -= len(out.get("Successful", []))
+                    in_flight.clear()
+                except ClientError:
+                    in_flight.clear()  # refused: nothing changed
+                except TRANSPORT:
+                    return  # the server was killed: the write in flight may or may not have been committed
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(rng.uniform(0.3, 1.0))
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+        stop.set()
+        thread.join(timeout=30)
+        server.stop()
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    assert len(expected) >= KILLS  # writes were really acknowledged between the kills
+    server = Server("--db", db, "--clock", "manual", in_memory=False)
+    try:
+        sm = make_client(server.endpoint)
+        assert admin(server, "/_hyperpod/settle", {"maxSeconds": 3600})["settled"]  # pending timers resumed and finished
+        found = {c["ClusterName"]: c for c in sm.get_paginator("list_clusters").paginate().build_full_result()["ClusterSummaries"]}
+        assert set(expected) <= set(found) <= set(expected) | set(in_flight)
+        for name in found:
+            g = sm.describe_cluster(ClusterName=name)["InstanceGroups"][0]
+            allowed = {expected.get(name), in_flight.get(name)} - {None}
+            assert g["TargetCount"] in allowed, (name, g["TargetCount"], allowed)
+            listed = sm.get_paginator("list_cluster_nodes").paginate(ClusterName=name).build_full_result()["ClusterNodeSummaries"]
+            assert len(listed) == g["TargetCount"] == g["CurrentCount"]  # applied whole, never half
+            assert {n["InstanceStatus"]["Status"] for n in listed} <= {"Running"}
+    finally:
+        server.stop()
+
+
+def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server):
+    server = make_server("--timing", "fast", "--time-scale", "20", "--quota", "ml.c5.xlarge for cluster usage=100000",
+                         "--quota", "Number of SageMaker HyperPod clusters=100000",
+                         "--quota", "Total number of instances allowed across SageMaker HyperPod clusters=100000")
+    errors, statuses, lock = [], {}, threading.Lock()
+
+    def rss_and_fds():
+        with open(f"/proc/{server.process.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+        return rss, len(os.listdir(f"/proc/{server.process.pid}/fd"))
+
+    def client(i, seconds):
+        sm = boto3.client("sagemaker", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}, max_pool_connections=1))
+        rng = random.Random(i)
+        mine = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                op = rng.random()
+                if op < 0.1 or not mine:
+                    name = f"s{i}-{len(mine)}-{rng.randrange(10**6)}"
+                    sm.create_cluster(ClusterName=name, InstanceGroups=[group("a", rng.randrange(0, 3))])
+                    mine.append(name)
+                elif op < 0.5:
+                    sm.describe_cluster(ClusterName=rng.choice(mine))
+                elif op < 0.65:
+                    sm.list_cluster_nodes(ClusterName=rng.choice(mine), MaxResults=100)
+                elif op < 0.75:
+                    sm.list_clusters(MaxResults=10)
+                elif op < 0.85:
+                    sm.update_cluster(ClusterName=rng.choice(mine), InstanceGroups=[group("a", rng.randrange(0, 4))])
+                elif op < 0.92:
+                    sm.list_cluster_events(ClusterName=rng.choice(mine), MaxResults=20)
+                else:
+                    sm.delete_cluster(ClusterName=mine.pop(rng.randrange(len(mine))))
+                status = 200
+            except ClientError as e:
+                status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+            except Exception as e:  # a dropped connection or a timeout
+                with lock:
+                    errors.append(repr(e))
+                continue
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    warm = [threading.Thread(target=client, args=(i, 1.0)) for i in range(CLIENTS)]
+    [t.start() for t in warm]
+    [t.join() for t in warm]
+    before = rss_and_fds()
+    threads = [threading.Thread(target=client, args=(100 + i, SOAK_SECONDS)) for i in range(CLIENTS)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    time.sleep(0.5)  # the server closes the clients' keep-alive connections as they go
+    after = rss_and_fds()
+    assert errors == []
+    assert not [s for s in statuses if s >= 500], statuses
+    assert sum(statuses.values()) > CLIENTS * SOAK_SECONDS  # it really was busy
+    assert after[1] <= before[1] + 2, (before, after)  # open descriptors: flat
+    assert after[0] <= before[0] + 30 * 1024, (before, after)  # resident memory (KiB): no leak beyond the new state
+    assert "InternalFailure" not in server.log()
