@@ -7,6 +7,8 @@ let package = Package(
     name: "HyperPodLocal",
     products: [
         .executable(name: "hyperpod-local", targets: ["hyperpod-local"]),
+        // For Tests/Fuzz (libFuzzer targets in a package of their own).
+        .library(name: "HyperPodLocalParsers", targets: ["HTTP1", "JSON", "AWSJSONProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
