@@ -113,6 +113,8 @@ public enum LifecycleEffect: Sendable, Equatable {
     case schedule(LifecycleEvent, afterSeconds: Double)
     /// Delete the cluster record with its nodes and tags (C14).
     case removeCluster
+    /// Delete a pending timer of this cluster that can no longer do anything (so a settle does not run the clock on to it).
+    case cancel(LifecycleEvent)
 }
 
 /// New identities and random choices for node slots; the caller supplies them (random ids, addresses free in the
@@ -518,6 +520,9 @@ public struct ClusterLifecycle: Sendable, Equatable {
         for (ordinal, i) in waiting.enumerated() { _ = acquireInstance(i, group: g, ordinal: ordinal, context: &context) }
         var effects = launchNextBatch(name, timing: context.timing)
         guard !waitingSlots(of: name).isEmpty else {
+            if !backOff, cluster.groups[g].retryDelay != nil {  // a round run early (RA4): its timer has nothing left to do
+                effects.append(.cancel(.launchRetry(group: name, token: cluster.groups[g].retryToken)))
+            }
             cluster.groups[g].retryDelay = nil
             return effects
         }

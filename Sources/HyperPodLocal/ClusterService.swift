@@ -229,6 +229,9 @@ public final class ClusterService: @unchecked Sendable {
                                             event: event.encoded, dueAt: time.adding(seconds: seconds)))
             case .removeCluster:
                 removed = true
+            case .cancel(let event):
+                try db.execute(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ? AND event = ?",
+                               arguments: [lifecycle.cluster.arn, event.encoded])
             }
         }
         if removed {
@@ -431,7 +434,9 @@ public final class ClusterService: @unchecked Sendable {
         try database.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
     }
 
-    /// Empties all state, or one partition's (RA2). Must be called on `queue`.
+    /// Empties all state, or one partition's (RA2): clusters with their nodes, events, tags and timers, the
+    /// partition settings (capacity pools, quotas, RA8 settings) and, for a full reset, the faults. Timing overrides
+    /// (RA6) and the clock are server configuration and stay. Must be called on `queue`.
     public func reset(partition: ClusterStore.Partition?) throws {
         dispatchPrecondition(condition: .onQueue(queue))
         try database.writer.write { db in
@@ -442,9 +447,14 @@ public final class ClusterService: @unchecked Sendable {
                     try ClusterStore.remove(arn, db: db)
                     try TransitionScheduler.cancel(resourceARN: arn, in: db)
                 }
+                try db.execute(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ?",
+                               arguments: [partition.account, partition.region])
             } else {
-                try db.execute(sql: "DELETE FROM clusters; DELETE FROM scheduled_transitions;")
+                try db.execute(sql: """
+                    DELETE FROM clusters; DELETE FROM scheduled_transitions; DELETE FROM partition_settings; DELETE FROM faults;
+                    """)
             }
+            try reloadFaults(db)
         }
         refreshNextDue()
         armTimer()

@@ -50,6 +50,8 @@ struct LifecycleDriver {
                 timers.append((time.adding(seconds: seconds), order, event))
             case .removeCluster:
                 removed = true
+            case .cancel(let event):
+                timers.removeAll { $0.event == event }
             }
         }
     }

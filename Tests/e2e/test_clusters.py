@@ -239,9 +239,16 @@ def test_RA3_clock_never_goes_backwards_and_settle_reports(manual):
 
 def test_RA2_reset_empties_the_state(manual, sm):
     sm.create_cluster(ClusterName="temp", InstanceGroups=[group()])
+    admin(manual, "/_hyperpod/quotas", {"Number of SageMaker HyperPod clusters": 1}, method="PUT")
+    admin(manual, "/_hyperpod/capacity", {"ml.c5.xlarge": 0}, method="PUT")
+    admin(manual, "/_hyperpod/faults", {"kind": "latency", "operation": "ListTags", "milliseconds": 1})
     assert admin(manual, "/_hyperpod/reset", {}) == {"reset": True}
     assert sm.list_clusters()["ClusterSummaries"] == []
     assert admin(manual, "/_hyperpod/state")["pendingTimers"] == []
+    assert admin(manual, "/_hyperpod/faults")["faults"] == []
+    assert admin(manual, "/_hyperpod/capacity")["unlimited"] is True
+    quotas = {q["name"]: q["value"] for q in admin(manual, "/_hyperpod/quotas")["quotas"]}
+    assert quotas["Number of SageMaker HyperPod clusters"] == 100
 
 
 def test_admin_off_and_token(make_server):

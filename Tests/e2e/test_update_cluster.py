@@ -481,6 +481,7 @@ def test_R77_R118_continuous_scale_up_stalls_on_capacity_and_finishes_when_it_re
     pools = capacity(manual, {"ml.c5.xlarge": 2})["pools"]  # the retry fires at once (R40)
     assert pools == [{"instanceType": "ml.c5.xlarge", "size": 3, "inUse": 3, "free": 0}]
     assert all("InstanceId" in n for n in nodes(sm, "k", IncludeNodeLogicalIds=True))
+    assert not [t for t in pending_timers(manual) if "launchRetry" in t["event"]]  # no stale retry left for settle to run to
     advance(manual, 1)
     g = groups_of(sm, "k")["a"]
     assert (g["CurrentCount"], g["TargetCount"]) == (3, 3) and "ActiveOperations" not in g
