@@ -13,5 +13,5 @@ mkdir -p ".build-fuzz/corpus/$TARGET" .build-fuzz/crashes
 # -detect_leaks=0: the standard library's regex compiler (_RegexParser) leaks the same ~200 KB once when the model's
 # patterns are first compiled, however many inputs run (2,000 or 200,000 runs: 203,636 bytes either way); a leak that
 # grew with the inputs would show as rising rss in the final stats instead.
-exec .build-fuzz/build/release/FuzzTargets "$TARGET" -max_total_time="$SECONDS_TO_RUN" -rss_limit_mb=4096 -detect_leaks=0 \
+ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" exec .build-fuzz/build/release/FuzzTargets "$TARGET" -max_total_time="$SECONDS_TO_RUN" -rss_limit_mb=4096 -detect_leaks=0 \
   -artifact_prefix=.build-fuzz/crashes/"$TARGET"- -print_final_stats=1 ".build-fuzz/corpus/$TARGET" "Tests/Fuzz/Corpus/$TARGET"
