@@ -391,3 +391,36 @@ def test_real_clock_with_a_huge_scale_is_refused_at_start():
     result = subprocess.run([os.environ.get("HYPERPOD_LOCAL_BIN", os.path.join(ROOT, ".build/release/hyperpod-local")),
                              "serve", "--in-memory", "--time-scale", "1e15"], capture_output=True, text=True, timeout=10)
     assert result.returncode != 0 and "--time-scale" in result.stderr
+
+
+def test_R93_R95_node_pages_walk_every_node_once_in_every_order(manual, sm):
+    # boto3 sends timestamps in whole seconds: start on a whole second so launch times compare exactly.
+    admin(manual, "/_hyperpod/clock", {"set": int(admin(manual, "/_hyperpod/clock")["now"]) + 10})
+    sm.create_cluster(ClusterName="pages", InstanceGroups=[group("b", 30), group("a", 27)])
+    admin(manual, "/_hyperpod/settle", {})
+    sm.update_cluster(ClusterName="pages", InstanceGroups=[group("a", 30)])  # three nodes launched later
+    admin(manual, "/_hyperpod/settle", {})
+
+    def walk(**kwargs):
+        seen, token = [], None
+        while True:
+            page = sm.list_cluster_nodes(ClusterName="pages", MaxResults=7, **kwargs, **({"NextToken": token} if token else {}))
+            seen += page["ClusterNodeSummaries"]
+            token = page.get("NextToken")
+            if not token:
+                return seen
+
+    everything = walk()
+    assert len(everything) == 60 and len({n["InstanceId"] for n in everything}) == 60
+    times = [n["LaunchTime"] for n in everything]
+    assert times == sorted(times)
+    assert [n["InstanceId"] for n in walk(SortOrder="Descending")] == [n["InstanceId"] for n in everything][::-1]
+    by_name = walk(SortBy="NAME")
+    assert [(n["InstanceGroupName"], n["InstanceId"]) for n in by_name] == sorted((n["InstanceGroupName"], n["InstanceId"]) for n in everything)
+    only_a = walk(InstanceGroupNameContains="A")
+    assert {n["InstanceGroupName"] for n in only_a} == {"a"} and len(only_a) == 30
+    later = walk(CreationTimeAfter=times[0])
+    assert 0 < len(later) < 60 and all(n["LaunchTime"] > times[0] for n in later)
+    with pytest.raises(ClientError) as caught:
+        sm.list_cluster_nodes(ClusterName="pages", NextToken=sm.list_cluster_nodes(ClusterName="pages")["NextToken"], SortBy="NAME")
+    assert caught.value.response["Error"]["Message"] == "Invalid NextToken value."

@@ -10,29 +10,48 @@ extension ClusterService {
     /// - Throws: `ResourceNotFound` (R32), `ValidationException` `Invalid NextToken value.`
     func listClusterNodes(_ input: ListClusterNodesRequest, context: AWSRequestContext) throws -> ListClusterNodesResponse {
         try read { db, _ in
-            let lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            let cluster = lifecycle.cluster
+            // Keyset paging in SQL (spec R95): a page reads its rows only, not the whole cluster.
+            guard let arn = try ClusterStore.resolve(input.clusterName, in: context.partition, db: db),
+                  let cluster = try ClusterStore.loadRecord(arn, db: db) else {
+                throw ClusterErrors.notFound(input.clusterName, context: context)
+            }
             let byName = input.sortBy == .name
+            let descending = input.sortOrder == .descending
             let binding = "\(cluster.arn)|\(input.sortBy?.rawValue ?? "")|\(input.sortOrder?.rawValue ?? "")|"
                 + "\(input.instanceGroupNameContains ?? "")|\(input.creationTimeAfter ?? -1)|\(input.creationTimeBefore ?? -1)|"
                 + "\(input.includeNodeLogicalIds ?? false)"
-            let fragment = input.instanceGroupNameContains?.lowercased()
-            let nodes = lifecycle.nodes.filter { node in
-                let launch = (node.launchTime ?? node.slotCreated).epochSeconds
-                return (node.instanceID != nil || input.includeNodeLogicalIds == true)
-                    && (fragment.map { node.groupName.lowercased().contains($0) } ?? true)
-                    && (input.creationTimeAfter.map { launch > $0 } ?? true)
-                    && (input.creationTimeBefore.map { launch < $0 } ?? true)
+            let limit = input.maxResults ?? 10
+            let id = "COALESCE(instance_id, node_logical_id)", first = byName ? "group_name" : "launch_at_ms"
+            var sql = "SELECT * FROM cluster_nodes WHERE cluster_arn = ?"
+            var arguments: [any DatabaseValueConvertible] = [cluster.arn]
+            if input.includeNodeLogicalIds != true { sql += " AND instance_id IS NOT NULL" }
+            if let fragment = input.instanceGroupNameContains {
+                sql += " AND instr(lower(group_name), ?) > 0"
+                arguments.append(fragment.lowercased())
             }
-            let (page, next) = try PageToken.page(
-                nodes,
-                key: {
-                    byName ? [$0.groupName, $0.instanceID ?? $0.logicalID]
-                        : [sortKey(($0.launchTime ?? $0.slotCreated).milliseconds), $0.instanceID ?? $0.logicalID]
-                },
-                descending: input.sortOrder == .descending, token: input.nextToken, operation: "ListClusterNodes",
-                binding: binding, limit: input.maxResults ?? 10
-            )
+            if let after = input.creationTimeAfter { sql += " AND launch_at_ms > ?"; arguments.append(after * 1000) }
+            if let before = input.creationTimeBefore { sql += " AND launch_at_ms < ?"; arguments.append(before * 1000) }
+            if let key = try PageToken.key(input.nextToken, operation: "ListClusterNodes", binding: binding) {
+                sql += " AND (\(first), \(id)) \(descending ? "<" : ">") (?, ?)"
+                if byName {
+                    arguments.append(key[0])
+                } else {
+                    guard let ms = Int64(key[0]) else { throw PageToken.invalid }
+                    arguments.append(ms)
+                }
+                arguments.append(key[1])
+            }
+            let direction = descending ? "DESC" : "ASC"
+            sql += " ORDER BY \(first) \(direction), \(id) \(direction) LIMIT ?"
+            arguments.append(limit + 1)
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(ClusterStore.decodeNode)
+            let page = Array(rows.prefix(limit))
+            var next = ""
+            if rows.count > limit, let last = page.last {
+                let key = byName ? [last.groupName, last.instanceID ?? last.logicalID]
+                    : [sortKey((last.launchTime ?? last.slotCreated).milliseconds), last.instanceID ?? last.logicalID]
+                next = PageToken.make(operation: "ListClusterNodes", binding: binding, key: key)
+            }
             let summaries = page.map { node -> ClusterNodeSummary in
                 let group = cluster.groups.first { $0.name == node.groupName }
                 let type: ClusterInstanceType = node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? group?.spec.instanceType
