@@ -171,7 +171,7 @@ extension ClusterLifecycle {
                 throw .validation("ClusterRole cannot be updated while autoscaling is enabled.")
             }
         }
-        if settings.autoScaling?.mode == .enable && (r.autoScaling != nil || storedEnabled) {
+        if settings.autoScaling?.mode == .enable {
             if !c.isEKS { throw .validation("AutoScaling is only supported for clusters with an Eks orchestrator.") }
             if !continuous { throw .validation("AutoScaling requires NodeProvisioningMode to be set to Continuous.") }
             if (settings.nodeRecovery ?? .automatic) != .automatic { throw .validation("AutoScaling requires NodeRecovery to be set to Automatic.") }

@@ -128,7 +128,7 @@ extension ClusterService: AdminBackend {
                 for type in limits.keys.sorted() {
                     for zone in limits[type]!.keys.sorted() {
                         let size = limits[type]![zone]!
-                        let held = zone == CapacityPools.allZones ? (inUse[type] ?? [:]).values.reduce(0, +) : inUse[type]?[zone] ?? 0
+                        let held = Self.held(inUse, type: type, zone: zone)
                         var pool: JSONObject = ["instanceType": .string(type)]
                         if zone != CapacityPools.allZones { pool["zone"] = .string(zone) }
                         pool["size"] = .integer(Int64(size))
@@ -171,8 +171,7 @@ extension ClusterService: AdminBackend {
                 var sizes: [String: [String: Int]] = [:]
                 for (type, zones) in free {
                     for (zone, n) in zones {
-                        let held = zone == CapacityPools.allZones ? (inUse[type] ?? [:]).values.reduce(0, +) : inUse[type]?[zone] ?? 0
-                        sizes[type, default: [:]][zone] = n + held
+                        sizes[type, default: [:]][zone] = n + Self.held(inUse, type: type, zone: zone)
                     }
                 }
                 try PartitionSettings.set(PartitionSettings.capacity, PartitionSettings.encodePools(sizes), in: partition, db: db)

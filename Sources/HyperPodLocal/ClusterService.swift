@@ -265,10 +265,8 @@ public final class ClusterService: @unchecked Sendable {
     func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: Database) throws -> LifecycleContext {
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
         let allocator = Allocator(generator: generator.withLock { $0 }, used: try ClusterStore.usedAddresses(in: partition, db: db))
-        let alarms = Set(faults.all.filter { $0.kind == "alarm" }.compactMap { $0.body["alarmName"]?.stringValue }
-            .filter { faults.alarmState($0) == "ALARM" })
         var context = LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db),
-                                       allocator: allocator, alarmsInAlarm: alarms)
+                                       allocator: allocator, alarmsInAlarm: faults.alarmsInAlarm())
         for fault in faults.all {
             switch fault.kind {
             case "launch-failure":
@@ -314,6 +312,11 @@ public final class ClusterService: @unchecked Sendable {
         return configuredCapacity
     }
 
+    /// Instances of `type` held against the pool of `zone` (`*`: every zone), from `capacityInUse`.
+    static func held(_ inUse: [String: [String: Int]], type: String, zone: String) -> Int {
+        zone == CapacityPools.allZones ? (inUse[type] ?? [:]).values.reduce(0, +) : inUse[type]?[zone] ?? 0
+    }
+
     /// Instances held in a partition, by type and zone (a slot holds one from launch until it is removed).
     func capacityInUse(in partition: ClusterStore.Partition, db: Database) throws -> [String: [String: Int]] {
         var inUse: [String: [String: Int]] = [:]
@@ -335,12 +338,8 @@ public final class ClusterService: @unchecked Sendable {
         let inUse = try capacityInUse(in: partition, db: db)
         var free: [String: [String: Int]] = [:]
         for (type, sizes) in limits {
-            let held = inUse[type] ?? [:]
             var pools: [String: Int] = [:]
-            for (zone, size) in sizes {
-                let used = zone == CapacityPools.allZones ? held.values.reduce(0, +) : held[zone, default: 0]
-                pools[zone] = max(0, size - used)
-            }
+            for (zone, size) in sizes { pools[zone] = max(0, size - Self.held(inUse, type: type, zone: zone)) }
             free[type] = pools
         }
         return CapacityPools(free: free)

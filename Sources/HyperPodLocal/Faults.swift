@@ -69,10 +69,12 @@ public final class FaultRegistry: Sendable {
         }
     }
 
-    /// The state an alarm was set to (`ALARM` or `OK`; default `OK`, spec R108).
-    public func alarmState(_ name: String) -> String {
-        faults.withLock { list in
-            list.last { $0.kind == "alarm" && $0.body["alarmName"]?.stringValue == name }?.body["state"]?.stringValue ?? "OK"
+    /// The alarms whose latest setting is `ALARM` (every other alarm is `OK`, spec R108).
+    public func alarmsInAlarm() -> Set<String> {
+        var state: [String: String] = [:]
+        for fault in faults.withLock({ $0 }) where fault.kind == "alarm" {
+            if let name = fault.body["alarmName"]?.stringValue { state[name] = fault.body["state"]?.stringValue }
         }
+        return Set(state.filter { $0.value == "ALARM" }.keys)
     }
 }

@@ -55,37 +55,25 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     static let fastPathBodyBytes = 64 * 1024
 
     public func handle(_ request: HTTPRequest, responder plain: HTTPResponder) {
-        let responder = CORSResponder(inner: plain, allowOrigin: allowedOrigin(request))
+        let origin = allowedOrigin(request)
         if request.method == "OPTIONS" && !corsOrigins.isEmpty {
-            responder.respond(preflight(request))  // R1: preflights never reach the router
+            CORSResponder(inner: plain, allowOrigin: origin).respond(preflight(request))  // R1: never reaches the router
             return
         }
+        // RA7: an injected error answers instead; an injected latency holds back the answer, however it is made.
+        var operation = "", effect: (error: AWSError?, delayMilliseconds: Int) = (nil, 0)
         if faults.active.load(ordering: .acquiring) > 0, !AdminRouter.matches(request), let target = request.headers["X-Amz-Target"],
            target.hasPrefix("SageMaker.") {
-            let (error, delay) = faults.effect(on: String(target.dropFirst("SageMaker.".count)))
-            if error != nil || delay > 0 {
-                let deliver: @Sendable (HTTPResponse) -> Void = { response in
-                    if delay > 0 {
-                        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { responder.respond(response) }
-                    } else {
-                        responder.respond(response)
-                    }
-                }
-                if let error {
-                    let requestID = RequestID.make()
-                    logger.info("request.injected_fault", metadata: ["aws.error_code": "\(error.code)", "request.id": "\(requestID)"])
-                    metrics.record(operation: String(target.dropFirst("SageMaker.".count)), status: error.status.code, milliseconds: 0)
-                    deliver(AWSJSONRouter.errorResponse(error, requestID: requestID))
-                } else {
-                    queued.count.add(1, ordering: .relaxed)
-                    stateQueue.async {
-                        let response = self.respond(to: request)
-                        self.queued.count.subtract(1, ordering: .releasing)
-                        deliver(response)
-                    }
-                }
-                return
-            }
+            operation = String(target.dropFirst("SageMaker.".count))
+            effect = faults.effect(on: operation)
+        }
+        let responder = CORSResponder(inner: plain, allowOrigin: origin, delayMilliseconds: effect.delayMilliseconds)
+        if let error = effect.error {
+            let requestID = RequestID.make()
+            logger.info("request.injected_fault", metadata: ["aws.error_code": "\(error.code)", "request.id": "\(requestID)"])
+            metrics.record(operation: operation, status: error.status.code, milliseconds: 0)
+            responder.respond(AWSJSONRouter.errorResponse(error, requestID: requestID))
+            return
         }
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
@@ -203,17 +191,26 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     }
 }
 
-/// Adds the CORS response headers (spec R1) to every answer of a request from an allowed origin.
+/// Delivers an answer: with the CORS response headers (spec R1) for a request from an allowed origin, after an
+/// injected latency (RA7) when there is one.
 struct CORSResponder: Sendable {
     let inner: HTTPResponder
     let allowOrigin: String?
+    /// Wall-clock milliseconds to hold the answer back.
+    var delayMilliseconds = 0
 
     func respond(_ response: HTTPResponse) {
-        guard let allowOrigin else { return inner.respond(response) }
         var response = response
-        response.headers.add("Access-Control-Allow-Origin", allowOrigin)
-        response.headers.add("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, Content-Encoding")
-        if allowOrigin != "*" { response.headers.add("Vary", "Origin") }
-        inner.respond(response)
+        if let allowOrigin {
+            response.headers.add("Access-Control-Allow-Origin", allowOrigin)
+            response.headers.add("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, Content-Encoding")
+            if allowOrigin != "*" { response.headers.add("Vary", "Origin") }
+        }
+        if delayMilliseconds > 0 {
+            let inner = inner, answer = response
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delayMilliseconds)) { inner.respond(answer) }
+        } else {
+            inner.respond(response)
+        }
     }
 }

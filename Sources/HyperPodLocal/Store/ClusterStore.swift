@@ -263,8 +263,11 @@ public enum ClusterStore {
         case .integer(let i)?: group.retryDelay = Double(i)
         default: break
         }
-        group.appliedKubernetesConfig = try g["appliedKubernetesConfig"].map { try ClusterKubernetesConfig(json: $0) }
-            ?? (g["appliedKubernetesConfig"] == nil && g["minCountToken"] == nil ? group.spec.kubernetesConfig : nil)
+        if let applied = g["appliedKubernetesConfig"] {
+            group.appliedKubernetesConfig = try ClusterKubernetesConfig(json: applied)
+        } else if g["minCountToken"] == nil {  // written before UpdateCluster existed: labels were applied as set
+            group.appliedKubernetesConfig = group.spec.kubernetesConfig
+        }
         return group
     }
 
