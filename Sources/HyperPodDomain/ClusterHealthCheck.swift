@@ -13,10 +13,7 @@ extension ClusterLifecycle {
     public mutating func startHealthCheck(
         _ configurations: [InstanceGroupHealthCheckConfiguration], timing: TimingProfile
     ) throws(UpdateRejection) -> [LifecycleEffect] {
-        let allowed: [ClusterStatus] = cluster.isContinuous ? [.inService, .updating] : [.inService]
-        guard allowed.contains(cluster.status) else {
-            throw .validation("Cluster \(cluster.name) is in \(cluster.status.rawValue) state and cannot be health-checked.")
-        }
+        try checkNodeOperationState(verb: "health-checked")  // R97
         var selected: [String] = []
         for configuration in configurations {
             let name = configuration.instanceGroupName
