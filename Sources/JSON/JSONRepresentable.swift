@@ -81,7 +81,7 @@ extension Array: JSONRepresentable where Element: JSONRepresentable {
         }
         self = out
     }
-    public var jsonValue: JSONValue { .array(map(\.jsonValue)) }
+    public var jsonValue: JSONValue { .array(map { $0.jsonValue }) }  // a closure: a key path here costs a runtime projection per element
 }
 
 extension Dictionary: JSONRepresentable where Key == String, Value: JSONRepresentable {

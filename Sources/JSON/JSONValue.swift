@@ -43,31 +43,58 @@ public enum JSONValue: Sendable, Equatable {
 /// A JSON object that keeps its members in the order they were sent (spec R9 reports unknown members in request
 /// order). A repeated key keeps its first position and its last value (spec R8: "duplicate keys: last wins").
 public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
-    public private(set) var keys: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    /// Members in order. Most objects have a handful of members: a linear search beats hashing every key.
+    private var entries: [(key: String, value: JSONValue)] = []
+    /// Position of each key, kept once an object has more than `indexThreshold` members (a request with 100,000 keys
+    /// must not cost 100,000² comparisons to parse).
+    private var index: [String: Int]?
+    private static let indexThreshold = 16
 
     public init() {}
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        entries.reserveCapacity(elements.count)
         for (key, value) in elements { self[key] = value }
     }
 
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return entries.firstIndex { $0.key == key }
+    }
+
     public subscript(_ key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { entries[$0].value } }
         set {
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let i = position(of: key) {
+                    entries[i].value = newValue
+                } else {
+                    entries.append((key, newValue))
+                    if index != nil {
+                        index![key] = entries.count - 1
+                    } else if entries.count > Self.indexThreshold {
+                        index = Dictionary(entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a })
+                    }
+                }
+            } else if let i = position(of: key) {
+                entries.remove(at: i)
+                if index != nil { index = Dictionary(entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a }) }
             }
         }
     }
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Member names in order.
+    public var keys: [String] { entries.map { $0.key } }
 
     /// Members in order.
-    public var members: [(key: String, value: JSONValue)] { keys.map { ($0, storage[$0]!) } }
+    public var members: [(key: String, value: JSONValue)] { entries }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.keys == rhs.keys && lhs.storage == rhs.storage }
+    /// Same members in the same order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.entries.count == rhs.entries.count
+            && zip(lhs.entries, rhs.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
 }

@@ -13,7 +13,9 @@ public enum JSONWriter {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .integer(let i): out.append(contentsOf: String(i).utf8)
+        case .integer(let i):
+            if i < 0 { out.append(UInt8(ascii: "-")) }
+            appendDigits(i.magnitude, to: &out)
         case .double(let d): writeDouble(d, to: &out)
         case .string(let s): writeString(s, to: &out)
         case .array(let elements):
@@ -45,20 +47,45 @@ public enum JSONWriter {
         let thousandths = (d * 1000).rounded()
         if abs(d) < 1e13, abs(thousandths - d * 1000) < 1e-6 {
             let ms = Int64(thousandths)
-            let sign = ms < 0 ? "-" : ""
-            let whole = abs(ms) / 1000, fraction = abs(ms) % 1000
-            let digits = String(fraction)
-            out.append(contentsOf: "\(sign)\(whole).\(String(repeating: "0", count: 3 - digits.count))\(digits)".utf8)
+            if ms < 0 { out.append(UInt8(ascii: "-")) }
+            let whole = ms.magnitude / 1000, fraction = ms.magnitude % 1000
+            appendDigits(whole, to: &out)
+            out.append(UInt8(ascii: "."))
+            out.append(0x30 + UInt8(fraction / 100))
+            out.append(0x30 + UInt8(fraction / 10 % 10))
+            out.append(0x30 + UInt8(fraction % 10))
         } else {
             out.append(contentsOf: "\(d)".utf8)
+        }
+    }
+
+    /// Appends the decimal digits of `value`, without a string in between.
+    static func appendDigits(_ value: UInt64, to out: inout [UInt8]) {
+        guard value >= 10 else { out.append(0x30 + UInt8(value)); return }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of stack: room for UInt64.max's 20 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[count] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for i in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[i]) }
         }
     }
 
     /// Appends `s` as a JSON string literal.
     public static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: s.utf8)
+        var s = s
+        // The common case, nothing to escape: one scan of the contiguous UTF-8 and one copy.
+        let copied = s.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
             out.append(UInt8(ascii: "\""))
             return
         }

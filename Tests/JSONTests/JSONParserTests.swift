@@ -54,6 +54,31 @@ struct JSONParserTests {
         #expect(text(.nan) == "null")
     }
 
+    @Test func writer_PrintsIntegersExactly() {
+        func text(_ i: Int64) -> String { String(decoding: JSONWriter.encode(.integer(i)), as: UTF8.self) }
+        for value: Int64 in [0, 7, 9, 10, 99, 100, -1, -10, 1_764_547_200_000, .max, .min] {
+            #expect(text(value) == String(value))
+        }
+    }
+
+    @Test func object_KeepsOrderAndLastValueWhateverItsSize() throws {
+        // Small objects search their members; from 17 members on an index is kept: both must behave the same.
+        for size in [3, 16, 17, 40] {
+            let text = "{" + (0..<size).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + #","k1":"again"}"#
+            let object = try #require(try JSONParser.parse(text).objectValue)
+            #expect(object.count == size)
+            #expect(object.keys == (0..<size).map { "k\($0)" })
+            #expect(object["k1"] == .string("again"))
+            #expect(object["k\(size - 1)"] == .integer(Int64(size - 1)))
+            #expect(object["missing"] == nil)
+            var edited = object
+            edited["k0"] = nil
+            edited["new"] = .bool(true)
+            #expect(edited.keys == (1..<size).map { "k\($0)" } + ["new"])
+            #expect(edited["k0"] == nil && edited["k2"] == .integer(2) && edited["new"] == .bool(true))
+        }
+    }
+
     @Test func writer_RoundTripsThroughTheParser() throws {
         var object = JSONObject()
         object["s"] = .string("quote\" backslash\\ newline\n tab\t ctrl\u{01} é")
