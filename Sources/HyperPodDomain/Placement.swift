@@ -49,9 +49,78 @@ public enum Placement {
     /// The first address of the block not in `used`, from the fifth of the block (`.4`) on (spec R35).
     /// - Returns: nil when the block is full.
     public static func nextAddress(inBlockOf subnet: String?, used: Set<UInt32>) -> UInt32? {
-        let base = block(ofSubnet: subnet)
-        for offset in UInt32(4)..<4095 where !used.contains(base + offset) { return base + offset }
+        nextAddress(inBlock: block(ofSubnet: subnet), from: block(ofSubnet: subnet) + firstOffset, used: used)
+    }
+
+    /// Offsets of the addresses a /20 block issues: `.4` of the block up to, not including, its last (spec R35).
+    public static let firstOffset: UInt32 = 4
+    public static let endOffset: UInt32 = 4095
+
+    /// The first address of the block starting at `base`, at or after `from`, not in `used`; nil when there is none.
+    static func nextAddress(inBlock base: UInt32, from: UInt32, used: Set<UInt32>) -> UInt32? {
+        var address = max(from, base + firstOffset)
+        while address < base + endOffset {
+            if !used.contains(address) { return address }
+            address += 1
+        }
         return nil
+    }
+
+    /// The /20 block after `base` inside 10.0.0.0/8, wrapping from 10.255.240.0 to 10.0.0.0.
+    static func block(after base: UInt32) -> UInt32 {
+        (10 << 24) | ((((base >> 12) & 0xFFF) + 1) & 0xFFF) << 12
+    }
+
+    /// Hands out private addresses per spec R35: sequentially from `.4` of a subnet's /20, skipping addresses in use in
+    /// the partition. A full block spills into the next /20 (emulator decision: a /20 holds 4,091 nodes; a bigger fleet
+    /// without its own subnets gets further addresses rather than duplicates).
+    ///
+    /// The addresses in use are read one block at a time, when a block is first needed (`usedInBlock`: the block's
+    /// first address → its usage), so an allocation costs at most one block's worth of addresses plus a count of each
+    /// full block before it, whatever the partition's size.
+    public struct AddressAllocator {
+        /// What is in use in one /20 block.
+        public enum BlockUsage {
+            /// Every address the block issues (`firstOffset ..< endOffset`) is in use.
+            case full
+            /// These addresses of the block are in use.
+            case used(Set<UInt32>)
+        }
+
+        let usedInBlock: (UInt32) -> BlockUsage
+        var blocks: [UInt32: (used: Set<UInt32>, cursor: UInt32)] = [:]
+
+        public init(usedInBlock: @escaping (UInt32) -> BlockUsage) {
+            self.usedInBlock = usedInBlock
+        }
+
+        /// Addresses one block issues.
+        public static let blockCapacity = Int(Placement.endOffset - Placement.firstOffset)
+
+        /// A free address for a node in `subnet` (nil: no VpcConfig), now marked used.
+        public mutating func next(subnet: String?) -> UInt32 {
+            let home = Placement.block(ofSubnet: subnet)
+            var base = home
+            repeat {
+                var entry: (used: Set<UInt32>, cursor: UInt32)
+                if let known = blocks[base] {
+                    entry = known
+                } else if case .used(let used) = usedInBlock(base) {
+                    entry = (used, base + Placement.firstOffset)
+                } else {
+                    entry = ([], base + Placement.endOffset)
+                }
+                if let address = Placement.nextAddress(inBlock: base, from: entry.cursor, used: entry.used) {
+                    entry.used.insert(address)
+                    entry.cursor = address + 1
+                    blocks[base] = entry
+                    return address
+                }
+                blocks[base] = ([], base + Placement.endOffset)
+                base = Placement.block(after: base)
+            } while base != home
+            return home + Placement.firstOffset  // all of 10.0.0.0/8 in use: 16.7 million nodes
+        }
     }
 
     /// Dotted quad of an IPv4 address.

@@ -249,22 +249,38 @@ public final class ClusterService: @unchecked Sendable {
 
     struct Allocator: NodeAllocator {
         var generator: SeededGenerator
-        var used: Set<UInt32>
+        var addresses: Placement.AddressAllocator
+        /// A failed read of the addresses in use; `finishTransition` throws it, rolling the transition back.
+        let failure: FailureBox
         mutating func newLogicalID() -> String { Identifiers.uuid(using: &generator) }
         mutating func newInstanceID() -> String { Identifiers.instanceID(using: &generator) }
-        mutating func newAddress(subnet: String?) -> UInt32 {
-            let address = Placement.nextAddress(inBlockOf: subnet, used: used) ?? Placement.block(ofSubnet: subnet) + 4
-            used.insert(address)
-            return address
-        }
+        mutating func newAddress(subnet: String?) -> UInt32 { addresses.next(subnet: subnet) }
         mutating func randomIndex(below upperBound: Int) -> Int { Int.random(in: 0..<upperBound, using: &generator) }
     }
 
+    /// The first error of a lookup that cannot throw where it happens (the domain's allocator calls); one transaction's.
+    final class FailureBox {
+        var error: (any Error)?
+    }
+
     /// What a transition of `cluster` at `now` works with: the free capacity of its partition and an allocator over
-    /// the partition's used addresses and the shared generator.
+    /// the partition's used addresses (read per block, on demand) and the shared generator.
     func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: Database) throws -> LifecycleContext {
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
-        let allocator = Allocator(generator: generator.withLock { $0 }, used: try ClusterStore.usedAddresses(in: partition, db: db))
+        // The addresses in use are read per /20 block when a launch first needs one (R35), not for every transition.
+        let failure = FailureBox()
+        let allocator = Allocator(generator: generator.withLock { $0 }, addresses: Placement.AddressAllocator { base in
+            do {
+                let low = base + Placement.firstOffset, high = base + Placement.endOffset - 1
+                if try ClusterStore.addressesInUse(in: partition, from: low, through: high, db: db) >= Placement.AddressAllocator.blockCapacity {
+                    return .full
+                }
+                return .used(try ClusterStore.usedAddresses(in: partition, from: low, through: high, db: db))
+            } catch {
+                if failure.error == nil { failure.error = error }
+                return .full
+            }
+        }, failure: failure)
         var context = LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db),
                                        allocator: allocator, alarmsInAlarm: faults.alarmsInAlarm())
         for fault in faults.all {
@@ -285,7 +301,10 @@ public final class ClusterService: @unchecked Sendable {
     /// After a transition: keeps the generator's state (ids stay reproducible under `--seed`) and stores what is left
     /// of the injected launch failures it consumed (RA7).
     func finishTransition(_ context: LifecycleContext, db: Database) throws {
-        if let allocator = context.allocator as? Allocator { generator.withLock { $0 = allocator.generator } }
+        if let allocator = context.allocator as? Allocator {
+            if let error = allocator.failure.error { throw error }
+            generator.withLock { $0 = allocator.generator }
+        }
         var changed = false
         for fault in context.launchFaults {
             guard let stored = faults.all.first(where: { $0.id == fault.id }), stored.body["count"]?.intValue != fault.remaining else { continue }

@@ -48,6 +48,36 @@ struct IdentifiersAndPlacementTests {
         #expect(Placement.address("10.1.0.5") == second)
     }
 
+    @Test func addressAllocator_SkipsAddressesInUse_AndReadsEachBlockOnce() {
+        let home = Placement.block(ofSubnet: "subnet-0abc")
+        var reads: [UInt32] = []
+        var allocator = Placement.AddressAllocator { base in
+            reads.append(base)
+            return .used([base + 4, base + 6])
+        }
+        #expect(allocator.next(subnet: "subnet-0abc") == home + 5)
+        #expect(allocator.next(subnet: "subnet-0abc") == home + 7)
+        #expect(allocator.next(subnet: "subnet-0abc") == home + 8)
+        #expect(reads == [home])
+    }
+
+    /// R35's /20 holds 4,091 nodes; past that, addresses continue in the next block instead of repeating (emulator
+    /// decision).
+    @Test func addressAllocator_SpillsIntoTheNextBlock_WhenABlockIsFull() {
+        let home = Placement.block(ofSubnet: nil)
+        let next = home + 4096
+        var lastFree = Placement.AddressAllocator { base in
+            base == home ? .used(Set((home + 4)..<(home + 4094))) : .used([])
+        }
+        #expect(Placement.dotted(lastFree.next(subnet: nil)) == "10.1.15.254")
+        #expect(lastFree.next(subnet: nil) == next + 4)
+        var full = Placement.AddressAllocator { base in base == home ? .full : .used([base + 4]) }
+        #expect(full.next(subnet: nil) == next + 5)
+        // Blocks follow each other inside 10.0.0.0/8; the last wraps to the first.
+        #expect(Placement.dotted(Placement.block(after: home)) == "10.1.16.0")
+        #expect(Placement.dotted(Placement.block(after: Placement.address("10.255.240.0")!)) == "10.0.0.0")
+    }
+
     @Test func hostnames_FollowR35() {
         let address = Placement.address("10.1.2.3")!
         #expect(Placement.privateDNSHostname(address, region: "us-east-1") == "ip-10-1-2-3.ec2.internal")

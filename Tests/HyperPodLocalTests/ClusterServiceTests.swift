@@ -55,3 +55,43 @@ struct ClusterStoreTests {
         #expect(loaded.nodes.map(\.status) == [.running, .pending])
     }
 }
+
+struct MigrationTests {
+    /// A database written before v5 (no quota, EKS or node partition columns) opens with those filled in from the
+    /// stored documents, so quotas (R84), EKS bindings (R56) and address uniqueness (R35) see clusters made before.
+    @Test func v5_FillsTheNewColumnsFromExistingClusters() throws {
+        let queue = try DatabaseQueue()
+        try EmulatorDatabase.migrator.migrate(queue, upTo: "v4: BatchAddClusterNodes client tokens, faults")
+        let t0 = VirtualTime(milliseconds: 1_000)
+        let request = try CreateClusterRequest(json: try JSONParser.parse(#"""
+            {"ClusterName":"old","Orchestrator":{"Eks":{"ClusterArn":"arn:aws:eks:us-east-1:111122223333:cluster/e"}},
+             "InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":2,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}
+            """#))
+        let (lifecycle, _) = ClusterLifecycle.create(request: request, arn: "arn:old", clusterID: "abcdef012345", account: "111122223333",
+                                                     region: "us-east-1", at: t0, timing: TimingProfile(.fast))
+        let address = Placement.block(ofSubnet: nil) + 4
+        try queue.write { db in
+            let c = lifecycle.cluster
+            try db.execute(sql: """
+                INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [c.arn, c.account, c.region, c.clusterID, c.name, "InService", c.generation, t0.milliseconds,
+                                 ClusterStore.encodeClusterDocument(c)])
+            let node = NodeRecord(logicalID: "n1", instanceID: "i-1", groupName: "g", status: .running, slotCreated: t0, launchTime: t0,
+                                  privateIP: address, zone: "us-east-1a")
+            try db.execute(sql: """
+                INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status, launch_at_ms, private_ip, document)
+                VALUES (?, 'n1', 'i-1', 'g', 'Running', ?, ?, ?)
+                """, arguments: [c.arn, t0.milliseconds, Int64(address), ClusterStore.encodeNodeDocument(node)])
+        }
+        try EmulatorDatabase.migrator.migrate(queue)
+        let partition = ClusterStore.Partition(account: "111122223333", region: "us-east-1")
+        let other = ClusterStore.Partition(account: "444455556666", region: "us-east-1")
+        let usage = try queue.read { try ClusterStore.quotaUsage(in: partition, db: $0) }
+        #expect(usage == Quotas.Usage(instancesByType: ["ml.c5.xlarge": 2], clusters: 1))
+        #expect(try queue.read { try ClusterStore.isBound(eksClusterARN: "arn:aws:eks:us-east-1:111122223333:cluster/e", in: partition, db: $0) })
+        #expect(try queue.read { try ClusterStore.usedAddresses(in: partition, from: address, through: address + 10, db: $0) } == [address])
+        #expect(try queue.read { try ClusterStore.usedAddresses(in: other, from: address, through: address + 10, db: $0) }.isEmpty)
+        #expect(try queue.read { try ClusterStore.load("arn:old", db: $0) }?.nodes.map(\.instanceID) == ["i-1"])
+    }
+}

@@ -127,6 +127,48 @@ def test_R93_R94_nodes_have_valid_ids_addresses_hostnames_and_placement(manual, 
     assert caught.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
+def test_R35_a_full_block_continues_in_the_next_one_and_addresses_stay_unique(manual, sm):
+    """R35's /20 issues 4,091 addresses (.4 of the block up to the last but one); a larger fleet without VpcConfig
+    continues in the next /20 instead of repeating an address (emulator decision). Addresses are per partition, and a
+    freed one is issued again first."""
+    admin(manual, "/_hyperpod/quotas", {"ml.c5.xlarge for cluster usage": 10000, "Maximum number instances allowed per SageMaker HyperPod cluster": 10000,
+                                        "Total number of instances allowed across SageMaker HyperPod clusters": 10000}, method="PUT")
+    sm.create_cluster(ClusterName="big", InstanceGroups=[group("a", count=2050), group("b", count=2050)])
+    admin(manual, "/_hyperpod/settle", {})
+
+    def addresses(client, name):
+        found, token = {}, None
+        while token != "":
+            page = client.list_cluster_nodes(ClusterName=name, MaxResults=100, **({"NextToken": token} if token else {}))
+            for node in page["ClusterNodeSummaries"]:
+                found[node["InstanceId"]] = node["PrivateDnsHostname"].split(".")[0][3:].replace("-", ".")
+            token = page["NextToken"]
+        return found
+
+    ips = addresses(sm, "big")
+    assert len(ips) == 4100 and len(set(ips.values())) == 4100
+    as_int = sorted(int.from_bytes(bytes(int(o) for o in ip.split(".")), "big") for ip in ips.values())
+    first_block = int.from_bytes(bytes([10, 1, 0, 0]), "big")
+    assert as_int[:4091] == list(range(first_block + 4, first_block + 4095))  # 10.1.0.4 … 10.1.15.254
+    assert as_int[4091:] == list(range(first_block + 4096 + 4, first_block + 4096 + 13))  # then 10.1.16.4 …
+
+    # Another account's partition starts again at 10.1.0.4.
+    other = make_client(manual.endpoint, access_key="444455556666")
+    other.create_cluster(ClusterName="small", InstanceGroups=[group(count=1)])
+    admin(manual, "/_hyperpod/settle", {})
+    assert list(addresses(other, "small").values()) == ["10.1.0.4"]
+
+    # A node removed from the full block frees its address; the next launch takes it.
+    victim = next(i for i, ip in ips.items() if ip == "10.1.7.7")
+    sm.batch_delete_cluster_nodes(ClusterName="big", NodeIds=[victim])
+    admin(manual, "/_hyperpod/settle", {})
+    sm.update_cluster(ClusterName="big", InstanceGroups=[group("a", count=2050), group("b", count=2050)])
+    admin(manual, "/_hyperpod/settle", {})
+    after = addresses(sm, "big")
+    assert len(after) == 4100 and len(set(after.values())) == 4100
+    assert victim not in after and "10.1.7.7" in after.values()
+
+
 def test_R87_R88_R89_delete_passes_deleting_then_resource_not_found(manual, sm):
     arn = sm.create_cluster(ClusterName="gone", InstanceGroups=[group()])["ClusterArn"]
     admin(manual, "/_hyperpod/settle", {})

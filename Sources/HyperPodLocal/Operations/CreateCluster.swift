@@ -17,7 +17,7 @@ extension ClusterService {
             }
             let groups = input.instanceGroups ?? []
             // R56: one HyperPod cluster per EKS cluster in the partition, until its record is removed.
-            if let eks = input.orchestrator?.eks?.clusterArn, try boundEKSClusters(in: context.partition, db: db).contains(eks) {
+            if let eks = input.orchestrator?.eks?.clusterArn, try ClusterStore.isBound(eksClusterARN: eks, in: context.partition, db: db) {
                 throw AWSError.validation("Specified cluster external resource id \(eks) already in use")
             }
             // R66: a name in use in the partition, also by a Deleting or Failed cluster.
@@ -52,15 +52,6 @@ extension ClusterService {
         }
     }
 
-    /// EKS cluster ARNs bound to the partition's HyperPod clusters (spec R56).
-    func boundEKSClusters(in partition: ClusterStore.Partition, db: Database) throws -> Set<String> {
-        var bound: Set<String> = []
-        for row in try ClusterStore.rows(in: partition, db: db) {
-            if let eks = try ClusterStore.loadRecord(row.arn, db: db)?.request.orchestrator?.eks?.clusterArn { bound.insert(eks) }
-        }
-        return bound
-    }
-
     /// Every `VolumeSizeInGB` in the groups' storage configurations (spec R84's EBS quota).
     static func ebsVolumeSizes(_ configs: [ClusterInstanceStorageConfigs?]) -> [Int] {
         configs.flatMap { ($0 ?? []).compactMap { if case .ebsVolumeConfig(let ebs) = $0 { ebs.volumeSizeInGB } else { nil } } }
@@ -69,14 +60,6 @@ extension ClusterService {
     /// TargetCount by type over the partition's clusters that are not `Deleting` (`Failed` ones included), and how
     /// many such clusters there are (spec R84).
     func quotaUsage(in partition: ClusterStore.Partition, db: Database) throws -> Quotas.Usage {
-        var usage = Quotas.Usage()
-        for row in try ClusterStore.rows(in: partition, db: db) where row.status != ClusterStatus.deleting.rawValue {
-            guard let cluster = try ClusterStore.loadRecord(row.arn, db: db) else { continue }
-            usage.clusters += 1
-            for group in cluster.groups where group.status != .deleting {
-                usage.instancesByType[group.spec.chargedInstanceType, default: 0] += group.targetCount
-            }
-        }
-        return usage
+        try ClusterStore.quotaUsage(in: partition, db: db)
     }
 }

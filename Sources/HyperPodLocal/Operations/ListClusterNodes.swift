@@ -21,8 +21,8 @@ extension ClusterService {
                 + "\(input.instanceGroupNameContains ?? "")|\(input.creationTimeAfter ?? -1)|\(input.creationTimeBefore ?? -1)|"
                 + "\(input.includeNodeLogicalIds ?? false)"
             let limit = input.maxResults ?? 10
-            let id = "COALESCE(instance_id, node_logical_id)", first = byName ? "group_name" : "launch_at_ms"
-            var sql = "SELECT * FROM cluster_nodes WHERE cluster_arn = ?"
+            let id = "node_key", first = byName ? "group_name" : "launch_at_ms"
+            var sql = "SELECT \(ClusterStore.nodeColumns) FROM cluster_nodes WHERE cluster_arn = ?"
             var arguments: [any DatabaseValueConvertible] = [cluster.arn]
             if input.includeNodeLogicalIds != true { sql += " AND instance_id IS NOT NULL" }
             if let fragment = input.instanceGroupNameContains {
@@ -44,7 +44,7 @@ extension ClusterService {
             let direction = descending ? "DESC" : "ASC"
             sql += " ORDER BY \(first) \(direction), \(id) \(direction) LIMIT ?"
             arguments.append(limit + 1)
-            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(ClusterStore.decodeNode)
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).map(ClusterStore.decodeNode)
             let page = Array(rows.prefix(limit))
             var next = ""
             if rows.count > limit, let last = page.last {

@@ -61,12 +61,10 @@ public final class TransitionScheduler: Sendable {
 
     /// Inserts transitions (inside the caller's transaction, next to the change that creates them).
     public static func schedule(_ transitions: [NewTransition], in db: Database) throws {
-        for t in transitions {
-            try db.execute(
-                sql: "INSERT INTO scheduled_transitions (resource_arn, generation, event, due_at_ms) VALUES (?, ?, ?, ?)",
-                arguments: [t.resourceARN, t.generation, t.event, t.dueAt.milliseconds]
-            )
-        }
+        guard !transitions.isEmpty else { return }
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO scheduled_transitions (resource_arn, generation, event, due_at_ms) VALUES (?, ?, ?, ?)")
+        for t in transitions { try insert.execute(arguments: [t.resourceARN, t.generation, t.event, t.dueAt.milliseconds]) }
     }
 
     /// Deletes every pending transition of a resource (inside the caller's transaction): its plan was replaced.
@@ -101,12 +99,12 @@ public final class TransitionScheduler: Sendable {
         var fired = 0
         while true {
             let done = try database.writer.write { db -> Bool in
-                guard let row = try Row.fetchOne(db, sql: """
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT id, resource_arn, generation, event, due_at_ms FROM scheduled_transitions
                     WHERE due_at_ms <= ? ORDER BY due_at_ms, id LIMIT 1
-                    """, arguments: [now.milliseconds]) else { return true }
+                    """), arguments: [now.milliseconds]) else { return true }
                 let transition = ScheduledTransition(row: row)
-                try db.execute(sql: "DELETE FROM scheduled_transitions WHERE id = ?", arguments: [transition.id])
+                try db.cachedStatement(sql: "DELETE FROM scheduled_transitions WHERE id = ?").execute(arguments: [transition.id])
                 try Self.schedule(try apply(transition, db), in: db)
                 return false
             }

@@ -42,7 +42,7 @@ public enum ClusterStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]) else { return nil }
         let cluster = try decodeCluster(row)
         let nodes = try Row.fetchAll(
-            db, sql: "SELECT * FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid", arguments: [arn]
+            db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"), arguments: [arn]
         ).map(decodeNode)
         return ClusterLifecycle(cluster: cluster, nodes: nodes)
     }
@@ -57,40 +57,46 @@ public enum ClusterStore {
     /// rows keep their rowid, which keeps slots in creation order.
     public static func save(_ lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, db: Database) throws {
         let c = lifecycle.cluster
-        try db.execute(
+        try db.cachedStatement(
             sql: """
-                INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document,
+                    eks_cluster_arn, target_counts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(arn) DO UPDATE SET status = excluded.status, generation = excluded.generation,
-                    document = excluded.document
-                """,
+                    document = excluded.document, eks_cluster_arn = excluded.eks_cluster_arn, target_counts = excluded.target_counts
+                """
+        ).execute(
             arguments: [c.arn, c.account, c.region, c.clusterID, c.name, c.status.rawValue, c.generation,
-                        c.creationTime.milliseconds, encodeClusterDocument(c)]
+                        c.creationTime.milliseconds, encodeClusterDocument(c), c.request.orchestrator?.eks?.clusterArn,
+                        encodeTargetCounts(c)]
         )
         var unchanged: Set<String> = []
         if let previous {
             let before = Dictionary(previous.nodes.map { ($0.logicalID, $0) }, uniquingKeysWith: { a, _ in a })
             let after = Set(lifecycle.nodes.map(\.logicalID))
-            for id in before.keys where !after.contains(id) {
-                try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ? AND node_logical_id = ?", arguments: [c.arn, id])
-            }
+            let delete = try db.cachedStatement(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ? AND node_logical_id = ?")
+            for id in before.keys where !after.contains(id) { try delete.execute(arguments: [c.arn, id]) }
             for node in lifecycle.nodes where before[node.logicalID] == node { unchanged.insert(node.logicalID) }
         } else {
             try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ?", arguments: [c.arn])
         }
-        for node in lifecycle.nodes where !unchanged.contains(node.logicalID) {
-            try db.execute(
-                sql: """
+        // One prepared statement for every node row (statements are cached per connection: preparing one per row
+        // was a third of a large cluster's launch).
+        let upsert = try db.cachedStatement(
+            sql: """
                     INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status,
-                        launch_at_ms, private_ip, instance_type, zone, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        launch_at_ms, private_ip, instance_type, zone, document, account, region)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(cluster_arn, node_logical_id) DO UPDATE SET instance_id = excluded.instance_id,
                         group_name = excluded.group_name, status = excluded.status, launch_at_ms = excluded.launch_at_ms,
                         private_ip = excluded.private_ip, instance_type = excluded.instance_type, zone = excluded.zone,
                         document = excluded.document
-                    """,
+                    """)
+        for node in lifecycle.nodes where !unchanged.contains(node.logicalID) {
+            try upsert.execute(
                 arguments: [c.arn, node.logicalID, node.instanceID, node.groupName, node.status.rawValue,
                             (node.launchTime ?? node.slotCreated).milliseconds, node.privateIP.map { Int64($0) },
-                            node.instanceType, node.zone, encodeNodeDocument(node)]
+                            node.instanceType, node.zone, encodeNodeDocument(node), c.account, c.region]
             )
         }
     }
@@ -108,12 +114,48 @@ public enum ClusterStore {
         }
     }
 
-    /// Private addresses in use in a partition (spec R35: unique while in use).
-    public static func usedAddresses(in partition: Partition, db: Database) throws -> Set<UInt32> {
-        Set(try Int64.fetchAll(db, sql: """
-            SELECT n.private_ip FROM cluster_nodes n JOIN clusters c ON c.arn = n.cluster_arn
-            WHERE c.account = ? AND c.region = ? AND n.private_ip IS NOT NULL
-            """, arguments: [partition.account, partition.region]).map { UInt32(truncatingIfNeeded: $0) })
+    /// TargetCount by charged instance type over the groups that are not `Deleting` (spec R84), as a JSON object: kept
+    /// in its own column so the quota check reads one small value per cluster rather than each cluster's document.
+    static func encodeTargetCounts(_ c: ClusterRecord) -> String {
+        var counts: [String: Int] = [:]
+        for group in c.groups where group.status != .deleting { counts[group.spec.chargedInstanceType, default: 0] += group.targetCount }
+        return String(decoding: JSONWriter.encode(counts.jsonValue), as: UTF8.self)
+    }
+
+    /// TargetCount by charged instance type over a partition's clusters that are not `Deleting` (`Failed` ones
+    /// included), and how many such clusters there are (spec R84).
+    public static func quotaUsage(in partition: Partition, db: Database) throws -> Quotas.Usage {
+        var usage = Quotas.Usage()
+        for text in try String.fetchAll(db, sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?",
+                                        arguments: [partition.account, partition.region, ClusterStatus.deleting.rawValue]) {
+            usage.clusters += 1
+            for (type, count) in try JSONParser.parse(text).objectValue?.members ?? [] {
+                usage.instancesByType[type, default: 0] += count.intValue ?? 0
+            }
+        }
+        return usage
+    }
+
+    /// Whether a cluster of the partition is bound to the EKS cluster `eksClusterARN` (spec R56).
+    public static func isBound(eksClusterARN: String, in partition: Partition, db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM clusters WHERE account = ? AND region = ? AND eks_cluster_arn = ?)",
+                          arguments: [partition.account, partition.region, eksClusterARN]) ?? false
+    }
+
+    /// Private addresses in use in a partition between `low` and `high`, inclusive (spec R35: unique while in use),
+    /// read from the address index alone.
+    public static func usedAddresses(in partition: Partition, from low: UInt32, through high: UInt32, db: Database) throws -> Set<UInt32> {
+        Set(try Int64.fetchAll(db.cachedStatement(sql: """
+            SELECT private_ip FROM cluster_nodes WHERE account = ? AND region = ? AND private_ip BETWEEN ? AND ?
+            """), arguments: [partition.account, partition.region, Int64(low), Int64(high)]).map { UInt32(truncatingIfNeeded: $0) })
+    }
+
+    /// How many private addresses between `low` and `high` (inclusive) are in use in a partition: a count over the
+    /// address index, so a full block is passed over without reading it.
+    public static func addressesInUse(in partition: Partition, from low: UInt32, through high: UInt32, db: Database) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT COUNT(*) FROM cluster_nodes WHERE account = ? AND region = ? AND private_ip BETWEEN ? AND ?
+            """), arguments: [partition.account, partition.region, Int64(low), Int64(high)]) ?? 0
     }
 
     /// Records an identifier as used; false when it was used before (spec R30: ids are never reused).
@@ -158,11 +200,12 @@ public enum ClusterStore {
 
     /// Records an event of a cluster at `time` (virtual).
     public static func addEvent(_ event: ClusterEventRecord, id: String, cluster arn: String, at time: VirtualTime, db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO cluster_events (event_id, cluster_arn, event_time_ms, resource_type, level, description, group_name,
                     instance_id, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [id, arn, time.milliseconds, event.resourceType.rawValue, event.level.rawValue, event.description,
                         event.instanceGroupName, event.instanceID,
                         event.metadata.map { String(decoding: JSONWriter.encode($0.jsonValue), as: UTF8.self) }]
@@ -322,18 +365,23 @@ public enum ClusterStore {
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
+    /// The columns `decodeNode` reads, in its order (by position: a lookup by name costs a case-insensitive search).
+    static let nodeColumns = "node_logical_id, instance_id, group_name, status, private_ip, instance_type, document"
+
+    /// A node from a row of `nodeColumns`.
     static func decodeNode(_ row: Row) throws -> NodeRecord {
-        guard let object = try JSONParser.parse(Array((row["document"] as String).utf8)).objectValue,
-              let status = ClusterInstanceStatus(rawValue: row["status"]),
-              case .integer(let slotCreated)? = object["slotCreated"] else { throw StoreError.corrupt("node \(row["node_logical_id"] as String)") }
+        let logicalID: String = row[0]
+        guard let object = try JSONParser.parse(Array((row[6] as String).utf8)).objectValue,
+              let status = ClusterInstanceStatus(rawValue: row[3]),
+              case .integer(let slotCreated)? = object["slotCreated"] else { throw StoreError.corrupt("node \(logicalID)") }
         var launch: VirtualTime? = nil
         if case .integer(let ms)? = object["launchTime"] { launch = VirtualTime(milliseconds: ms) }
-        let ip: Int64? = row["private_ip"]
+        let ip: Int64? = row[4]
         var node = NodeRecord(
-            logicalID: row["node_logical_id"], instanceID: row["instance_id"], groupName: row["group_name"], status: status,
+            logicalID: logicalID, instanceID: row[1], groupName: row[2], status: status,
             message: object["message"]?.stringValue ?? "", slotCreated: VirtualTime(milliseconds: slotCreated), launchTime: launch,
             privateIP: ip.map { UInt32(truncatingIfNeeded: $0) }, zone: object["zone"]?.stringValue,
-            reachedRunning: object["reachedRunning"] == .bool(true), instanceType: row["instance_type"],
+            reachedRunning: object["reachedRunning"] == .bool(true), instanceType: row[5],
             lifeCycleConfig: try object["lifeCycleConfig"].map { try ClusterLifeCycleConfig(json: $0) }
         )
         node.allowedZones = object["allowedZones"]?.arrayValue?.compactMap(\.stringValue)
