@@ -106,17 +106,25 @@ public struct JSONParser {
         mutating func parseString() throws(JSONParser.Error) -> String {
             index += 1  // opening quote
             let start = index
-            // Fast path: no escapes.
+            // Fast path: no escapes; ASCII only (most strings) needs no UTF-8 validation.
+            var ascii = true
             while index < bytes.count {
                 let b = bytes[index]
                 if b == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                    guard let text = String(validating: slice, as: UTF8.self) else { throw fail("Invalid UTF-8 in string") }
+                    let text: String
+                    if ascii {
+                        text = String(decoding: slice, as: UTF8.self)
+                    } else {
+                        guard let valid = String(validating: slice, as: UTF8.self) else { throw fail("Invalid UTF-8 in string") }
+                        text = valid
+                    }
                     index += 1
                     return text
                 }
                 if b == UInt8(ascii: "\\") { break }
                 if b < 0x20 { throw fail("Unescaped control character in string") }
+                if b >= 0x80 { ascii = false }
                 index += 1
             }
             var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))

@@ -44,7 +44,7 @@ extension ClusterService {
             let direction = descending ? "DESC" : "ASC"
             sql += " ORDER BY \(first) \(direction), \(id) \(direction) LIMIT ?"
             arguments.append(limit + 1)
-            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).map(ClusterStore.decodeNode)
+            let rows = try ClusterStore.decodeNodes(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
             let page = Array(rows.prefix(limit))
             var next = ""
             if rows.count > limit, let last = page.last {

@@ -41,9 +41,8 @@ public enum ClusterStore {
     public static func load(_ arn: String, db: Database) throws -> ClusterLifecycle? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]) else { return nil }
         let cluster = try decodeCluster(row)
-        let nodes = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"), arguments: [arn]
-        ).map(decodeNode)
+        let nodes = try decodeNodes(db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"),
+                                    arguments: [arn])
         return ClusterLifecycle(cluster: cluster, nodes: nodes)
     }
 
@@ -367,6 +366,15 @@ public enum ClusterStore {
 
     /// The columns `decodeNode` reads, in its order (by position: a lookup by name costs a case-insensitive search).
     static let nodeColumns = "node_logical_id, instance_id, group_name, status, private_ip, instance_type, document"
+
+    /// The nodes a statement selecting `nodeColumns` finds, decoded straight from SQLite's row (a cursor: no copy of
+    /// each row first).
+    static func decodeNodes(_ statement: Statement, arguments: StatementArguments) throws -> [NodeRecord] {
+        var nodes: [NodeRecord] = []
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try cursor.next() { nodes.append(try decodeNode(row)) }
+        return nodes
+    }
 
     /// A node from a row of `nodeColumns`.
     static func decodeNode(_ row: Row) throws -> NodeRecord {
