@@ -25,6 +25,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -239,6 +240,29 @@ def main():
         r = wrk(port, random_names_lua("DescribeCluster", names), connections, args.seconds)
         print(f"DescribeCluster, random cluster, wrk -c{connections}: p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, "
               f"{r['rps']:,.0f} req/s, non-2xx {r['non2xx']}")
+    # The same with a writer busy beside it: every write clears the DescribeCluster cache, and reads wait behind it.
+    stop_writer, writes = threading.Event(), [0]
+
+    def writer():
+        w = Client(port)
+        while not stop_writer.is_set():
+            name = names[(writes[0] * 7) % len(names)]
+            for count in (args.nodes // 2 + 1, args.nodes // 2):  # +1, settle, back, settle
+                w.call("UpdateCluster", {"ClusterName": name, "InstanceGroups": [
+                    {"InstanceGroupName": "group-0", "InstanceType": TYPES[0], "InstanceCount": count,
+                     "ExecutionRole": "arn:aws:iam::111122223333:role/hyperpod", "LifeCycleConfig": LCC}]})
+                w.admin("POST", "/_hyperpod/settle", {})
+                writes[0] += 1
+    thread = threading.Thread(target=writer)
+    thread.start()
+    r = wrk(port, random_names_lua("DescribeCluster", names), 1, args.seconds)
+    stop_writer.set()
+    thread.join()
+    client.admin("POST", "/_hyperpod/settle", {})
+    print(f"DescribeCluster, random cluster, wrk -c1, while one client sends UpdateCluster ±1 back to back "
+          f"and settle after each ({writes[0] / args.seconds:.0f} updates/s): p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['rps']:,.0f} req/s, "
+          f"non-2xx {r['non2xx']}")
+
     for connections in (1, 8):
         r = wrk(port, random_names_lua("ListClusterNodes", names, ',"MaxResults":100'), connections, args.seconds)
         print(f"ListClusterNodes page of 100, random 100-node cluster, wrk -c{connections}: p50 {r['p50']:.2f} ms, "

@@ -7,4 +7,4 @@ swift build -c release --product hyperpod-local
 export HYPERPOD_STRESS_KILLS="${HYPERPOD_STRESS_KILLS:-20}"
 export HYPERPOD_STRESS_SOAK_SECONDS="${HYPERPOD_STRESS_SOAK_SECONDS:-60}"
 export HYPERPOD_STRESS_CLIENTS="${HYPERPOD_STRESS_CLIENTS:-64}"
-python3 -m pytest -q Tests/e2e/test_stress.py "$@"
+python3 -m pytest -q -s Tests/e2e/test_stress.py "$@"  # -s: each test prints its figures

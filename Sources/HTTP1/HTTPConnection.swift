@@ -60,6 +60,9 @@ final class HTTPConnection {
     /// Body bytes of requests dispatched and not yet moved to `outbound`.
     private(set) var queuedBodyBytes = 0
 
+    /// Some request dispatched earlier on this connection is not answered yet.
+    var hasUnansweredRequest: Bool { slots[slotHead...].contains { $0.bytes == nil } }
+
     /// Reserves the next response position for a request carrying `bodyBytes`.
     func reserveSlot(bodyBytes: Int = 0) -> UInt64 {
         defer { nextSequence += 1 }

@@ -26,8 +26,13 @@ public struct HTTPResponder: Sendable {
     let keepAlive: Bool
     let acceptsGzip: Bool
     let isHEAD: Bool
+    /// When the request was dispatched, an earlier request on its connection (pipelined ahead of it) was not answered
+    /// yet. When false, every earlier request of the connection has been answered: for a handler that answers after
+    /// committing, whatever they changed is committed, and this one may be answered from any snapshot taken from now on.
+    public let followsUnanswered: Bool
 
-    init(server: HTTPServer, connectionID: UInt64, sequence: UInt64, request: HTTPRequest) {
+    init(server: HTTPServer, connectionID: UInt64, sequence: UInt64, request: HTTPRequest, followsUnanswered: Bool) {
+        self.followsUnanswered = followsUnanswered
         self.server = server
         self.connectionID = connectionID
         self.sequence = sequence

@@ -346,8 +346,10 @@ public final class HTTPServer: @unchecked Sendable {
                 // An encoded body counts as large until answered: nothing after it on this connection is dispatched
                 // before its handler was called, so handlers still see the connection's requests in order.
                 let weight = request.bodyIsEncoded ? Self.maxQueuedBodyBytes + 1 : request.body.count
+                let followsUnanswered = connection.hasUnansweredRequest
                 let sequence = connection.reserveSlot(bodyBytes: weight)
-                let responder = HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request)
+                let responder = HTTPResponder(server: self, connectionID: connection.id, sequence: sequence, request: request,
+                                              followsUnanswered: followsUnanswered)
                 if !responder.keepAlive || draining.load(ordering: .relaxed) { connection.acceptingRequests = false }
                 if request.bodyIsEncoded {
                     let limit = limits.maxBodyBytes

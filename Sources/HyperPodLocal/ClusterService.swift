@@ -9,9 +9,10 @@ import Synchronization
 
 /// The emulator's state engine: the database, the virtual clock, the timing profile and the persisted scheduler.
 ///
-/// Every API and admin call runs on `queue`, one at a time (one write transaction each). Before a call, the
-/// transitions due on the virtual clock fire in due order (spec R39); in real-clock mode a Dispatch timer also fires
-/// them when they fall due.
+/// Every API and admin call that changes state runs on `queue`, one at a time (one write transaction each). Before a
+/// call, the transitions due on the virtual clock fire in due order (spec R39); in real-clock mode a Dispatch timer also
+/// fires them when they fall due. Read-only calls may also run on `readQueue`, several at once, each on a snapshot of
+/// the committed state in which no transition is due (otherwise they go to `queue`: `read(_:)`).
 ///
 /// `@unchecked Sendable` because: `timer` is touched only on `queue` (asserted with `dispatchPrecondition`); every other
 /// stored property is immutable or a `Mutex`.
@@ -19,6 +20,10 @@ public final class ClusterService: @unchecked Sendable {
     public let database: EmulatorDatabase
     public let clock: VirtualClock
     public let queue = DispatchQueue(label: "hyperpod-local.state")
+    /// Where read-only calls may run concurrently, off `queue` (see `read(_:)`).
+    public let readQueue = DispatchQueue(label: "hyperpod-local.reads", attributes: .concurrent)
+    /// Marks `queue`, so `read(_:)` knows which way it was called.
+    private let stateQueueKey = DispatchSpecificKey<Bool>()
     let logger: Logger
     /// The partition of requests without identity (spec R24, R25), for the admin API's defaults.
     let defaultAccountID: String
@@ -42,9 +47,17 @@ public final class ClusterService: @unchecked Sendable {
     /// DescribeCluster answers by caller partition and the name or ARN asked for, valid until the next change (every
     /// committed write and every fired timer clears it; architecture §5). Touched only on `queue`.
     var describeCache: [String: DescribeClusterResponse] = [:]
-    /// What the event loop may read without the queue: the earliest due time and the DescribeCluster answers, mirrored
-    /// from the queue's state after every change.
-    let loopCache = Mutex<(nextDue: VirtualTime?, describe: [String: [UInt8]])>((nil, [:]))
+    /// What the event loop and `readQueue` may read without the queue: the earliest due time and the DescribeCluster
+    /// answers, mirrored from the queue's state after every change.
+    let loopCache = Mutex(LoopCache())
+
+    struct LoopCache {
+        var nextDue: VirtualTime?
+        var describe: [String: [UInt8]] = [:]
+        /// Counts the clearings: an answer read off the queue is cached only if no change was committed since its read
+        /// began (a change commits, then clears; a read that began before the clearing may hold the old state).
+        var epoch: UInt64 = 0
+    }
 
     /// Opens the state: resumes the persisted clock (its mode and scale come from the configuration when they differ).
     /// - Throws: database errors.
@@ -60,6 +73,7 @@ public final class ClusterService: @unchecked Sendable {
         self.defaultRegion = defaultRegion
         self.timingState = Mutex(timing)
         self.generator = Mutex(seed.map(SeededGenerator.init(seed:)) ?? SeededGenerator())
+        queue.setSpecific(key: stateQueueKey, value: true)
         if var saved = try database.loadClockState() {
             if saved.mode != clockMode || saved.timeScale != timeScale {
                 let resumed = VirtualClock(state: saved, wall: wall).snapshot()
@@ -130,13 +144,26 @@ public final class ClusterService: @unchecked Sendable {
         return result
     }
 
-    /// A read at the current virtual time, after the due transitions fired. Must be called on `queue`.
+    /// A read at the current virtual time, after the due transitions fired.
+    ///
+    /// On `queue`: fires what is due, then reads. Anywhere else (`readQueue`): reads a snapshot of the committed state,
+    /// as of now, if no transition is due in it — the same answer the queue would give, since nothing would fire
+    /// first; otherwise throws `AWSJSONRouter.Deferred`, and the call goes to `queue`.
     public func read<T>(_ body: (Database, VirtualTime) throws -> T) throws -> T {
-        dispatchPrecondition(condition: .onQueue(queue))
-        processDue()
+        if onStateQueue {
+            processDue()
+            let now = clock.now()
+            return try database.writer.read { db in try body(db, now) }
+        }
         let now = clock.now()
-        return try database.writer.read { db in try body(db, now) }
+        return try database.writer.read { db in
+            if let due = try TransitionScheduler.nextDue(in: db), due <= now { throw AWSJSONRouter.Deferred() }
+            return try body(db, now)
+        }
     }
+
+    /// Whether the caller runs on `queue`.
+    var onStateQueue: Bool { DispatchQueue.getSpecific(key: stateQueueKey) == true }
 
     /// Fires every transition due now; a failure is logged and left pending (it is retried on the next call).
     /// - Returns: how many transitions fired (0 also when the first due one failed).
@@ -163,7 +190,11 @@ public final class ClusterService: @unchecked Sendable {
         describeCache.removeAll(keepingCapacity: true)
         nextDue = (try? scheduler.nextDue()) ?? nil
         let due = nextDue
-        loopCache.withLock { $0 = (due, [:]) }
+        loopCache.withLock {
+            $0.nextDue = due
+            $0.describe.removeAll(keepingCapacity: true)
+            $0.epoch &+= 1
+        }
     }
 
     /// Remembers a DescribeCluster answer for the queue, and its encoded JSON for the event loop.
@@ -171,6 +202,15 @@ public final class ClusterService: @unchecked Sendable {
         describeCache[key] = response
         let encoded = JSONWriter.encode(response.jsonValue)
         loopCache.withLock { $0.describe[key] = encoded }
+    }
+
+    /// The cache's epoch now: take it before a read off the queue begins.
+    var cacheEpoch: UInt64 { loopCache.withLock { $0.epoch } }
+
+    /// Caches a DescribeCluster answer read off the queue, unless a change was committed since `epoch`.
+    func cacheDescribe(_ response: DescribeClusterResponse, key: String, readSince epoch: UInt64) {
+        let encoded = JSONWriter.encode(response.jsonValue)
+        loopCache.withLock { if $0.epoch == epoch { $0.describe[key] = encoded } }
     }
 
     /// A cached DescribeCluster answer as JSON bytes, from any thread; `nil` when there is none or a transition is due

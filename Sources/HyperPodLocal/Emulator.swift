@@ -55,6 +55,12 @@ public final class Emulator: Sendable {
                 checkResponses: configuration.checkResponses, deferUnhandled: true,
                 encodedHandlers: ["DescribeCluster": { input, context in try service.describeClusterFromCache(input, context: context) }]
             ),
+            readAWS: AWSJSONRouter(
+                handlers: Self.handlers(service).filter { HyperPodHTTPHandler.readOnlyTargets.contains("SageMaker." + $0.key) },
+                authMode: configuration.authMode, defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
+                strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses, deferUnhandled: true
+            ),
+            readQueue: service.readQueue,
             faults: service.faults, corsOrigins: configuration.corsOrigins, metrics: service.metrics,
             logger: logger
         )

@@ -22,6 +22,10 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let stateQueue: DispatchQueue
     /// Answers what it can on the event loop (validation errors, cached reads) and defers the rest to `stateQueue`.
     let fastAWS: AWSJSONRouter?
+    /// Answers read-only operations on `readQueue`, several at once, from snapshots of the committed state; defers to
+    /// `stateQueue` when a transition is due (see `ClusterService.read(_:)`).
+    let readAWS: AWSJSONRouter?
+    let readQueue: DispatchQueue?
     let logger: Logger
     /// Injected API errors and latency (spec RA7).
     let faults: FaultRegistry
@@ -29,17 +33,18 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let corsOrigins: [String]
     /// Request and latency counters for `GET /_hyperpod/metrics` (spec RA10).
     let metrics: RequestMetrics
-    /// Requests handed to `stateQueue` and not yet answered. The event loop answers from the cache only when this is
-    /// zero: a read pipelined behind a queued write must see that write, so it queues behind it (the queue is FIFO).
-    let queued = QueuedCounter()
-
-    final class QueuedCounter: Sendable {
-        let count = Atomic<Int>(0)
-    }
+    /// The operations `readAWS` answers: they change nothing.
+    static let readOnlyTargets: Set<String> = [
+        "SageMaker.DescribeCluster", "SageMaker.ListClusters", "SageMaker.ListClusterNodes", "SageMaker.DescribeClusterNode",
+        "SageMaker.ListClusterEvents", "SageMaker.DescribeClusterEvent", "SageMaker.ListTags",
+    ]
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, fastAWS: AWSJSONRouter? = nil,
+                readAWS: AWSJSONRouter? = nil, readQueue: DispatchQueue? = nil,
                 faults: FaultRegistry = FaultRegistry(), corsOrigins: [String] = [], metrics: RequestMetrics = RequestMetrics(),
                 logger: Logger) {
+        self.readAWS = readAWS
+        self.readQueue = readQueue
         self.faults = faults
         self.corsOrigins = corsOrigins
         self.metrics = metrics
@@ -75,18 +80,26 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             responder.respond(AWSJSONRouter.errorResponse(error, requestID: requestID))
             return
         }
+        // A request pipelined behind an unanswered one of its connection must see what that one changes: it goes to
+        // the state queue (FIFO) behind it. Otherwise everything it may see is committed, and a read may be answered
+        // from the cache or a snapshot.
+        let ordered = plain.followsUnanswered || AdminRouter.matches(request)
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
-        } else if let fastAWS, !AdminRouter.matches(request), request.body.count <= Self.fastPathBodyBytes,
-                  queued.count.load(ordering: .acquiring) == 0, let response = respond(to: request, router: fastAWS) {
+        } else if let fastAWS, !ordered, request.body.count <= Self.fastPathBodyBytes,
+                  let response = respond(to: request, router: fastAWS) {
             responder.respond(response)
-        } else {
-            queued.count.add(1, ordering: .relaxed)
-            stateQueue.async {
-                let response = self.respond(to: request)
-                self.queued.count.subtract(1, ordering: .releasing)
-                responder.respond(response)
+        } else if let readAWS, let readQueue, !ordered, let target = request.headers["X-Amz-Target"],
+                  Self.readOnlyTargets.contains(target) {
+            readQueue.async {
+                if let response = self.respond(to: request, router: readAWS) {
+                    responder.respond(response)
+                } else {
+                    self.stateQueue.async { responder.respond(self.respond(to: request)) }
+                }
             }
+        } else {
+            stateQueue.async { responder.respond(self.respond(to: request)) }
         }
     }
 

@@ -1,3 +1,4 @@
+import AWSJSONProtocol
 import GRDB
 import HyperPodDomain
 import Logging
@@ -32,6 +33,57 @@ struct ClusterServiceTests {
         }
         #expect(service.clock.now() == now.adding(seconds: 1))  // stopped at the failing transition
         #expect(try service.scheduler.pending().count == 1)     // which stays pending
+    }
+}
+
+/// Read-only calls off the state queue (`readQueue`): the same answers as on the queue, never a state the queue
+/// would not show.
+struct ConcurrentReadTests {
+    let context = AWSRequestContext(requestID: "r", operation: "DescribeCluster",
+                                    identity: AWSIdentity(accountID: "000000000000", region: "us-east-1"))
+
+    func makeService() throws -> ClusterService {
+        try ClusterService(
+            database: try EmulatorDatabase(path: nil), clockMode: .manual, timeScale: 1, timing: TimingProfile(.fast),
+            seed: 1, wall: ManualWallClock(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+    }
+
+    func create(_ service: ClusterService, _ name: String) throws {
+        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":""# + name
+            + #"","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":1,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
+        _ = try service.queue.sync { try service.createCluster(request, context: context) }
+    }
+
+    /// R39: a transition due now fires before a call. A snapshot read cannot fire it, so it hands the call to the queue
+    /// (`Deferred`), which does.
+    @Test func aReadOffTheQueue_DefersWhenATransitionIsDue() throws {
+        let service = try makeService()
+        service.start()
+        try create(service, "c")
+        let describe = DescribeClusterRequest(clusterName: "c")
+        #expect(try service.readQueue.sync { try service.describeCluster(describe, context: context) }.clusterStatus == .creating)
+        try service.clock.advance(seconds: 3600)  // the clock alone: setup is now overdue, nothing fired it
+        #expect(throws: AWSJSONRouter.Deferred.self) {
+            try service.readQueue.sync { try service.describeCluster(describe, context: context) }
+        }
+        #expect(try service.queue.sync { try service.describeCluster(describe, context: context) }.clusterStatus == .inService)
+        #expect(try service.readQueue.sync { try service.describeCluster(describe, context: context) }.clusterStatus == .inService)
+    }
+
+    /// An answer read off the queue is cached for the event loop only if no change was committed since its read began.
+    @Test func anAnswerReadBeforeAChange_IsNotCachedAfterIt() throws {
+        let service = try makeService()
+        service.start()
+        try create(service, "c")
+        let key = "000000000000|us-east-1|c"
+        let epoch = service.cacheEpoch
+        let before = try service.readQueue.sync { try service.describeCluster(DescribeClusterRequest(clusterName: "c"), context: context) }
+        #expect(service.cachedDescribe(key: key) != nil)  // cached: nothing changed meanwhile
+        try create(service, "d")                          // a change: clears the cache
+        #expect(service.cachedDescribe(key: key) == nil)
+        service.cacheDescribe(before, key: key, readSince: epoch)  // a read that began before the change, finishing late
+        #expect(service.cachedDescribe(key: key) == nil)
     }
 }
 

@@ -363,11 +363,56 @@ def test_pipelined_read_after_write_sees_the_write(manual, sm):
         assert status(sm, "ordered") == "InService"  # the answer is cached now
     sock = manual.connect()
     sock.sendall(post("SageMaker.DeleteCluster", b'{"ClusterName":"ordered"}')
-                 + post("SageMaker.DescribeCluster", b'{"ClusterName":"ordered"}'))
+                 + post("SageMaker.DescribeCluster", b'{"ClusterName":"ordered"}')
+                 + post("SageMaker.ListClusterNodes", b'{"ClusterName":"ordered"}'))
     reader = Reader(sock)
     assert reader.response().status == 200
     assert json.loads(reader.response().body)["ClusterStatus"] == "Deleting"
+    nodes = json.loads(reader.response().body)["ClusterNodeSummaries"]
+    assert {n["InstanceStatus"]["Status"] for n in nodes} == {"ShuttingDown"}
     sock.close()
+
+
+def test_reads_answered_concurrently_see_every_acknowledged_write(manual, sm):
+    """Reads run off the state queue on snapshots (several at once); an acknowledged write is in every snapshot taken
+    after it, whichever connection reads. 8 writers and 8 readers at once: a reader never sees an older state than
+    one it was told of."""
+    import threading
+    names = [f"w{i}" for i in range(8)]
+    for name in names:
+        sm.create_cluster(ClusterName=name, InstanceGroups=[group(count=1)])
+    admin(manual, "/_hyperpod/settle", {})
+    acknowledged = {name: 1 for name in names}
+    problems, lock, stop = [], threading.Lock(), threading.Event()
+
+    def writer(name):
+        client = make_client(manual.endpoint)
+        for count in range(2, 12):
+            client.update_cluster(ClusterName=name, InstanceGroups=[group(count=count)])
+            admin(manual, "/_hyperpod/settle", {})
+            with lock:
+                acknowledged[name] = count
+
+    def reader():
+        client = make_client(manual.endpoint)
+        while not stop.is_set():
+            for name in names:
+                with lock:
+                    floor = acknowledged[name]
+                target = client.describe_cluster(ClusterName=name)["InstanceGroups"][0]["TargetCount"]
+                listed = client.list_cluster_nodes(ClusterName=name, MaxResults=100)["ClusterNodeSummaries"]
+                if target < floor or len(listed) < floor:
+                    with lock:
+                        problems.append((name, floor, target, len(listed)))
+
+    readers = [threading.Thread(target=reader) for _ in range(8)]
+    writers = [threading.Thread(target=writer, args=(name,)) for name in names]
+    [t.start() for t in readers + writers]
+    [t.join() for t in writers]
+    stop.set()
+    [t.join() for t in readers]
+    assert problems == []
+    assert all(sm.describe_cluster(ClusterName=n)["InstanceGroups"][0]["CurrentCount"] == 11 for n in names)
 
 
 def test_R84_instance_type_quota_counts_the_partitions_clusters(manual, sm):

@@ -79,6 +79,7 @@ def test_crash_safety_sigkill_during_writes_loses_nothing_acknowledged(tmp_path)
         with sqlite3.connect(db) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
+    print(f"\ncrash safety: {KILLS} SIGKILLs, {len(expected)} clusters acknowledged, integrity_check ok after each")
     assert len(expected) >= KILLS  # writes were really acknowledged between the kills
     server = Server("--db", db, "--clock", "manual", in_memory=False)
     try:
@@ -152,6 +153,8 @@ def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server
     [t.join() for t in threads]
     time.sleep(0.5)  # the server closes the clients' keep-alive connections as they go
     after = rss_and_fds()
+    print(f"\nsoak: {CLIENTS} clients × {SOAK_SECONDS} s: {sum(statuses.values())} answers {statuses}, "
+          f"resident memory {before[0] / 1024:.1f} → {after[0] / 1024:.1f} MiB, open descriptors {before[1]} → {after[1]}")
     assert errors == []
     assert not [s for s in statuses if s >= 500], statuses
     assert sum(statuses.values()) > CLIENTS * SOAK_SECONDS  # it really was busy

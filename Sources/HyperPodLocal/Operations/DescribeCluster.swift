@@ -8,8 +8,15 @@ extension ClusterService {
     /// `DescribeCluster` (spec R90, R91), by name or ARN.
     /// - Throws: `ResourceNotFound` (R32).
     func describeCluster(_ input: DescribeClusterRequest, context: AWSRequestContext) throws -> DescribeClusterResponse {
-        processDue()
         let key = "\(context.partition.account)|\(context.partition.region)|\(input.clusterName)"
+        guard onStateQueue else {
+            // Off the queue (`readQueue`): a snapshot read; cached for the event loop unless a change came in between.
+            let epoch = cacheEpoch
+            let response = try read { db, _ in Self.describe(try resolveCluster(input.clusterName, context: context, db: db)) }
+            cacheDescribe(response, key: key, readSince: epoch)
+            return response
+        }
+        processDue()
         if let cached = describeCache[key] { return cached }
         let response = try read { db, _ in Self.describe(try resolveCluster(input.clusterName, context: context, db: db)) }
         cacheDescribe(response, key: key)

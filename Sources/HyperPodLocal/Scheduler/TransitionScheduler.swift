@@ -74,9 +74,12 @@ public final class TransitionScheduler: Sendable {
 
     /// The earliest pending due time, nil when nothing is pending.
     public func nextDue() throws -> VirtualTime? {
-        try database.writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(due_at_ms) FROM scheduled_transitions").map(VirtualTime.init(milliseconds:))
-        }
+        try database.writer.read { db in try Self.nextDue(in: db) }
+    }
+
+    /// The earliest pending due time in the caller's transaction, nil when nothing is pending.
+    public static func nextDue(in db: Database) throws -> VirtualTime? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(due_at_ms) FROM scheduled_transitions")).map(VirtualTime.init(milliseconds:))
     }
 
     /// The earliest pending due time of transitions whose event text does not start with one of `prefixes` (RA11:
