@@ -109,8 +109,12 @@ public final class ClusterService: @unchecked Sendable {
     public var timing: TimingProfile { timingState.withLock { $0 } }
 
     /// Fires what is overdue (the catch-up after a restart) and arms the timer. Call once, before serving.
+    ///
+    /// Queued, not waited for: the server listens at once however much is overdue (a restart after many clusters'
+    /// launches fell due), and every call queued after it, or reading a snapshot in which something is due, sees the
+    /// catch-up done first (R39).
     public func start() {
-        queue.sync {
+        queue.async { [self] in
             refreshNextDue()
             processDue()
         }

@@ -130,7 +130,7 @@ public final class Emulator: Sendable {
         try service.queue.sync { try service.loadSeeds(from: directory) }
     }
 
-    /// Fires overdue transitions (catch-up after a restart), then serves until `stop()`; returns once in-flight
+    /// Queues the catch-up of overdue transitions (after a restart), then serves until `stop()`; returns once in-flight
     /// requests are answered (at most 4.5 s after `stop()`). Stop order is the reverse of start: server, then state.
     public func run() {
         service.start()
