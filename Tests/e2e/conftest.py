@@ -105,8 +105,8 @@ def make_server():
     """Starts servers with extra flags; stops them after the test."""
     servers = []
 
-    def start(*args, env=None):
-        server = Server(*args, env=env)
+    def start(*args, env=None, in_memory=True):
+        server = Server(*args, env=env, in_memory=in_memory)
         servers.append(server)
         return server
 

@@ -98,11 +98,15 @@ def test_crash_safety_sigkill_during_writes_loses_nothing_acknowledged(tmp_path)
         server.stop()
 
 
-def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server):
-    server = make_server("--timing", "fast", "--time-scale", "20", "--quota", "ml.c5.xlarge for cluster usage=100000",
+def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server, tmp_path):
+    # A database file, not --in-memory: the state the run adds (thousands of clusters and their events) then lives in
+    # the file, and resident memory measures the process alone.
+    server = make_server("--db", str(tmp_path / "soak.sqlite"), "--timing", "fast", "--time-scale", "20",
+                         "--quota", "ml.c5.xlarge for cluster usage=100000",
                          "--quota", "Number of SageMaker HyperPod clusters=100000",
-                         "--quota", "Total number of instances allowed across SageMaker HyperPod clusters=100000")
-    errors, statuses, lock = [], {}, threading.Lock()
+                         "--quota", "Total number of instances allowed across SageMaker HyperPod clusters=100000",
+                         in_memory=False)
+    errors, statuses, refusals, lock = [], {}, {}, threading.Lock()
 
     def rss_and_fds():
         with open(f"/proc/{server.process.pid}/status") as f:
@@ -137,6 +141,9 @@ def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server
                 status = 200
             except ClientError as e:
                 status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                with lock:
+                    code = e.response["Error"]["Code"]
+                    refusals[code] = refusals.get(code, 0) + 1
             except Exception as e:  # a dropped connection or a timeout
                 with lock:
                     errors.append(repr(e))
@@ -154,7 +161,8 @@ def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server
     time.sleep(0.5)  # the server closes the clients' keep-alive connections as they go
     after = rss_and_fds()
     print(f"\nsoak: {CLIENTS} clients × {SOAK_SECONDS} s: {sum(statuses.values())} answers {statuses}, "
-          f"resident memory {before[0] / 1024:.1f} → {after[0] / 1024:.1f} MiB, open descriptors {before[1]} → {after[1]}")
+          f"refusals {refusals}, resident memory {before[0] / 1024:.1f} → {after[0] / 1024:.1f} MiB, "
+          f"open descriptors {before[1]} → {after[1]}")
     assert errors == []
     assert not [s for s in statuses if s >= 500], statuses
     assert sum(statuses.values()) > CLIENTS * SOAK_SECONDS  # it really was busy

@@ -18,9 +18,10 @@ public final class EmulatorDatabase: Sendable {
             // WAL with synchronous=NORMAL: a commit survives a process kill (kill -9); only an OS crash may lose the
             // last transactions.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // 8 MiB of page cache per connection (SQLite's default is 2 MiB): a 1,000-cluster database is ~250 MB, and
-            // a launch or a page of nodes otherwise re-reads its pages from the OS. Filled only as pages are read.
-            try db.execute(sql: "PRAGMA cache_size = -8192")
+            // 8 MiB of page cache for the writer (SQLite's default is 2 MiB): a 1,000-cluster database is ~250 MB, and
+            // a launch otherwise re-reads its pages from the OS. Filled only as pages are read. Readers (up to 5 at
+            // once) keep the default: they read a page of nodes each, and resident memory stays small.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -8192") }
         }
         if let path {
             writer = try DatabasePool(path: path, configuration: configuration)
