@@ -34,20 +34,25 @@ def rss_kib(pid):
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
+def wait_healthy(port):
+    """Polls GET /_hyperpod/health until it answers 200."""
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/_hyperpod/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+
+
 def cold_start(runs):
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as d:
             began = time.perf_counter()
             process, port = start(os.path.join(d, "s.sqlite"))
-            while True:
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                    conn.request("GET", "/_hyperpod/health")
-                    if conn.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
+            wait_healthy(port)
             times.append((time.perf_counter() - began) * 1000)
             process.terminate()
             process.wait()

@@ -29,6 +29,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from lifecycle import wait_healthy
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("HYPERPOD_LOCAL_BIN", os.path.join(ROOT, ".build/release/hyperpod-local"))
 TYPES = ("ml.c5.xlarge", "ml.g5.xlarge")
@@ -207,14 +209,7 @@ def main():
     health, first_describe = [], []
     for _ in range(5):
         process, port, began = start(db, quota_values)
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                c.request("GET", "/_hyperpod/health")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
+        wait_healthy(port)
         health.append((time.perf_counter() - began) * 1000)
         Client(port).call("DescribeCluster", {"ClusterName": names[-1]})
         first_describe.append((time.perf_counter() - began) * 1000)
