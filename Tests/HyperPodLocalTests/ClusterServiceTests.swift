@@ -109,15 +109,17 @@ struct ClusterStoreTests {
 }
 
 struct MigrationTests {
-    /// A database written before v5 (no quota, EKS or node partition columns) opens with those filled in from the
-    /// stored documents, so quotas (R84), EKS bindings (R56) and address uniqueness (R35) see clusters made before.
-    @Test func v5_FillsTheNewColumnsFromExistingClusters() throws {
+    /// A database written before v5 (no quota, EKS, node partition or training plan columns) opens with those filled
+    /// in from the stored documents, so quotas (R84), EKS bindings (R56), address uniqueness (R35) and ListClusters
+    /// (R92) see clusters made before.
+    @Test func v5_v6_FillTheNewColumnsFromExistingClusters() throws {
         let queue = try DatabaseQueue()
         try EmulatorDatabase.migrator.migrate(queue, upTo: "v4: BatchAddClusterNodes client tokens, faults")
         let t0 = VirtualTime(milliseconds: 1_000)
         let request = try CreateClusterRequest(json: try JSONParser.parse(#"""
             {"ClusterName":"old","Orchestrator":{"Eks":{"ClusterArn":"arn:aws:eks:us-east-1:111122223333:cluster/e"}},
-             "InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":2,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}
+             "InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":2,"ExecutionRole":"arn:aws:iam::111122223333:role/r",
+               "TrainingPlanArn":"arn:aws:sagemaker:us-east-1:111122223333:training-plan/p"}]}
             """#))
         let (lifecycle, _) = ClusterLifecycle.create(request: request, arn: "arn:old", clusterID: "abcdef012345", account: "111122223333",
                                                      region: "us-east-1", at: t0, timing: TimingProfile(.fast))
@@ -145,5 +147,8 @@ struct MigrationTests {
         #expect(try queue.read { try ClusterStore.usedAddresses(in: partition, from: address, through: address + 10, db: $0) } == [address])
         #expect(try queue.read { try ClusterStore.usedAddresses(in: other, from: address, through: address + 10, db: $0) }.isEmpty)
         #expect(try queue.read { try ClusterStore.load("arn:old", db: $0) }?.nodes.map(\.instanceID) == ["i-1"])
+        // v6: ListClusters' TrainingPlanArns without the document.
+        #expect(try queue.read { try String.fetchOne($0, sql: "SELECT training_plan_arns FROM clusters") }
+                == #"["arn:aws:sagemaker:us-east-1:111122223333:training-plan/p"]"#)
     }
 }

@@ -1,6 +1,7 @@
 import AWSJSONProtocol
 import GRDB
 import HyperPodDomain
+import JSON
 import SageMakerShapes
 
 extension ClusterService {
@@ -13,24 +14,46 @@ extension ClusterService {
             let binding = "\(context.partition.account)/\(context.partition.region)|\(input.sortBy?.rawValue ?? "")|"
                 + "\(input.sortOrder?.rawValue ?? "")|\(input.nameContains ?? "")|\(input.creationTimeAfter ?? -1)|"
                 + "\(input.creationTimeBefore ?? -1)|\(input.trainingPlanArn ?? "")"
-            // MaxResults counts clusters evaluated: the page is taken first, the filters apply to it.
-            let (evaluated, next) = try PageToken.page(
-                try ClusterStore.rows(in: context.partition, db: db),
-                key: { [byName ? $0.name : sortKey($0.createdAt.milliseconds), $0.arn] },
-                descending: input.sortOrder == .descending, token: input.nextToken, operation: "ListClusters",
-                binding: binding, limit: input.maxResults ?? 10
-            )
+            // MaxResults counts clusters evaluated: the page is taken first (by keyset in SQL, on the creation or name
+            // index), the filters apply to it.
+            let descending = input.sortOrder == .descending
+            let first = byName ? "name" : "created_at_ms", direction = descending ? "DESC" : "ASC"
+            var sql = "SELECT arn, name, status, created_at_ms, training_plan_arns FROM clusters WHERE account = ? AND region = ?"
+            var arguments: [any DatabaseValueConvertible] = [context.partition.account, context.partition.region]
+            if let key = try PageToken.key(input.nextToken, operation: "ListClusters", binding: binding) {
+                sql += " AND (\(first), arn) \(descending ? "<" : ">") (?, ?)"
+                if byName {
+                    arguments.append(key[0])
+                } else {
+                    guard let ms = Int64(key[0]) else { throw PageToken.invalid }
+                    arguments.append(ms)
+                }
+                arguments.append(key[1])
+            }
+            sql += " ORDER BY \(first) \(direction), arn \(direction) LIMIT ?"
+            let limit = input.maxResults ?? 10
+            arguments.append(limit + 1)
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+            let evaluated = rows.prefix(limit).map { row in
+                (arn: row[0] as String, name: row[1] as String, status: row[2] as String,
+                 createdAt: VirtualTime(milliseconds: row[3]), plans: row[4] as String?)
+            }
+            var next = ""
+            if rows.count > limit, let last = evaluated.last {
+                next = PageToken.make(operation: "ListClusters", binding: binding,
+                                      key: [byName ? last.name : sortKey(last.createdAt.milliseconds), last.arn])
+            }
             var summaries: [ClusterSummary] = []
             for row in evaluated {
                 if let after = input.creationTimeAfter, !(row.createdAt.epochSeconds > after) { continue }
                 if let before = input.creationTimeBefore, !(row.createdAt.epochSeconds < before) { continue }
                 if let fragment = input.nameContains, !row.name.lowercased().contains(fragment.lowercased()) { continue }
-                guard let cluster = try ClusterStore.loadRecord(row.arn, db: db) else { continue }
-                let plans = cluster.groups.compactMap(\.spec.trainingPlanArn)
+                let plans = try row.plans.map { try JSONParser.parse($0).arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
                 if let plan = input.trainingPlanArn, !plans.contains(plan) { continue }
+                guard let status = ClusterStatus(rawValue: row.status) else { throw StoreError.corrupt("cluster \(row.arn)") }
                 summaries.append(ClusterSummary(
                     clusterArn: row.arn, clusterName: row.name, creationTime: row.createdAt.epochSeconds,
-                    clusterStatus: cluster.status, trainingPlanArns: plans.isEmpty ? nil : plans
+                    clusterStatus: status, trainingPlanArns: plans.isEmpty ? nil : plans
                 ))
             }
             return ListClustersResponse(nextToken: next, clusterSummaries: summaries)

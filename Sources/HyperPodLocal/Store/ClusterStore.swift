@@ -59,15 +59,16 @@ public enum ClusterStore {
         try db.cachedStatement(
             sql: """
                 INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document,
-                    eks_cluster_arn, target_counts)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    eks_cluster_arn, target_counts, training_plan_arns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(arn) DO UPDATE SET status = excluded.status, generation = excluded.generation,
-                    document = excluded.document, eks_cluster_arn = excluded.eks_cluster_arn, target_counts = excluded.target_counts
+                    document = excluded.document, eks_cluster_arn = excluded.eks_cluster_arn, target_counts = excluded.target_counts,
+                    training_plan_arns = excluded.training_plan_arns
                 """
         ).execute(
             arguments: [c.arn, c.account, c.region, c.clusterID, c.name, c.status.rawValue, c.generation,
                         c.creationTime.milliseconds, encodeClusterDocument(c), c.request.orchestrator?.eks?.clusterArn,
-                        encodeTargetCounts(c)]
+                        encodeTargetCounts(c), encodeTrainingPlanARNs(c)]
         )
         var unchanged: Set<String> = []
         if let previous {
@@ -119,6 +120,13 @@ public enum ClusterStore {
         var counts: [String: Int] = [:]
         for group in c.groups where group.status != .deleting { counts[group.spec.chargedInstanceType, default: 0] += group.targetCount }
         return String(decoding: JSONWriter.encode(counts.jsonValue), as: UTF8.self)
+    }
+
+    /// The `TrainingPlanArn`s of a cluster's groups, in group order (ListClusters' `TrainingPlanArns`, R92), as a JSON
+    /// array; nil when no group has one.
+    static func encodeTrainingPlanARNs(_ c: ClusterRecord) -> String? {
+        let plans = c.groups.compactMap(\.spec.trainingPlanArn)
+        return plans.isEmpty ? nil : String(decoding: JSONWriter.encode(.array(plans.map(JSONValue.string))), as: UTF8.self)
     }
 
     /// TargetCount by charged instance type over a partition's clusters that are not `Deleting` (`Failed` ones

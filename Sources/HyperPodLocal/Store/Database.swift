@@ -163,6 +163,14 @@ public final class EmulatorDatabase: Sendable {
                                arguments: [cluster.request.orchestrator?.eks?.clusterArn, ClusterStore.encodeTargetCounts(cluster), cluster.arn])
             }
         }
+        migrator.registerMigration("v6: training plan ARNs on clusters (ListClusters reads no documents)") { db in
+            try db.execute(sql: "ALTER TABLE clusters ADD COLUMN training_plan_arns TEXT")
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM clusters") {
+                let cluster = try ClusterStore.decodeCluster(row)
+                try db.execute(sql: "UPDATE clusters SET training_plan_arns = ? WHERE arn = ?",
+                               arguments: [ClusterStore.encodeTrainingPlanARNs(cluster), cluster.arn])
+            }
+        }
         return migrator
     }
 
