@@ -271,6 +271,17 @@ def main():
             print(f"ListClusterNodes page of 100 through the {args.big_nodes:,}-node cluster, SortBy {sort_by}, Python client: "
                   f"{fmt(percentiles(times))}; at offsets " + ", ".join(f"{m:,}: {by_offset[m]:.2f} ms" for m in marks))
 
+    for size in (100, 10):
+        times, token, listed = [], None, 0
+        while token != "":
+            began = time.perf_counter()
+            page = client.call("ListClusters", {"MaxResults": size, **({"NextToken": token} if token else {})})
+            times.append((time.perf_counter() - began) * 1000)
+            listed += len(page["ClusterSummaries"])
+            token = page.get("NextToken", "")
+        assert listed == args.clusters + (1 if args.big_nodes else 0), listed
+        print(f"ListClusters, every page of {size} through the {listed:,} clusters, Python client: {fmt(percentiles(times))}")
+
     updates = []
     for i in range(25):
         name = names[(i * 37) % len(names)]
