@@ -18,6 +18,7 @@ measures, on that database:
 Needs wrk. HYPERPOD_LOCAL_BIN picks the binary (default: the release build).
 """
 import argparse
+import atexit
 import http.client
 import json
 import os
@@ -52,6 +53,7 @@ def start(db, quota_values):
         args += ["--quota", q]
     began = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    atexit.register(lambda: process.poll() is None and process.kill())  # no server outlives a failed run
     port = int(process.stdout.readline().decode().rsplit(":", 1)[1])
     return process, port, began
 
@@ -222,7 +224,7 @@ def main():
     status = client.call("DescribeCluster", {"ClusterName": names[0]})
     assert status["ClusterStatus"] == "InService" and sum(g["CurrentCount"] for g in status["InstanceGroups"]) == args.nodes, status
     listed = client.call("ListClusters", {"MaxResults": 100})
-    assert len(listed["ClusterSummaries"]) == 100, listed
+    assert len(listed["ClusterSummaries"]) == min(100, args.clusters + (1 if args.big_nodes else 0)), listed
 
     cold = []
     for name in names:
