@@ -31,19 +31,11 @@ extension ClusterService {
             }
             if let after = input.creationTimeAfter { sql += " AND launch_at_ms > ?"; arguments.append(after * 1000) }
             if let before = input.creationTimeBefore { sql += " AND launch_at_ms < ?"; arguments.append(before * 1000) }
-            if let key = try PageToken.key(input.nextToken, operation: "ListClusterNodes", binding: binding) {
-                sql += " AND (\(first), \(id)) \(descending ? "<" : ">") (?, ?)"
-                if byName {
-                    arguments.append(key[0])
-                } else {
-                    guard let ms = Int64(key[0]) else { throw PageToken.invalid }
-                    arguments.append(ms)
-                }
-                arguments.append(key[1])
-            }
-            let direction = descending ? "DESC" : "ASC"
-            sql += " ORDER BY \(first) \(direction), \(id) \(direction) LIMIT ?"
-            arguments.append(limit + 1)
+            let tail = try PageToken.keysetTail(
+                input.nextToken, operation: "ListClusterNodes", binding: binding, first: first, second: id,
+                firstIsTime: !byName, descending: descending, limit: limit)
+            sql += tail.sql
+            arguments += tail.arguments
             let rows = try ClusterStore.decodeNodes(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
             let page = Array(rows.prefix(limit))
             var next = ""

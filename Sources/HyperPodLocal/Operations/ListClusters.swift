@@ -16,23 +16,14 @@ extension ClusterService {
                 + "\(input.creationTimeBefore ?? -1)|\(input.trainingPlanArn ?? "")"
             // MaxResults counts clusters evaluated: the page is taken first (by keyset in SQL, on the creation or name
             // index), the filters apply to it.
-            let descending = input.sortOrder == .descending
-            let first = byName ? "name" : "created_at_ms", direction = descending ? "DESC" : "ASC"
+            let limit = input.maxResults ?? 10
             var sql = "SELECT arn, name, status, created_at_ms, training_plan_arns FROM clusters WHERE account = ? AND region = ?"
             var arguments: [any DatabaseValueConvertible] = [context.partition.account, context.partition.region]
-            if let key = try PageToken.key(input.nextToken, operation: "ListClusters", binding: binding) {
-                sql += " AND (\(first), arn) \(descending ? "<" : ">") (?, ?)"
-                if byName {
-                    arguments.append(key[0])
-                } else {
-                    guard let ms = Int64(key[0]) else { throw PageToken.invalid }
-                    arguments.append(ms)
-                }
-                arguments.append(key[1])
-            }
-            sql += " ORDER BY \(first) \(direction), arn \(direction) LIMIT ?"
-            let limit = input.maxResults ?? 10
-            arguments.append(limit + 1)
+            let tail = try PageToken.keysetTail(
+                input.nextToken, operation: "ListClusters", binding: binding, first: byName ? "name" : "created_at_ms",
+                second: "arn", firstIsTime: !byName, descending: input.sortOrder == .descending, limit: limit)
+            sql += tail.sql
+            arguments += tail.arguments
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
             let evaluated = rows.prefix(limit).map { row in
                 (arn: row[0] as String, name: row[1] as String, status: row[2] as String,

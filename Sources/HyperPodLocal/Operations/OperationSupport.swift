@@ -72,6 +72,32 @@ struct PageToken {
         return (page.map(\.item), next)
     }
 
+    /// The tail of a keyset page query in SQL (spec R95), ordered by `(first, second)`: the condition that resumes
+    /// after `token`'s key (none on the first page), then `ORDER BY … LIMIT ?`, with their arguments. It asks for
+    /// `limit + 1` rows: the extra one tells that a next page exists. `firstIsTime`: `first` holds epoch milliseconds,
+    /// which the token's key carries zero-padded (`sortKey`).
+    /// - Throws: `invalid` for a token that is not this listing's.
+    static func keysetTail(
+        _ token: String?, operation: String, binding: String, first: String, second: String, firstIsTime: Bool,
+        descending: Bool, limit: Int
+    ) throws -> (sql: String, arguments: [any DatabaseValueConvertible]) {
+        var sql = "", arguments: [any DatabaseValueConvertible] = []
+        if let key = try key(token, operation: operation, binding: binding) {
+            sql += " AND (\(first), \(second)) \(descending ? "<" : ">") (?, ?)"
+            if firstIsTime {
+                guard let ms = Int64(key[0]) else { throw invalid }
+                arguments.append(ms)
+            } else {
+                arguments.append(key[0])
+            }
+            arguments.append(key[1])
+        }
+        let direction = descending ? "DESC" : "ASC"
+        sql += " ORDER BY \(first) \(direction), \(second) \(direction) LIMIT ?"
+        arguments.append(limit + 1)
+        return (sql, arguments)
+    }
+
     private static func digest(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
