@@ -194,13 +194,9 @@ extension ClusterService: AdminBackend {
         do {
             return try database.writer.read { db in
                 let limits = try quotaLimits(in: partition, db: db)
-                let usage = try quotaUsage(in: partition, db: db)
-                var largest = 0
-                for row in try ClusterStore.rows(in: partition, db: db) where row.status != "Deleting" {
-                    let total = try ClusterStore.loadRecord(row.arn, db: db)?.groups.filter { $0.status != .deleting }
-                        .reduce(0) { $0 + $1.targetCount } ?? 0
-                    largest = max(largest, total)
-                }
+                let perCluster = try ClusterStore.targetCounts(in: partition, db: db)
+                let usage = ClusterStore.quotaUsage(of: perCluster)
+                let largest = perCluster.map { $0.values.reduce(0, +) }.max() ?? 0
                 var quotas: [(Quotas.Quota, Int)] = []
                 let types = Set(usage.instancesByType.keys).union(limits.keys.compactMap { name in
                     name.hasSuffix(" for cluster usage") ? String(name.dropLast(" for cluster usage".count)) : nil

@@ -201,17 +201,11 @@ public final class ClusterService: @unchecked Sendable {
         }
     }
 
-    /// Remembers a DescribeCluster answer for the queue, and its encoded JSON for the event loop.
-    func cacheDescribe(_ response: DescribeClusterResponse, key: String) {
-        describeCache[key] = response
-        let encoded = JSONWriter.encode(response.jsonValue)
-        loopCache.withLock { $0.describe[key] = encoded }
-    }
-
-    /// The cache's epoch now: take it before a read off the queue begins.
+    /// The cache's epoch now: take it before a read begins.
     var cacheEpoch: UInt64 { loopCache.withLock { $0.epoch } }
 
-    /// Caches a DescribeCluster answer read off the queue, unless a change was committed since `epoch`.
+    /// Caches a DescribeCluster answer's encoded JSON for the event loop, unless a change was committed since `epoch`
+    /// (on `queue` nothing can be: only the queue changes state).
     func cacheDescribe(_ response: DescribeClusterResponse, key: String, readSince epoch: UInt64) {
         let encoded = JSONWriter.encode(response.jsonValue)
         loopCache.withLock { if $0.epoch == epoch { $0.describe[key] = encoded } }

@@ -38,9 +38,10 @@ public final class Emulator: Sendable {
         )
         self.service = service
         let startedAt = HyperPodHTTPHandler.monotonicSeconds()
+        let handlers = Self.handlers(service)
         let handler = HyperPodHTTPHandler(
             aws: AWSJSONRouter(
-                handlers: Self.handlers(service), authMode: configuration.authMode,
+                handlers: handlers, authMode: configuration.authMode,
                 defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
                 strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses
             ),
@@ -56,7 +57,7 @@ public final class Emulator: Sendable {
                 encodedHandlers: ["DescribeCluster": { input, context in try service.describeClusterFromCache(input, context: context) }]
             ),
             readAWS: AWSJSONRouter(
-                handlers: Self.handlers(service).filter { HyperPodHTTPHandler.readOnlyTargets.contains("SageMaker." + $0.key) },
+                handlers: handlers.filter { HyperPodHTTPHandler.readOnlyTargets.contains("SageMaker." + $0.key) },
                 authMode: configuration.authMode, defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
                 strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses, deferUnhandled: true
             ),

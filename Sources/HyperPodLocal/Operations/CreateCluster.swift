@@ -26,7 +26,7 @@ extension ClusterService {
             }
             // R84: quotas, after every business check.
             if let violation = Quotas.firstViolation(
-                usage: try quotaUsage(in: context.partition, db: db), before: [],
+                usage: try ClusterStore.quotaUsage(in: context.partition, db: db), before: [],
                 after: groups.map { ($0.chargedInstanceType, $0.instanceCount) }
                     + (input.restrictedInstanceGroups ?? []).map { ($0.instanceType.rawValue, $0.instanceCount) },
                 newCluster: true, ebsVolumeSizes: Self.ebsVolumeSizes(groups.map { $0.instanceStorageConfigs }),
@@ -55,11 +55,5 @@ extension ClusterService {
     /// Every `VolumeSizeInGB` in the groups' storage configurations (spec R84's EBS quota).
     static func ebsVolumeSizes(_ configs: [ClusterInstanceStorageConfigs?]) -> [Int] {
         configs.flatMap { ($0 ?? []).compactMap { if case .ebsVolumeConfig(let ebs) = $0 { ebs.volumeSizeInGB } else { nil } } }
-    }
-
-    /// TargetCount by type over the partition's clusters that are not `Deleting` (`Failed` ones included), and how
-    /// many such clusters there are (spec R84).
-    func quotaUsage(in partition: ClusterStore.Partition, db: Database) throws -> Quotas.Usage {
-        try ClusterStore.quotaUsage(in: partition, db: db)
     }
 }

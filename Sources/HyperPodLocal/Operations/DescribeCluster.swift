@@ -9,17 +9,16 @@ extension ClusterService {
     /// - Throws: `ResourceNotFound` (R32).
     func describeCluster(_ input: DescribeClusterRequest, context: AWSRequestContext) throws -> DescribeClusterResponse {
         let key = "\(context.partition.account)|\(context.partition.region)|\(input.clusterName)"
-        guard onStateQueue else {
-            // Off the queue (`readQueue`): a snapshot read; cached for the event loop unless a change came in between.
-            let epoch = cacheEpoch
-            let response = try read { db, _ in Self.describe(try resolveCluster(input.clusterName, context: context, db: db)) }
-            cacheDescribe(response, key: key, readSince: epoch)
-            return response
+        let onQueue = onStateQueue
+        if onQueue {
+            processDue()
+            if let cached = describeCache[key] { return cached }
         }
-        processDue()
-        if let cached = describeCache[key] { return cached }
+        // Off the queue (`readQueue`) the read is a snapshot: its answer is cached only if no change came in between.
+        let epoch = cacheEpoch
         let response = try read { db, _ in Self.describe(try resolveCluster(input.clusterName, context: context, db: db)) }
-        cacheDescribe(response, key: key)
+        if onQueue { describeCache[key] = response }
+        cacheDescribe(response, key: key, readSince: epoch)
         return response
     }
 

@@ -137,7 +137,7 @@ extension ClusterService {
                 }
             }
             if let violation = Quotas.firstViolation(
-                usage: try quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: after, newCluster: false,
+                usage: try ClusterStore.quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: after, newCluster: false,
                 ebsVolumeSizes: [], limits: try quotaLimits(in: context.partition, db: db)
             ) {
                 throw AWSError(code: "ResourceLimitExceeded", message: violation.message)

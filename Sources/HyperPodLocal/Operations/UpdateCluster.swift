@@ -23,7 +23,7 @@ extension ClusterService {
             }
             // R84: the net increase the request causes, against the partition's usage.
             if let violation = Quotas.firstViolation(
-                usage: try quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: plan.targetCounts,
+                usage: try ClusterStore.quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: plan.targetCounts,
                 newCluster: false,
                 ebsVolumeSizes: Self.ebsVolumeSizes((input.instanceGroups ?? []).map(\.instanceStorageConfigs)
                     + (input.restrictedInstanceGroups ?? []).map(\.instanceStorageConfigs)),

@@ -129,16 +129,28 @@ public enum ClusterStore {
         return plans.isEmpty ? nil : String(decoding: JSONWriter.encode(.array(plans.map(JSONValue.string))), as: UTF8.self)
     }
 
-    /// TargetCount by charged instance type over a partition's clusters that are not `Deleting` (`Failed` ones
-    /// included), and how many such clusters there are (spec R84).
+    /// TargetCount by charged instance type of each of a partition's clusters that are not `Deleting` (`Failed` ones
+    /// included), groups that are not `Deleting` only (spec R84).
+    public static func targetCounts(in partition: Partition, db: Database) throws -> [[String: Int]] {
+        try String.fetchAll(db, sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?",
+                            arguments: [partition.account, partition.region, ClusterStatus.deleting.rawValue]).map { text in
+            var counts: [String: Int] = [:]
+            for (type, count) in try JSONParser.parse(text).objectValue?.members ?? [] { counts[type] = count.intValue ?? 0 }
+            return counts
+        }
+    }
+
+    /// TargetCount by charged instance type over a partition's clusters that are not `Deleting`, and how many such
+    /// clusters there are (spec R84).
     public static func quotaUsage(in partition: Partition, db: Database) throws -> Quotas.Usage {
-        var usage = Quotas.Usage()
-        for text in try String.fetchAll(db, sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?",
-                                        arguments: [partition.account, partition.region, ClusterStatus.deleting.rawValue]) {
-            usage.clusters += 1
-            for (type, count) in try JSONParser.parse(text).objectValue?.members ?? [] {
-                usage.instancesByType[type, default: 0] += count.intValue ?? 0
-            }
+        quotaUsage(of: try targetCounts(in: partition, db: db))
+    }
+
+    /// The quota usage of the clusters whose `targetCounts` these are.
+    public static func quotaUsage(of perCluster: [[String: Int]]) -> Quotas.Usage {
+        var usage = Quotas.Usage(clusters: perCluster.count)
+        for counts in perCluster {
+            for (type, count) in counts { usage.instancesByType[type, default: 0] += count }
         }
         return usage
     }
