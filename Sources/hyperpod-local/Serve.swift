@@ -76,22 +76,22 @@ struct Serve: ParsableCommand {
     @Option(help: "Virtual seconds per wall second, real clock. (env HYPERPOD_LOCAL_TIME_SCALE; default 1)")
     var timeScale: Double?
 
-    @Option(help: "instant|fast|realistic: durations of state transitions (spec R40). (env HYPERPOD_LOCAL_TIMING; default fast)")
+    @Option(help: "instant|fast|realistic: durations of state transitions (docs/behaviour.md#r40). (env HYPERPOD_LOCAL_TIMING; default fast)")
     var timing: String?
 
     @Option(help: "Override one duration, e.g. --delay T_launch=30 (repeatable). (env HYPERPOD_LOCAL_DELAY, comma-separated)")
     var delay: [String] = []
 
-    @Option(help: "Capacity pool: TYPE=N instances in the partition, or TYPE@ZONE=N for one zone (repeatable; spec R116). Unlimited by default. (env HYPERPOD_LOCAL_CAPACITY, comma-separated)")
+    @Option(help: "Capacity pool: TYPE=N instances in the partition, or TYPE@ZONE=N for one zone (repeatable; docs/behaviour.md#r116). Unlimited by default. (env HYPERPOD_LOCAL_CAPACITY, comma-separated)")
     var capacity: [String] = []
 
-    @Option(help: "Quota value: 'NAME=N' with a quota name of spec R84, e.g. 'ml.p5.48xlarge for cluster usage=8' (repeatable). (env HYPERPOD_LOCAL_QUOTA, comma-separated)")
+    @Option(help: "Quota value: 'NAME=N' with a quota name of docs/behaviour.md#r84, e.g. 'ml.p5.48xlarge for cluster usage=8' (repeatable). (env HYPERPOD_LOCAL_QUOTA, comma-separated)")
     var quota: [String] = []
 
     @Option(help: "A number: seed for ids, addresses and random choices (reproducible runs). A directory: load its *.json seed files (CreateCluster requests, optionally with \"account\", \"region\", \"state\": \"InService\") at start, idempotently. Repeatable. (env HYPERPOD_LOCAL_SEED, comma-separated)")
     var seed: [String] = []
 
-    @Option(help: "CORS: allowed origins, comma-separated, or * for any (spec R1). Off by default. (env HYPERPOD_LOCAL_CORS)")
+    @Option(help: "CORS: allowed origins, comma-separated, or * for any (docs/behaviour.md#r1). Off by default. (env HYPERPOD_LOCAL_CORS)")
     var cors: String?
 
     @Option(help: "on|off: the admin API beyond /_hyperpod/health. (env HYPERPOD_LOCAL_ADMIN; default on)")
@@ -100,15 +100,16 @@ struct Serve: ParsableCommand {
     @Option(help: "Require this X-Hyperpod-Admin-Token on admin routes but health. (env HYPERPOD_LOCAL_ADMIN_TOKEN)")
     var adminToken: String?
 
-    func run() throws {
-        // Block SIGTERM and SIGINT before any thread exists (threads inherit the mask): a signal that arrives before
-        // Dispatch has registered its sources then stays pending instead of being lost or killing the process, and
-        // the sources below receive it either way.
-        var blocked = sigset_t()
-        sigemptyset(&blocked)
-        sigaddset(&blocked, SIGTERM)
-        sigaddset(&blocked, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+    @Option(help: "Write the listening address (http://HOST:PORT) and the pid to this file once listening; removed on a clean stop. 'hyperpod-local health' reads it (the container sets it). (env HYPERPOD_LOCAL_ADDRESS_FILE)")
+    var addressFile: String?
+
+    /// Checks every option before anything starts, so that a bad one prints `serve`'s usage (ArgumentParser shows the
+    /// usage of the command whose `validate()` throws).
+    func validate() throws { _ = try resolvedConfiguration() }
+
+    /// The options resolved against `HYPERPOD_LOCAL_*` and the defaults.
+    /// - Throws: `ValidationError` naming the option (or environment variable) and the value it refused.
+    func resolvedConfiguration() throws -> (EmulatorConfiguration, Logger.Level) {
         let env = Environment()
         var config = EmulatorConfiguration()
         config.host = try env.resolve(host, "HOST", default: config.host)
@@ -175,7 +176,7 @@ struct Serve: ParsableCommand {
         for text in quotas where !text.isEmpty {
             guard let eq = text.lastIndex(of: "="), let n = Int(text[text.index(after: eq)...]), n >= 0,
                   Quotas.Quota(name: String(text[..<eq])) != nil else {
-                throw ValidationError("--quota takes 'NAME=N' with a quota name of spec R84 ('<instance type> for cluster usage', \(Quotas.Quota.fixed.map { "'\($0.name)'" }.joined(separator: ", "))) and N ≥ 0, got '\(text)'")
+                throw ValidationError("--quota takes 'NAME=N' with a quota name of docs/behaviour.md#r84 ('<instance type> for cluster usage', \(Quotas.Quota.fixed.map { "'\($0.name)'" }.joined(separator: ", "))) and N ≥ 0, got '\(text)'")
             }
             config.quotas[String(text[..<eq])] = n
         }
@@ -198,13 +199,33 @@ struct Serve: ParsableCommand {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: "|")), got '\(levelText)'")
         }
 
+        return (config, level)
+    }
+
+    func run() throws {
+        // Block SIGTERM and SIGINT before any thread exists (threads inherit the mask): a signal that arrives before
+        // Dispatch has registered its sources then stays pending instead of being lost or killing the process, and
+        // the sources below receive it either way.
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+        let (config, level) = try resolvedConfiguration()
+
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "hyperpod-local")
         logger.logLevel = level
 
         signal(SIGPIPE, SIG_IGN)
         let emulator = try Emulator(configuration: config, logger: logger)
-        let address = try emulator.bind()
+        let address: SocketAddress
+        do {
+            address = try emulator.bind()
+        } catch let error as SocketError {
+            throw StartupError(listening: error, host: config.host, port: config.port)
+        }
+        let addressFile = addressFile ?? Environment().variables["HYPERPOD_LOCAL_ADDRESS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         for directory in config.seedDirectories {
             let created = try emulator.loadSeeds(from: directory)
             logger.info("seeds.loaded", metadata: ["directory": "\(directory)", "clusters": "\(created.joined(separator: ","))"])
@@ -221,6 +242,8 @@ struct Serve: ParsableCommand {
             return source
         }
         announce(address)
+        if let addressFile { try AddressFile.write(address, to: addressFile) }
+        defer { if let addressFile { AddressFile.remove(addressFile) } }
         logger.info("server.started", metadata: [
             "http.address": "\(address)", "storage": "\(config.inMemory ? "in-memory" : config.databasePath)",
             "aws.region": "\(config.region)", "aws.account_id": "\(config.accountID)",
@@ -235,6 +258,71 @@ struct Serve: ParsableCommand {
     private func announce(_ address: SocketAddress) {
         let line = "hyperpod-local listening on http://\(address)\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(STDOUT_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+/// A reason the server cannot start that is not a bad option: printed as `Error: <description>`, exit status 1.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+
+    init(description: String) { self.description = description }
+
+    /// The listening socket could not be made: names `HOST:PORT` and says what to do about the usual causes.
+    init(listening error: SocketError, host: String, port: UInt16) {
+        let target = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        switch (error.call, error.errno) {
+        case ("bind", EADDRINUSE):
+            description = "cannot listen on \(target): the port is in use by another process; "
+                + "choose another with --port, or --port 0 for a free one (the first stdout line names it)"
+        case ("bind", EACCES):
+            description = "cannot listen on \(target): permission denied (ports below 1024 need privileges); "
+                + "choose another with --port, or --port 0 for a free one"
+        case ("bind", EADDRNOTAVAIL):
+            description = "cannot listen on \(target): \(host) is not an address of this machine (--host)"
+        case (let call, _) where call.hasPrefix("getaddrinfo"):
+            description = "cannot listen on \(target): \(host) is not a valid host name or address (--host)"
+        default:
+            description = "cannot listen on \(target): \(error)"
+        }
+    }
+}
+
+/// The file `serve --address-file` writes once listening: `http://HOST:PORT` on the first line, `pid N` on the second.
+/// `hyperpod-local health` reads it to find a server started on a port that only its command line knows.
+enum AddressFile {
+    /// Writes the file atomically (a temporary file renamed over it).
+    /// - Throws: `StartupError` naming the path when it cannot be written.
+    static func write(_ address: SocketAddress, to path: String) throws {
+        let text = "http://\(address)\npid \(getpid())\n"
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw StartupError(description: "cannot write the address file \(path): \(String(cString: strerror(errno)))")
+        }
+        let bytes = Array(text.utf8)
+        let written = Glibc.write(fd, bytes, bytes.count)
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw StartupError(description: "cannot write the address file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+
+    /// The host and port of the first line, or nil when the file is missing or not in this form.
+    static func read(_ path: String) -> (host: String, port: UInt16)? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+        var line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        while line.last == "\n" || line.last == "\r" { line.removeLast() }
+        guard line.hasPrefix("http://"), let colon = line.lastIndex(of: ":"),
+              let port = UInt16(line[line.index(after: colon)...]) else { return nil }
+        var host = String(line[line.index(line.startIndex, offsetBy: 7)..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
     }
 }
 

@@ -30,7 +30,7 @@ struct OutputShapeCheckerTests {
         (["ClusterStatus": nil] as [String: JSONValue?], "ListClustersResponse.ClusterSummaries[0].ClusterStatus: required member missing"),
         (["ClusterStatus": .string("Sleeping")], "ListClustersResponse.ClusterSummaries[0].ClusterStatus: 'Sleeping' is not a ClusterStatus value"),
         (["CreationTime": .string("2026-11-30")], "ListClustersResponse.ClusterSummaries[0].CreationTime: expected number, found string"),
-        (["ClusterName": .null], "ListClustersResponse.ClusterSummaries[0].ClusterName: null is never sent (spec R11)"),
+        (["ClusterName": .null], "ListClustersResponse.ClusterSummaries[0].ClusterName: null is never sent (docs/behaviour.md#r11)"),
         (["Extra": .bool(true)], "ListClustersResponse.ClusterSummaries[0].Extra: not a member of ClusterSummary"),
     ])
     func nonConformingOutput_IsReported(_ example: ([String: JSONValue?], String)) {

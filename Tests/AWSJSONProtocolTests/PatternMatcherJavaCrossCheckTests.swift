@@ -32,9 +32,9 @@ struct PatternMatcherJavaCrossCheckTests {
         "cron(0 3 ? * SUN *)", "2026-11-30T00:00:00Z", "us-east-1a", "use1-az1", "apne1-az1",
     ]
 
-    /// Every string value in the request corpus (`shared/corpus/*.json`), beside the repository.
+    /// Every string value in the request corpus (`Tests/Fixtures/corpus/*.json`).
     static func corpusStrings() -> [String] {
-        let corpus = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        let corpus = repositoryRoot.appendingPathComponent("Tests/Fixtures/corpus")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: corpus.path) else { return [] }
         var strings: Set<String> = []
         func collect(_ value: JSONValue) {
@@ -58,7 +58,9 @@ struct PatternMatcherJavaCrossCheckTests {
     func everyModelPattern_MatchesLikeJavaUtilRegex() throws {
         let patterns = Set(ServiceModel.sageMakerClusters.shapes.values.compactMap(\.pattern)).sorted()
         #expect(patterns.count > 20)
-        let values = Self.boundaryStrings + Self.corpusStrings()
+        let corpusStrings = Self.corpusStrings()
+        #expect(corpusStrings.count > 100, "the request corpus under Tests/Fixtures/corpus is missing")
+        let values = Self.boundaryStrings + corpusStrings
         var pairs: [(String, String)] = []
         for pattern in patterns { for value in values { pairs.append((pattern, value)) } }
 

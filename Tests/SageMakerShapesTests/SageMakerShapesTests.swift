@@ -8,8 +8,8 @@ import Testing
 /// JSON (less members the model does not have).
 struct SageMakerShapesTests {
     static let corpus = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/corpus")
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/corpus")
 
     static func corpusRequests() -> [(name: String, operation: String, body: JSONObject)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []

@@ -18,7 +18,24 @@ from botocore.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("HYPERPOD_LOCAL_BIN", os.path.join(ROOT, ".build/release/hyperpod-local"))
+# The request corpus the tests send (real request files; Tests/Fixtures/README.md says where each came from).
+CORPUS = os.path.join(ROOT, "Tests", "Fixtures", "corpus")
 LISTENING = re.compile(r"^hyperpod-local listening on http://(.+):(\d+)$")
+
+
+def require_client(name, package, probe):
+    """Skips the calling test with a one-line reason when the client `name` is missing on this machine (the command
+    `probe` fails), except under CI (`CI=true`), where a missing client fails: CI proves every client."""
+    try:
+        present = subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        present = False
+    if present:
+        return
+    reason = f"{name} client missing: install Debian's {package} (.ci/run does)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + "; under CI every client must run", pytrace=False)
+    pytest.skip(reason)
 
 
 class Server:

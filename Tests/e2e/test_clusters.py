@@ -13,9 +13,8 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROOT, Server, make_client
+from conftest import CORPUS, ROOT, Server, make_client
 
-CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
 ROLE = "arn:aws:iam::111122223333:role/hyperpod"
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{17}$")
 ARN = re.compile(r"^arn:aws:sagemaker:us-east-1:000000000000:cluster/[a-z0-9]{12}$")

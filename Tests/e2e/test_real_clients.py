@@ -8,7 +8,7 @@ import subprocess
 
 from aiobotocore.session import get_session
 
-from conftest import ROOT, make_client
+from conftest import ROOT, make_client, require_client
 from test_clusters import CORPUS, admin, group
 
 VENV_PYTHON = os.environ.get("HYPERPOD_SAGEMAKER_CORE_PYTHON", os.path.join(ROOT, ".venv-sagemaker-hyperpod", "bin", "python"))
@@ -101,8 +101,7 @@ def test_hyperpod_cli_updates_node_recovery(make_server):
 def test_a_second_sdk_ruby_aws_sdk_core_with_its_own_http_stack_and_error_parser(make_server):
     """AWS SDK for Ruby v3 (Debian's ruby-aws-sdk-core, installed by .ci/run): a SageMaker client built from the
     model the server embeds, SigV4-signed with a 12-digit access key (the account, R24), Net::HTTP underneath."""
-    import shutil
-    assert shutil.which("ruby"), "ruby is missing: .ci/run installs ruby-aws-sdk-core"
+    require_client("ruby", "ruby-aws-sdk-core", probe=["ruby", "-e", "require 'aws-sdk-core'"])
     server = make_server("--clock", "manual")
     model = os.path.join(ROOT, "Sources", "AWSJSONProtocol", "ServiceModel", "sagemaker-cluster-model.json")
     run = subprocess.run(["ruby", os.path.join(CLIENTS, "ruby_sagemaker.rb"), model], env=dict(os.environ, ENDPOINT=server.endpoint),

@@ -9,10 +9,9 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROOT, make_client
+from conftest import CORPUS, ROOT, make_client
 from http_client import Reader, post
 
-CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
 MODEL = json.load(open(os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/sagemaker-cluster-model.json")))
 ROLE = "arn:aws:iam::111122223333:role/hyperpod"
 ROLE_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
@@ -171,7 +170,7 @@ def test_R8_non_number_timestamp_is_a_serialization_exception(server):
                                          "message": "Unexpected JSON type at 'creationTimeAfter': expected timestamp, found string"}
 
 
-# The corpus: every request file, its outcome at the validation layer (shared/corpus/INDEX.md).
+# The corpus: every request file, its outcome at the validation layer (Tests/Fixtures/README.md).
 
 def corpus_request(name):
     with open(os.path.join(CORPUS, name)) as f:

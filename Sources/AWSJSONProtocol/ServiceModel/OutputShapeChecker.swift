@@ -24,7 +24,7 @@ public struct OutputShapeChecker: Sendable {
         func wrong(_ expected: String) { out.append("\(path): expected \(expected), found \(value.typeName)") }
         switch (shape.kind, value) {
         case (_, .null):
-            out.append("\(path): null is never sent (spec R11)")
+            out.append("\(path): null is never sent (docs/behaviour.md#r11)")
         case (.structure, .object(let object)):
             for (name, member) in object.members {
                 guard let spec = shape.members.first(where: { $0.name == name }) else {

@@ -1,6 +1,39 @@
 import GRDB
 import HyperPodDomain
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The database file cannot be opened: `cannot open database file PATH: REASON`, with the reason in the user's terms
+/// (a missing folder, no permission, not a database) and SQLite's own words after it.
+public struct DatabaseOpenError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(path: String, error: DatabaseError) {
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let reason: String
+        switch error.resultCode {
+        case .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_IOERR:
+            var status = stat()
+            if stat(folder.isEmpty ? "/" : folder, &status) != 0 {
+                reason = "the folder \(folder.isEmpty ? "/" : folder) does not exist"
+            } else if access(path, F_OK) == 0 && access(path, R_OK | W_OK) != 0 {
+                reason = "no permission to read and write the file"
+            } else if access(path, F_OK) != 0 && access(folder.isEmpty ? "/" : folder, W_OK | X_OK) != 0 {
+                reason = "no permission to create a file in \(folder.isEmpty ? "/" : folder)"
+            } else {
+                reason = "it cannot be opened for reading and writing"
+            }
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            reason = "the file is not a hyperpod-local database (not SQLite, or damaged)"
+        default:
+            reason = "SQLite refused it"
+        }
+        description = "cannot open database file \(path): \(reason) (SQLite: \(error.message ?? "\(error.resultCode)"))"
+    }
+}
+
 /// The emulator's SQLite database (through GRDB, on the system `libsqlite3`): WAL mode on a file, or in memory.
 ///
 /// Every API call and every fired timer is one write transaction (`write { }`); the schema is an append-only list of
@@ -24,11 +57,19 @@ public final class EmulatorDatabase: Sendable {
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -8192") }
         }
         if let path {
-            writer = try DatabasePool(path: path, configuration: configuration)
+            do {
+                writer = try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError {
+                throw DatabaseOpenError(path: path, error: error)
+            }
         } else {
             writer = try DatabaseQueue(configuration: configuration)
         }
-        try Self.migrator.migrate(writer)
+        do {
+            try Self.migrator.migrate(writer)
+        } catch let error as DatabaseError where path != nil && [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            throw DatabaseOpenError(path: path!, error: error)
+        }
     }
 
     /// The schema, one named migration per change; never edit a shipped one.
