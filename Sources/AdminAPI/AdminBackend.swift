@@ -12,8 +12,10 @@ public protocol AdminBackend: Sendable {
     func setClock(epochSeconds: Double) throws(AdminError)
     /// RA3 `timeScale` (> 0, real mode only). - Throws: `AdminError` 400/409.
     func setTimeScale(_ scale: Double) throws(AdminError)
-    /// RA11: advance from due timer to due timer until settled or `maxSeconds` passed. - Returns: settled.
-    func settle(maxSeconds: Double) throws(AdminError) -> Bool
+    /// RA11: advance from due timer to due timer until settled or `maxSeconds` passed.
+    /// - Returns: `{"settled": Bool, "setAside": [transition]}`: whether everything settled, and the transitions set
+    ///   aside after failing (each `{"resourceArn", "event", "dueAt", "attempts", "lastError", "setAside": true}`).
+    func settle(maxSeconds: Double) throws(AdminError) -> JSONObject
     /// RA2: empty all state, or one partition's.
     func reset(account: String?, region: String?) throws(AdminError)
     /// RA9: the partition's clusters, nodes, tags and pending timers.

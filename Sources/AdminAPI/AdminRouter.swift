@@ -71,9 +71,9 @@ public struct AdminRouter: Sendable {
             case ("POST", "/_hyperpod/settle"):
                 let maxSeconds = body["maxSeconds"] == nil ? 86_400 : try Self.number(body, "maxSeconds")
                 guard maxSeconds >= 0 else { throw AdminError.badBody("maxSeconds must be ≥ 0") }
-                let settled = try backend.settle(maxSeconds: maxSeconds)
+                let report = try backend.settle(maxSeconds: maxSeconds)
                 var out = backend.clockBody()
-                out["settled"] = .bool(settled)
+                for (key, value) in report.members { out[key] = value }
                 return Self.json(.ok, out)
             case ("POST", "/_hyperpod/reset"):
                 try backend.reset(account: body["account"]?.stringValue, region: body["region"]?.stringValue)

@@ -46,20 +46,28 @@ public enum Identifiers {
 /// A small, fast, seedable generator (SplitMix64): `--seed N` gives the same ids for the same requests. Unseeded, it
 /// starts from the system's random source.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var stateValue: UInt64
 
     public init(seed: UInt64) {
-        state = seed
+        stateValue = seed
     }
 
     public init() {
         var system = SystemRandomNumberGenerator()
-        state = system.next()
+        stateValue = system.next()
     }
 
+    /// Resumes a generator whose `state` was saved: it continues the same sequence.
+    public init(resuming state: UInt64) {
+        stateValue = state
+    }
+
+    /// The whole state: `init(resuming:)` with it continues where this generator is.
+    public var state: UInt64 { stateValue }
+
     public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
+        stateValue &+= 0x9E37_79B9_7F4A_7C15
+        var z = stateValue
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)

@@ -44,8 +44,24 @@ extension ClusterService: AdminBackend {
         } catch { throw Self.adminError(error) }
     }
 
-    public func settle(maxSeconds: Double) throws(AdminError) -> Bool {
-        do { return try settleTimers(maxSeconds: maxSeconds) } catch { throw Self.adminError(error) }
+    public func settle(maxSeconds: Double) throws(AdminError) -> JSONObject {
+        do {
+            let report = try settleTimers(maxSeconds: maxSeconds)
+            return ["settled": .bool(report.settled), "setAside": .array(report.setAside.map(Self.transitionJSON))]
+        } catch { throw Self.adminError(error) }
+    }
+
+    /// A pending transition as the admin routes show it: `resourceArn`, `event`, `dueAt` (epoch seconds, virtual),
+    /// `attempts` (failed so far), `setAside`; with `lastError` after a failure and `retryAt` while a retry waits.
+    static func transitionJSON(_ transition: ScheduledTransition) -> JSONValue {
+        var object: JSONObject = [
+            "resourceArn": .string(transition.resourceARN), "event": .string(transition.event),
+            "dueAt": .double(transition.dueAt.epochSeconds), "attempts": .integer(Int64(transition.attempts)),
+            "setAside": .bool(transition.isSetAside),
+        ]
+        if let error = transition.lastError { object["lastError"] = .string(error) }
+        if transition.attempts > 0, let fireAt = transition.fireAt { object["retryAt"] = .double(fireAt.epochSeconds) }
+        return .object(object)
     }
 
     public func reset(account: String?, region: String?) throws(AdminError) {
@@ -61,7 +77,16 @@ extension ClusterService: AdminBackend {
                 var clusters: [JSONValue] = []
                 let rows = try ClusterStore.rows(in: partition, db: db).sorted(by: { $0.arn < $1.arn })
                 for row in rows {
-                    guard let lifecycle = try ClusterStore.load(row.arn, db: db) else { continue }
+                    let loaded: ClusterLifecycle?
+                    do { loaded = try ClusterStore.load(row.arn, db: db) } catch {
+                        // One unreadable record does not hide the others: it is listed with what its row says.
+                        clusters.append(.object([
+                            "ClusterArn": .string(row.arn), "ClusterName": .string(row.name), "ClusterStatus": .string(row.status),
+                            "error": .string("its stored document cannot be read: \(error)"),
+                        ]))
+                        continue
+                    }
+                    guard let lifecycle = loaded else { continue }
                     var cluster = Self.describe(lifecycle).jsonValue.objectValue ?? JSONObject()
                     cluster["Nodes"] = .array(lifecycle.nodes.map { node in
                         var object: JSONObject = [
@@ -76,9 +101,8 @@ extension ClusterService: AdminBackend {
                     clusters.append(.object(cluster))
                 }
                 let arns = Set(rows.map(\.arn))
-                let timers: [JSONValue] = try TransitionScheduler.pending(in: db).filter { arns.contains($0.resourceARN) }.map {
-                    .object(["resourceArn": .string($0.resourceARN), "event": .string($0.event), "dueAt": .double($0.dueAt.epochSeconds)])
-                }
+                let timers: [JSONValue] = try TransitionScheduler.pending(in: db).filter { arns.contains($0.resourceARN) }
+                    .map(Self.transitionJSON)
                 return [
                     "account": .string(partition.account), "region": .string(partition.region),
                     "clusters": .array(clusters), "pendingTimers": .array(timers), "clock": .object(clockBody()),
@@ -345,6 +369,7 @@ extension ClusterService: AdminBackend {
             try database.writer.write { db in
                 try db.execute(sql: "INSERT INTO faults (id, body) VALUES (?, ?)",
                                arguments: [id, String(decoding: JSONWriter.encode(.object(body)), as: UTF8.self)])
+                try persistGenerator(db)
             }
             try loadFaults()
             if kind == "alarm" && body["state"]?.stringValue == "ALARM" { try rollBackOnAlarm() }

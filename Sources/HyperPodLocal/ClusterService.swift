@@ -39,6 +39,9 @@ public final class ClusterService: @unchecked Sendable {
     /// Request counters and latencies (spec RA10), fed by the HTTP handler.
     public let metrics = RequestMetrics()
     let generator: Mutex<SeededGenerator>
+    /// `--seed`: the generator's state is saved per seed with every change and resumed at start, so a restart with the
+    /// same seed on the same database continues the sequence instead of repeating ids it already stored.
+    let generatorSeed: UInt64?
     private(set) var scheduler: TransitionScheduler!
     private var timer: DispatchSourceTimer?
     /// The earliest pending due time, known without a query (architecture §5: due timers are found from an in-memory
@@ -72,7 +75,15 @@ public final class ClusterService: @unchecked Sendable {
         self.defaultAccountID = defaultAccountID
         self.defaultRegion = defaultRegion
         self.timingState = Mutex(timing)
-        self.generator = Mutex(seed.map(SeededGenerator.init(seed:)) ?? SeededGenerator())
+        self.generatorSeed = seed
+        if let seed {
+            let saved = try database.writer.read { db in
+                try Int64.fetchOne(db, sql: "SELECT state FROM id_generators WHERE seed = ?", arguments: [Int64(bitPattern: seed)])
+            }
+            self.generator = Mutex(saved.map { SeededGenerator(resuming: UInt64(bitPattern: $0)) } ?? SeededGenerator(seed: seed))
+        } else {
+            self.generator = Mutex(SeededGenerator())
+        }
         queue.setSpecific(key: stateQueueKey, value: true)
         if var saved = try database.loadClockState() {
             if saved.mode != clockMode || saved.timeScale != timeScale {
@@ -138,7 +149,11 @@ public final class ClusterService: @unchecked Sendable {
         let now = clock.now()
         let result: T
         do {
-            result = try database.writer.write { db in try body(db, now) }
+            result = try database.writer.write { db in
+                let result = try body(db, now)
+                try persistGenerator(db)
+                return result
+            }
         } catch {
             try? loadFaults()  // a rolled-back transaction may have consumed injected faults in the mirror only
             throw error
@@ -169,22 +184,41 @@ public final class ClusterService: @unchecked Sendable {
     /// Whether the caller runs on `queue`.
     var onStateQueue: Bool { DispatchQueue.getSpecific(key: stateQueueKey) == true }
 
-    /// Fires every transition due now; a failure is logged and left pending (it is retried on the next call).
-    /// - Returns: how many transitions fired (0 also when the first due one failed).
+    /// Fires every transition due now. A transition that fails is rolled back and retried later, or set aside after
+    /// `TransitionScheduler.maxAttempts` failures; each failed attempt is logged once (`scheduler.transition_failed`,
+    /// or `scheduler.transition_set_aside` for the last), and the other due transitions fire regardless.
+    /// - Returns: how many transitions fired.
     @discardableResult
     func processDue() -> Int {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let due = nextDue, due <= clock.now() else { return 0 }
         var fired = 0
         do {
-            fired = try scheduler.runDue(until: clock.now())
+            let report = try scheduler.runDue(until: clock.now())
+            fired = report.fired
+            for failure in report.failures { log(failure) }
+            if !report.failures.isEmpty { try? loadFaults() }
         } catch {
-            logger.error("scheduler.transition_failed", metadata: ["error": "\(error)"])
+            // The scheduled_transitions table itself could not be read or updated: nothing fired or was rescheduled.
+            logger.error("scheduler.unavailable", metadata: ["error": "\(error)"])
             try? loadFaults()
         }
         refreshNextDue()
         armTimer()
         return fired
+    }
+
+    private func log(_ failure: TransitionFailure) {
+        var metadata: Logger.Metadata = [
+            "resource": "\(failure.transition.resourceARN)", "event": "\(failure.transition.event)",
+            "due_at": "\(failure.transition.dueAt)", "attempt": "\(failure.attempt)", "error": "\(failure.error)",
+        ]
+        if let retryAt = failure.retryAt {
+            metadata["retry_at"] = "\(retryAt)"
+            logger.warning("scheduler.transition_failed", metadata: metadata)
+        } else {
+            logger.error("scheduler.transition_set_aside", metadata: metadata)
+        }
     }
 
     /// After anything that may have changed the state (a write, fired timers, a reset): forgets cached answers and
@@ -244,13 +278,30 @@ public final class ClusterService: @unchecked Sendable {
     /// no-op.
     private func fire(_ transition: ScheduledTransition, db: Database) throws -> [NewTransition] {
         guard let loaded = try ClusterStore.load(transition.resourceARN, db: db),
-              loaded.cluster.generation == transition.generation,
-              let event = LifecycleEvent(encoded: transition.event) else { return [] }
+              loaded.cluster.generation == transition.generation else { return [] }
+        guard let event = LifecycleEvent(encoded: transition.event) else { throw UnknownTransition(event: transition.event) }
         var lifecycle = loaded
         var context = try makeContext(for: lifecycle.cluster, at: transition.dueAt, db: db)
         let effects = lifecycle.handle(event, context: &context)
         try finishTransition(context, db: db)
-        return try apply(effects, to: lifecycle, previous: loaded, at: transition.dueAt, db: db)
+        let timers = try apply(effects, to: lifecycle, previous: loaded, at: transition.dueAt, db: db)
+        try persistGenerator(db)
+        return timers
+    }
+
+    /// A current transition whose event this build cannot read (a damaged row): it fails, so the scheduler retries it
+    /// and then sets it aside, instead of dropping it without a word.
+    struct UnknownTransition: Error, CustomStringConvertible {
+        let event: String
+        var description: String { "unknown transition event '\(event)'" }
+    }
+
+    /// Saves the generator's state under `--seed` (inside the caller's transaction: it commits with the ids it made).
+    func persistGenerator(_ db: Database) throws {
+        guard let seed = generatorSeed else { return }
+        try db.cachedStatement(sql: """
+            INSERT INTO id_generators (seed, state) VALUES (?, ?) ON CONFLICT(seed) DO UPDATE SET state = excluded.state
+            """).execute(arguments: [Int64(bitPattern: seed), Int64(bitPattern: generator.withLock { $0.state })])
     }
 
     /// Stores a changed cluster and turns its effects into timers (or its removal).
@@ -435,34 +486,42 @@ public final class ClusterService: @unchecked Sendable {
         try saveClock()
     }
 
-    /// Fires every transition due up to `target` in due order, moving the clock to each due time in turn.
-    /// - Throws: `StuckTransition` when a due transition fails (it stays pending and is logged): the clock stops there
-    ///   rather than retrying it forever.
+    /// Fires every transition due up to `target` in due order, moving the clock to each due time in turn. A failing
+    /// transition does not stop the clock: it is retried at later due times, then set aside (`processDue`).
     private func fireDue(upTo target: VirtualTime) throws {
         processDue()
         while let due = nextDue, due <= target {
             if due > clock.now() { try clock.set(to: due) }
-            if processDue() == 0 { throw StuckTransition(due: due) }
+            processDue()
         }
+    }
+
+    /// What a settle did (RA11).
+    public struct SettleReport: Sendable {
+        /// Nothing transitional pending, and no cluster left in a transitional state.
+        public var settled: Bool
+        /// Transitions set aside after failing (of every partition): they never fire, so their clusters may stay
+        /// transitional; listed so a test sees why it did not settle.
+        public var setAside: [ScheduledTransition]
     }
 
     /// Advances from due time to due time until nothing transitional is pending or `maxSeconds` of virtual time have
     /// passed (RA11); MinInstanceCount timeouts (R73) do not count as transitional, though they fire if they fall due
-    /// on the way. The clock stays at the last transition when everything settled.
-    /// - Returns: whether everything settled.
-    public func settleTimers(maxSeconds: Double) throws -> Bool {
+    /// on the way. The clock stays at the last transition when everything settled. A failing transition is retried as
+    /// time moves and set aside after `TransitionScheduler.maxAttempts` attempts; it is reported, not thrown.
+    public func settleTimers(maxSeconds: Double) throws -> SettleReport {
         dispatchPrecondition(condition: .onQueue(queue))
         let limit = clock.now().adding(seconds: maxSeconds)
         processDue()
         while let due = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional), due <= limit {
             if due > clock.now() { try clock.set(to: due) }
-            if processDue() == 0 { throw StuckTransition(due: due) }
+            processDue()
         }
         // Settled: nothing transitional pending, and no cluster left in a transitional state (a stuck one is not settled).
         let settled = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional) == nil && (try transitionalClusters()) == 0
         if !settled && limit > clock.now() { try fireDue(upTo: limit); try clock.set(to: limit) }
         try saveClock()
-        return settled
+        return SettleReport(settled: settled, setAside: try scheduler.pending().filter(\.isSetAside))
     }
 
     /// Clusters in a transitional ClusterStatus (RA11), over every partition.
@@ -478,12 +537,6 @@ public final class ClusterService: @unchecked Sendable {
     static let notTransitional = [
         LifecycleEvent.minCountTimeout(group: "", token: 0), LifecycleEvent.scheduledUpdate(group: "", token: 0),
     ].map { $0.encoded.prefix(while: { $0 != "," }).description }
-
-    /// A due transition that keeps failing (see the log): the clock stops there instead of retrying it forever.
-    public struct StuckTransition: Error, CustomStringConvertible {
-        public let due: VirtualTime
-        public var description: String { "a transition due at \(due) failed; see the hyperpod-local log" }
-    }
 
     /// Persists the clock so a restart resumes it (spec R38).
     public func saveClock() throws {

@@ -66,13 +66,12 @@ extension ClusterService {
         for _ in 0..<100_000 {
             let next = try database.writer.read { db in
                 try TransitionScheduler.pending(in: db).first {
-                    $0.resourceARN == arn && !Self.notTransitional.contains(where: $0.event.hasPrefix)
+                    $0.resourceARN == arn && !$0.isSetAside && !Self.notTransitional.contains(where: $0.event.hasPrefix)
                 }
             }
             guard let next else { break }
             try database.writer.write { db in
-                try db.execute(sql: "UPDATE scheduled_transitions SET due_at_ms = ? WHERE id = ?",
-                               arguments: [clock.now().milliseconds, next.id])
+                try TransitionScheduler.reschedule(id: next.id, to: clock.now(), in: db)
             }
             refreshNextDue()
             processDue()

@@ -5,6 +5,9 @@ import Logging
 import JSON
 import SageMakerShapes
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import HyperPodLocal
 
 struct ClusterServiceTests {
@@ -15,9 +18,8 @@ struct ClusterServiceTests {
         )
     }
 
-    @Test func aTransitionThatKeepsFailing_StopsTheClockInsteadOfSpinning() throws {
-        let service = try makeService()
-        let now = service.clock.now()
+    /// A cluster whose stored document no longer decodes, with a transition due in 1 s: firing it throws every time.
+    func plantBrokenCluster(_ service: ClusterService, at now: VirtualTime) throws {
         try service.database.writer.write { db in
             try db.execute(sql: """
                 INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document)
@@ -27,12 +29,40 @@ struct ClusterServiceTests {
                 [NewTransition(resourceARN: "arn:x", generation: 1, event: LifecycleEvent.setupComplete.encoded, dueAt: now.adding(seconds: 1))],
                 in: db)
         }
+    }
+
+    /// Failure isolation (docs/behaviour.md#r39): a transition that throws is retried with backoff (1, 2, 4, 8 s of
+    /// virtual time), then set aside after 5 attempts, recording each attempt and the error; the clock moves on, and the
+    /// other clusters' transitions fire in order meanwhile.
+    @Test func aTransitionThatKeepsFailing_IsRetriedWithBackoffThenSetAside_AndTheOthersFire() throws {
+        let service = try makeService()
+        let now = service.clock.now()
+        try plantBrokenCluster(service, at: now)
         service.start()
-        #expect(throws: ClusterService.StuckTransition.self) {
-            try service.queue.sync { try service.advance(bySeconds: 10) }
-        }
-        #expect(service.clock.now() == now.adding(seconds: 1))  // stopped at the failing transition
-        #expect(try service.scheduler.pending().count == 1)     // which stays pending
+        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"healthy","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":1,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
+        let context = AWSRequestContext(requestID: "r", operation: "CreateCluster",
+                                        identity: AWSIdentity(accountID: "000000000000", region: "us-east-1"))
+        _ = try service.queue.sync { try service.createCluster(request, context: context) }
+
+        try service.queue.sync { try service.advance(bySeconds: 1) }  // first attempt fails at +1 s
+        var broken = try #require(try service.scheduler.pending().first { $0.resourceARN == "arn:x" })
+        #expect(broken.attempts == 1 && broken.fireAt == now.adding(seconds: 2) && broken.dueAt == now.adding(seconds: 1))
+        #expect(broken.lastError?.isEmpty == false)
+
+        try service.queue.sync { try service.advance(bySeconds: 100) }
+        #expect(service.clock.now() == now.adding(seconds: 101))  // the clock went on
+        broken = try #require(try service.scheduler.pending().first { $0.resourceARN == "arn:x" })
+        #expect(broken.attempts == TransitionScheduler.maxAttempts && broken.isSetAside)  // 5 attempts: +1, +2, +4, +8, +16 s
+        let describe = DescribeClusterRequest(clusterName: "healthy")
+        #expect(try service.queue.sync { try service.describeCluster(describe, context: context) }.clusterStatus == .inService)
+
+        let report = try service.queue.sync { try service.settleTimers(maxSeconds: 60) }
+        #expect(report.setAside.map(\.resourceARN) == ["arn:x"])
+        #expect(!report.settled)  // the broken cluster is still Creating
+    }
+
+    @Test func retryDelays_DoubleFromOneSecond_AndStopAtSixty() {
+        #expect((1...9).map(TransitionScheduler.retryDelay(afterAttempt:)) == [1, 2, 4, 8, 16, 32, 60, 60, 60])
     }
 }
 
@@ -150,5 +180,92 @@ struct MigrationTests {
         // v6: ListClusters' TrainingPlanArns without the document.
         #expect(try queue.read { try String.fetchOne($0, sql: "SELECT training_plan_arns FROM clusters") }
                 == #"["arn:aws:sagemaker:us-east-1:111122223333:training-plan/p"]"#)
+    }
+}
+
+/// The database file belongs to one server, is refused when a newer build wrote it, and ids under `--seed` continue
+/// across restarts (issue #14, faults 2–4).
+struct DatabaseOwnershipTests {
+    func temporaryPath() -> String {
+        "/tmp/hyperpod-local-test-\(UInt64.random(in: 0...UInt64.max)).sqlite"
+    }
+
+    func removeFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm", ".lock"] { unlink(path + suffix) }
+    }
+
+    @Test func aSecondOpenOfTheSameFile_IsRefusedNamingTheOwnersPid() throws {
+        let path = temporaryPath()
+        defer { removeFiles(path) }
+        let first = try EmulatorDatabase(path: path)
+        do {
+            _ = try EmulatorDatabase(path: path)
+            Issue.record("a second open succeeded")
+        } catch {
+            #expect("\(error)" == "database \(path) is in use by another hyperpod-local (pid \(getpid())); stop it, or give this one another --db (or --in-memory)")
+        }
+        _ = first
+    }
+
+    @Test func theLockIsReleasedWithTheDatabase() throws {
+        let path = temporaryPath()
+        defer { removeFiles(path) }
+        do { _ = try EmulatorDatabase(path: path) }
+        _ = try EmulatorDatabase(path: path)  // the first is gone: no refusal
+    }
+
+    @Test func aDatabaseWrittenByANewerSchema_IsRefusedNamingBothVersions() throws {
+        let path = temporaryPath()
+        defer { removeFiles(path) }
+        do {
+            let database = try EmulatorDatabase(path: path)
+            try database.writer.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')") }
+        }
+        do {
+            _ = try EmulatorDatabase(path: path)
+            Issue.record("a newer database was opened")
+        } catch {
+            #expect("\(error)" == "database \(path) was written by a newer hyperpod-local (schema version 99; this one knows schema versions up to \(EmulatorDatabase.knownSchemaVersion)); start a newer hyperpod-local on it, or use another --db")
+        }
+    }
+
+    @Test func underTheSameSeed_ARestartContinuesTheIdSequence() throws {
+        let path = temporaryPath()
+        defer { removeFiles(path) }
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        func ids(_ service: ClusterService, count: Int) -> [String] {
+            service.generator.withLock { g in (0..<count).map { _ in Identifiers.uuid(using: &g) } }
+        }
+        let firstRun: [String]
+        do {
+            let service = try ClusterService(database: try EmulatorDatabase(path: path), clockMode: .manual, timeScale: 1,
+                                             timing: TimingProfile(.fast), seed: 7, wall: ManualWallClock(), logger: logger)
+            firstRun = ids(service, count: 3)
+            try service.database.writer.write { try service.persistGenerator($0) }
+        }
+        let fresh = SeededGenerator(seed: 7)
+        var expected = fresh
+        #expect(firstRun == (0..<3).map { _ in Identifiers.uuid(using: &expected) })  // reproducible from the seed
+        let service = try ClusterService(database: try EmulatorDatabase(path: path), clockMode: .manual, timeScale: 1,
+                                         timing: TimingProfile(.fast), seed: 7, wall: ManualWallClock(), logger: logger)
+        let secondRun = ids(service, count: 3)
+        #expect(Set(secondRun).isDisjoint(with: firstRun))
+        #expect(secondRun == (0..<3).map { _ in Identifiers.uuid(using: &expected) })  // the same sequence, continued
+    }
+}
+
+/// v7 keeps the transitions a database had pending: each may fire at its due time, with no failed attempt.
+struct MigrationV7Tests {
+    @Test func pendingTransitionsOfAV6Database_KeepTheirDueTimes() throws {
+        let queue = try DatabaseQueue()
+        try EmulatorDatabase.migrator.migrate(queue, upTo: "v6: training plan ARNs on clusters (ListClusters reads no documents)")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO scheduled_transitions (resource_arn, generation, event, due_at_ms) VALUES ('arn:a', 1, 'setupComplete', 5000)")
+        }
+        try EmulatorDatabase.migrator.migrate(queue)
+        let pending = try queue.read { try TransitionScheduler.pending(in: $0) }
+        #expect(pending.count == 1)
+        #expect(pending[0].dueAt == VirtualTime(milliseconds: 5000) && pending[0].fireAt == VirtualTime(milliseconds: 5000))
+        #expect(pending[0].attempts == 0 && pending[0].lastError == nil && !pending[0].isSetAside)
     }
 }

@@ -42,11 +42,11 @@ struct TransitionSchedulerTests {
         let recorder = Recorder()
         let scheduler = TransitionScheduler(database: db, apply: recorder.applier())
         try schedule(db, [("c", 3), ("a", 1), ("b", 2), ("a2", 1)])
-        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 0.999)) == 0)
-        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 1)) == 2)
+        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 0.999)).fired == 0)
+        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 1)).fired == 2)
         #expect(recorder.events == ["a", "a2"])  // ties: creation order
         #expect(try scheduler.nextDue() == Self.t0.adding(seconds: 2))
-        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 10)) == 2)
+        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 10)).fired == 2)
         #expect(recorder.events == ["a", "a2", "b", "c"])
         #expect(try scheduler.nextDue() == nil)
     }
@@ -57,7 +57,7 @@ struct TransitionSchedulerTests {
         let scheduler = TransitionScheduler(database: db, apply: recorder.applier())
         try schedule(db, [("setup>launch@+0", 2)])  // a zero-duration follow-up (instant profile)
         try schedule(db, [("other>late@+5", 2.5)])
-        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 3)) == 3)
+        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 3)).fired == 3)
         let fired = recorder.fired.withLock { $0 }
         #expect(fired.map(\.0) == ["setup", "launch", "other"])
         #expect(fired[1].1 == Self.t0.adding(seconds: 2))  // the follow-up's timestamp is its due time
@@ -73,17 +73,25 @@ struct TransitionSchedulerTests {
         try schedule(db, [("y", 1)], arn: "arn:b", generation: 1)
         try db.writer.write { try TransitionScheduler.cancel(resourceARN: "arn:a", in: $0) }
         recorder.staleGenerationBelow.withLock { $0 = 2 }  // arn:b moved on to generation 2
-        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 5)) == 1)
+        #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 5)).fired == 1)
         #expect(recorder.events.isEmpty)
     }
 
-    @Test func aThrowingApplier_LeavesTheTransitionPending() throws {
-        struct Boom: Error {}
+    @Test func aThrowingApplier_LeavesTheTransitionPendingForARetry_AndTheNextOneFires() throws {
+        struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
         let db = try EmulatorDatabase(path: nil)
-        let scheduler = TransitionScheduler(database: db, apply: { _, _ in throw Boom() })
-        try schedule(db, [("x", 1)])
-        #expect(throws: Boom.self) { try scheduler.runDue(until: Self.t0.adding(seconds: 1)) }
-        #expect(try scheduler.pending().count == 1)
+        let scheduler = TransitionScheduler(database: db, apply: { transition, _ in
+            if transition.event == "x" { throw Boom() }
+            return []
+        })
+        try schedule(db, [("x", 1), ("y", 1)])
+        let report = try scheduler.runDue(until: Self.t0.adding(seconds: 1))
+        #expect(report.fired == 1)  // y, after x failed
+        #expect(report.failures.map(\.attempt) == [1] && report.failures[0].error == "boom")
+        #expect(report.failures[0].retryAt == Self.t0.adding(seconds: 2))
+        let pending = try scheduler.pending()
+        #expect(pending.map(\.event) == ["x"] && pending[0].attempts == 1 && pending[0].lastError == "boom")
+        #expect(try scheduler.nextDue() == Self.t0.adding(seconds: 2))
     }
 
     @Test func restart_OnTheSameFile_FiresOverdueTransitionsAndResumesTheClock() throws {
@@ -96,7 +104,7 @@ struct TransitionSchedulerTests {
             try clock.set(to: Self.t0)
             try schedule(db, [("launch>running@+1", 2), ("delete", 30)])
             let recorder = Recorder()
-            #expect(try TransitionScheduler(database: db, apply: recorder.applier()).runDue(until: clock.now()) == 0)
+            #expect(try TransitionScheduler(database: db, apply: recorder.applier()).runDue(until: clock.now()).fired == 0)
             try clock.advance(seconds: 1)
             try db.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
         }  // the process "dies" here
@@ -108,7 +116,7 @@ struct TransitionSchedulerTests {
         let recorder = Recorder()
         let scheduler = TransitionScheduler(database: db, apply: recorder.applier())
         try clock.advance(seconds: 2)
-        #expect(try scheduler.runDue(until: clock.now()) == 2)
+        #expect(try scheduler.runDue(until: clock.now()).fired == 2)
         #expect(recorder.fired.withLock { $0.map(\.1) } == [Self.t0.adding(seconds: 2), Self.t0.adding(seconds: 3)])
         #expect(try scheduler.pending().map(\.event) == ["delete"])
         #expect(try db.integrityCheck() == ["ok"])

@@ -10,6 +10,8 @@ import Glibc
 public struct DatabaseOpenError: Error, CustomStringConvertible {
     public let description: String
 
+    init(description: String) { self.description = description }
+
     init(path: String, error: DatabaseError) {
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let reason: String
@@ -34,6 +36,43 @@ public struct DatabaseOpenError: Error, CustomStringConvertible {
     }
 }
 
+/// Ownership of a database file by one server: an exclusive `flock` on `FILE.lock`, which holds the owner's pid. The
+/// kernel drops the lock when the process ends, however it ends (`kill -9` included), so a stale file never blocks a
+/// restart; the file itself stays beside the database.
+final class DatabaseFileLock: Sendable {
+    let descriptor: Int32
+
+    /// Takes the lock, or throws at once when another process holds it.
+    /// - Throws: `DatabaseOpenError` `database FILE is in use by another hyperpod-local (pid N)`, or naming the lock
+    ///   file when it cannot be created.
+    init(databasePath path: String) throws {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw DatabaseOpenError(description: "cannot open database file \(path): its lock file \(lockPath) cannot be created (\(String(cString: strerror(errno))))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = Self.readPID(fd)
+            close(fd)
+            throw DatabaseOpenError(description: "database \(path) is in use by another hyperpod-local (pid \(holder.map(String.init) ?? "unknown")); "
+                + "stop it, or give this one another --db (or --in-memory)")
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        descriptor = fd
+    }
+
+    private static func readPID(_ fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        return Int32(String(decoding: buffer[0..<n], as: UTF8.self).prefix { $0.isNumber })
+    }
+
+    deinit { close(descriptor) }
+}
+
 /// The emulator's SQLite database (through GRDB, on the system `libsqlite3`): WAL mode on a file, or in memory.
 ///
 /// Every API call and every fired timer is one write transaction (`write { }`); the schema is an append-only list of
@@ -41,9 +80,12 @@ public struct DatabaseOpenError: Error, CustomStringConvertible {
 public final class EmulatorDatabase: Sendable {
     /// `DatabasePool` (WAL: readers never wait for the writer) for a file, `DatabaseQueue` in memory.
     public let writer: any DatabaseWriter
+    /// This server's ownership of the file (nil in memory).
+    let fileLock: DatabaseFileLock?
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil, and migrates it.
-    /// - Throws: GRDB's `DatabaseError` (unreadable file, not a database, a failed migration).
+    /// - Throws: `DatabaseOpenError` for a file that cannot be opened, one another server holds, or one a newer
+    ///   hyperpod-local migrated; GRDB's `DatabaseError` for a failed migration.
     public init(path: String?) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -65,6 +107,10 @@ public final class EmulatorDatabase: Sendable {
         } else {
             writer = try DatabaseQueue(configuration: configuration)
         }
+        // Owned before anything is written (opening wrote nothing to an existing file); a missing folder or an
+        // unreadable file was reported by the open, in those terms.
+        fileLock = try path.map(DatabaseFileLock.init(databasePath:))
+        if let path { try Self.refuseNewerSchema(writer, path: path) }
         do {
             try Self.migrator.migrate(writer)
         } catch let error as DatabaseError where path != nil && [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
@@ -212,7 +258,44 @@ public final class EmulatorDatabase: Sendable {
                                arguments: [ClusterStore.encodeTrainingPlanARNs(cluster), cluster.arn])
             }
         }
+        migrator.registerMigration("v7: transition attempts (failure isolation), id generator state per seed") { db in
+            // Frozen: plain SQL only, no call into today's codecs.
+            try db.execute(sql: """
+                ALTER TABLE scheduled_transitions ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE scheduled_transitions ADD COLUMN last_error TEXT;
+                ALTER TABLE scheduled_transitions ADD COLUMN fire_at_ms INTEGER;
+                UPDATE scheduled_transitions SET fire_at_ms = due_at_ms;
+                CREATE INDEX scheduled_transitions_by_fire ON scheduled_transitions(fire_at_ms, id);
+                CREATE TABLE id_generators (seed INTEGER PRIMARY KEY, state INTEGER NOT NULL);
+                """)
+        }
         return migrator
+    }
+
+    /// The schema version a migration name stands for (`"v7: …"` → 7), nil for a name not of that form.
+    static func schemaVersion(of migration: String) -> Int? {
+        guard migration.first == "v" else { return nil }
+        return Int(migration.dropFirst().prefix { $0.isNumber })
+    }
+
+    /// The newest schema version this build knows.
+    static var knownSchemaVersion: Int { migrator.migrations.compactMap(schemaVersion(of:)).max() ?? 0 }
+
+    /// Refuses a database that a newer hyperpod-local migrated: one with an applied migration this build does not know.
+    /// - Throws: `DatabaseOpenError` naming the file and both schema versions.
+    static func refuseNewerSchema(_ writer: any DatabaseWriter, path: String) throws {
+        let applied = try writer.read { db -> [String] in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        }
+        let known = Set(migrator.migrations)
+        let unknown = applied.filter { !known.contains($0) }
+        guard !unknown.isEmpty else { return }
+        let newest = applied.compactMap(schemaVersion(of:)).max()
+        throw DatabaseOpenError(description: """
+            database \(path) was written by a newer hyperpod-local (schema version \(newest.map(String.init) ?? "unknown: \(unknown.sorted().joined(separator: ", "))"); \
+            this one knows schema versions up to \(knownSchemaVersion)); start a newer hyperpod-local on it, or use another --db
+            """)
     }
 
     // MARK: Clock state (spec R38)
