@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // hyperpod-local: a local emulator of the Amazon SageMaker HyperPod cluster control plane.
-// Layering (one-way): hyperpod-local → HyperPodLocal → {AWSJSONProtocol, AdminAPI} → {HTTP1, JSON} → {CEventLoop, CZlib}.
+// Layering (one-way): hyperpod-local → HyperPodLocal → {AWSJSONProtocol, AdminAPI, HyperPodStore} → {HTTP1, JSON,
+// HyperPodDomain} → {CEventLoop, CZlib}; HyperPodStore is the only target that imports GRDB.
 import PackageDescription
 
 let package = Package(
@@ -40,12 +41,20 @@ let package = Package(
         .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON"]),
         // The cluster state machine and its rules: pure (no I/O, no clock reads, no SQLite).
         .target(name: "HyperPodDomain", dependencies: ["SageMakerShapes", "JSON"]),
-        // Application layer: configuration, composition of the routes, request logging.
+        // The store: SQLite through GRDB (the only target that imports it). Clusters, nodes, events, tags, pending
+        // transitions, partition settings, faults, the clock and the id generators, each behind a typed API; the schema
+        // and its frozen migrations; one server per database file.
+        .target(
+            name: "HyperPodStore",
+            dependencies: ["HyperPodDomain", "SageMakerShapes", "JSON", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Application layer: the service (operations on the state queue), the scheduler, the admin backend, configuration,
+        // composition of the routes, request logging.
         .target(
             name: "HyperPodLocal",
             dependencies: [
-                "HTTP1", "JSON", "AWSJSONProtocol", "AdminAPI", "SageMakerShapes", "HyperPodDomain",
-                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+                "HTTP1", "JSON", "AWSJSONProtocol", "AdminAPI", "SageMakerShapes", "HyperPodDomain", "HyperPodStore",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -61,11 +70,18 @@ let package = Package(
         .testTarget(name: "HyperPodDomainTests", dependencies: ["HyperPodDomain", "SageMakerShapes", "JSON"]),
         .testTarget(name: "SageMakerShapesTests", dependencies: ["SageMakerShapes", "JSON", "AWSJSONProtocol"]),
         .testTarget(name: "AWSJSONProtocolTests", dependencies: ["AWSJSONProtocol", "HTTP1", "JSON"]),
+        // The store's tests need nothing above it.
+        .testTarget(
+            name: "HyperPodStoreTests",
+            dependencies: ["HyperPodStore", "HyperPodDomain", "SageMakerShapes", "JSON", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "HyperPodLocalTests",
             dependencies: [
-                "HyperPodLocal", "HTTP1", "JSON", "HyperPodDomain", "SageMakerShapes",
-                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+                "HyperPodLocal", "HyperPodStore", "HTTP1", "JSON", "HyperPodDomain", "SageMakerShapes",
+                .product(name: "Logging", package: "swift-log"),
+                // Only to plant damaged rows (a document that does not decode) below the store's API.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ],

@@ -1,6 +1,6 @@
 import AWSJSONProtocol
 import AdminAPI
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import JSON
 import SageMakerShapes
@@ -73,7 +73,7 @@ extension ClusterService: AdminBackend {
     public func stateDump(account: String?, region: String?) throws(AdminError) -> JSONObject {
         let partition = ClusterStore.Partition(account: account ?? defaultAccountID, region: region ?? defaultRegion)
         do {
-            return try database.writer.read { db in
+            return try database.read { db in
                 var clusters: [JSONValue] = []
                 let rows = try ClusterStore.rows(in: partition, db: db).sorted(by: { $0.arn < $1.arn })
                 for row in rows {
@@ -101,7 +101,7 @@ extension ClusterService: AdminBackend {
                     clusters.append(.object(cluster))
                 }
                 let arns = Set(rows.map(\.arn))
-                let timers: [JSONValue] = try TransitionScheduler.pending(in: db).filter { arns.contains($0.resourceARN) }
+                let timers: [JSONValue] = try TransitionStore.pending(db: db).filter { arns.contains($0.resourceARN) }
                     .map(Self.transitionJSON)
                 return [
                     "account": .string(partition.account), "region": .string(partition.region),
@@ -145,7 +145,7 @@ extension ClusterService: AdminBackend {
     public func capacityBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
         let partition = partition(account: account, region: region)
         do {
-            return try database.writer.read { db in
+            return try database.read { db in
                 let limits = try capacityLimits(in: partition, db: db)
                 let inUse = try capacityInUse(in: partition, db: db)
                 var pools: [JSONValue] = []
@@ -207,7 +207,7 @@ extension ClusterService: AdminBackend {
                     var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
                     let effects = lifecycle.retryWaitingLaunches(context: &context)
                     try finishTransition(context, db: db)
-                    try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+                    try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
                 }
             }
         } catch { throw Self.adminError(error) }
@@ -216,7 +216,7 @@ extension ClusterService: AdminBackend {
     public func quotasBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
         let partition = partition(account: account, region: region)
         do {
-            return try database.writer.read { db in
+            return try database.read { db in
                 let limits = try quotaLimits(in: partition, db: db)
                 let perCluster = try ClusterStore.targetCounts(in: partition, db: db)
                 let usage = ClusterStore.quotaUsage(of: perCluster)
@@ -259,17 +259,14 @@ extension ClusterService: AdminBackend {
 
     public func metricsText() -> String {
         var out = metrics.exposition()
-        let rows = (try? database.writer.read { db -> ([Row], [Row], Int) in
-            (try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM clusters GROUP BY status ORDER BY status"),
-             try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM cluster_nodes GROUP BY status ORDER BY status"),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scheduled_transitions") ?? 0)
-        }) ?? ([], [], 0)
+        let counts = (try? database.read { try ServerStore.counts(db: $0) })
+            ?? ServerStore.Counts(clustersByStatus: [], nodesByStatus: [], pendingTransitions: 0)
         out += "# HELP hyperpod_clusters Clusters by ClusterStatus, over every partition.\n# TYPE hyperpod_clusters gauge\n"
-        for row in rows.0 { out += "hyperpod_clusters{status=\"\(row["status"] as String)\"} \(row["n"] as Int)\n" }
+        for row in counts.clustersByStatus { out += "hyperpod_clusters{status=\"\(row.status)\"} \(row.count)\n" }
         out += "# HELP hyperpod_nodes Node slots by InstanceStatus, over every partition.\n# TYPE hyperpod_nodes gauge\n"
-        for row in rows.1 { out += "hyperpod_nodes{status=\"\(row["status"] as String)\"} \(row["n"] as Int)\n" }
+        for row in counts.nodesByStatus { out += "hyperpod_nodes{status=\"\(row.status)\"} \(row.count)\n" }
         out += "# HELP hyperpod_pending_timers Persisted transitions not yet fired.\n# TYPE hyperpod_pending_timers gauge\n"
-        out += "hyperpod_pending_timers \(rows.2)\n"
+        out += "hyperpod_pending_timers \(counts.pendingTransitions)\n"
         return out
     }
 
@@ -278,7 +275,7 @@ extension ClusterService: AdminBackend {
     public func settingsBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
         let partition = partition(account: account, region: region)
         do {
-            return try database.writer.read { db in
+            return try database.read { db in
                 let value = try PartitionSettings.value(PartitionSettings.restrictedInstanceGroupsOnCreate, in: partition, db: db)
                 return ["account": .string(partition.account), "region": .string(partition.region),
                         "restrictedInstanceGroupsOnCreate": value ?? .string("reject")]
@@ -327,7 +324,7 @@ extension ClusterService: AdminBackend {
                     guard let effects = lifecycle.failNode(node, reason: reason, timing: timing) else {
                         throw AdminError.badBody("No Running node \(node) in cluster \(name)")
                     }
-                    try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+                    try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
                 }
             } catch let error as AdminError { throw error } catch { throw Self.adminError(error) }
             return id  // acts once: not listed
@@ -366,9 +363,8 @@ extension ClusterService: AdminBackend {
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency")
         }
         do {
-            try database.writer.write { db in
-                try db.execute(sql: "INSERT INTO faults (id, body) VALUES (?, ?)",
-                               arguments: [id, String(decoding: JSONWriter.encode(.object(body)), as: UTF8.self)])
+            try database.write { db in
+                try ServerStore.addFault(id: id, body: body, db: db)
                 try persistGenerator(db)
             }
             try loadFaults()
@@ -380,7 +376,7 @@ extension ClusterService: AdminBackend {
     /// S4: an alarm set to ALARM rolls back, at once, every software update whose baking period watches it.
     func rollBackOnAlarm() throws {
         _ = try perform { db, now in
-            let arns = try String.fetchAll(db, sql: "SELECT arn FROM clusters WHERE status = 'SystemUpdating'")
+            let arns = try ClusterStore.arns(withStatus: .systemUpdating, db: db)
             for arn in arns {
                 guard let loaded = try ClusterStore.load(arn, db: db), loaded.cluster.softwareUpdate?.phase == .baking else { continue }
                 var lifecycle = loaded
@@ -388,7 +384,7 @@ extension ClusterService: AdminBackend {
                 let effects = lifecycle.checkAlarms(context: &context)
                 guard lifecycle != loaded else { continue }
                 try finishTransition(context, db: db)
-                try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+                try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
             }
         }
     }
@@ -403,7 +399,7 @@ extension ClusterService: AdminBackend {
 
     public func clearFaults() throws(AdminError) {
         do {
-            try database.writer.write { db in try db.execute(sql: "DELETE FROM faults") }
+            try database.write { try ServerStore.removeAllFaults(db: $0) }
             try loadFaults()
         } catch { throw Self.adminError(error) }
     }

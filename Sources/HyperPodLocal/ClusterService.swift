@@ -1,6 +1,6 @@
 import AWSJSONProtocol
 import Dispatch
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import JSON
 import Logging
@@ -77,15 +77,13 @@ public final class ClusterService: @unchecked Sendable {
         self.timingState = Mutex(timing)
         self.generatorSeed = seed
         if let seed {
-            let saved = try database.writer.read { db in
-                try Int64.fetchOne(db, sql: "SELECT state FROM id_generators WHERE seed = ?", arguments: [Int64(bitPattern: seed)])
-            }
-            self.generator = Mutex(saved.map { SeededGenerator(resuming: UInt64(bitPattern: $0)) } ?? SeededGenerator(seed: seed))
+            let saved = try database.read { try ServerStore.generatorState(seed: seed, db: $0) }
+            self.generator = Mutex(saved.map(SeededGenerator.init(resuming:)) ?? SeededGenerator(seed: seed))
         } else {
             self.generator = Mutex(SeededGenerator())
         }
         queue.setSpecific(key: stateQueueKey, value: true)
-        if var saved = try database.loadClockState() {
+        if var saved = try database.read({ try ServerStore.clock(db: $0) }).flatMap(VirtualClock.State.init(stored:)) {
             if saved.mode != clockMode || saved.timeScale != timeScale {
                 let resumed = VirtualClock(state: saved, wall: wall).snapshot()
                 saved = VirtualClock.State(mode: clockMode, timeScale: timeScale, anchorVirtual: resumed.anchorVirtual,
@@ -98,22 +96,19 @@ public final class ClusterService: @unchecked Sendable {
         scheduler = TransitionScheduler(database: database) { [unowned self] transition, db in
             try self.fire(transition, db: db)
         }
-        try database.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
+        try database.write { try ServerStore.saveClock(clock.snapshot().stored, db: $0) }
         try loadFaults()
     }
 
     /// Mirrors the `faults` table into `faults`.
     func loadFaults() throws {
-        try database.writer.read { db in try reloadFaults(db) }
+        try database.read { db in try reloadFaults(db) }
     }
 
     /// Mirrors the `faults` table into `faults`, inside the caller's transaction (a rolled-back transaction leaves the
     /// mirror ahead of the table only until the next reload; faults act on later calls either way).
-    func reloadFaults(_ db: Database) throws {
-        let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM faults ORDER BY seq")
-        faults.replace(try rows.map { row in
-            FaultRegistry.Fault(id: row["id"], body: try JSONParser.parse(row["body"] as String).objectValue ?? JSONObject())
-        })
+    func reloadFaults(_ db: StoreTransaction) throws {
+        faults.replace(try ServerStore.faults(db: db).map { FaultRegistry.Fault(id: $0.id, body: $0.body) })
     }
 
     /// The timing profile in force (spec R40, RA6).
@@ -143,13 +138,13 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Runs `body` in one write transaction at the current virtual time, after the due transitions fired.
     /// Must be called on `queue`.
-    public func perform<T>(_ body: (Database, VirtualTime) throws -> T) throws -> T {
+    public func perform<T>(_ body: (StoreTransaction, VirtualTime) throws -> T) throws -> T {
         dispatchPrecondition(condition: .onQueue(queue))
         processDue()
         let now = clock.now()
         let result: T
         do {
-            result = try database.writer.write { db in
+            result = try database.write { db in
                 let result = try body(db, now)
                 try persistGenerator(db)
                 return result
@@ -168,15 +163,15 @@ public final class ClusterService: @unchecked Sendable {
     /// On `queue`: fires what is due, then reads. Anywhere else (`readQueue`): reads a snapshot of the committed state,
     /// as of now, if no transition is due in it — the same answer the queue would give, since nothing would fire
     /// first; otherwise throws `AWSJSONRouter.Deferred`, and the call goes to `queue`.
-    public func read<T>(_ body: (Database, VirtualTime) throws -> T) throws -> T {
+    public func read<T>(_ body: (StoreTransaction, VirtualTime) throws -> T) throws -> T {
         if onStateQueue {
             processDue()
             let now = clock.now()
-            return try database.writer.read { db in try body(db, now) }
+            return try database.read { db in try body(db, now) }
         }
         let now = clock.now()
-        return try database.writer.read { db in
-            if let due = try TransitionScheduler.nextDue(in: db), due <= now { throw AWSJSONRouter.Deferred() }
+        return try database.read { db in
+            if let due = try TransitionStore.nextDue(db: db), due <= now { throw AWSJSONRouter.Deferred() }
             return try body(db, now)
         }
     }
@@ -276,7 +271,7 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Applies one fired transition (the scheduler's applier): a stale one (cluster gone, or generation moved on) is a
     /// no-op.
-    private func fire(_ transition: ScheduledTransition, db: Database) throws -> [NewTransition] {
+    private func fire(_ transition: ScheduledTransition, db: StoreTransaction) throws -> [NewTransition] {
         guard let loaded = try ClusterStore.load(transition.resourceARN, db: db),
               loaded.cluster.generation == transition.generation else { return [] }
         guard let event = LifecycleEvent(encoded: transition.event) else { throw UnknownTransition(event: transition.event) }
@@ -297,17 +292,15 @@ public final class ClusterService: @unchecked Sendable {
     }
 
     /// Saves the generator's state under `--seed` (inside the caller's transaction: it commits with the ids it made).
-    func persistGenerator(_ db: Database) throws {
+    func persistGenerator(_ db: StoreTransaction) throws {
         guard let seed = generatorSeed else { return }
-        try db.cachedStatement(sql: """
-            INSERT INTO id_generators (seed, state) VALUES (?, ?) ON CONFLICT(seed) DO UPDATE SET state = excluded.state
-            """).execute(arguments: [Int64(bitPattern: seed), Int64(bitPattern: generator.withLock { $0.state })])
+        try ServerStore.saveGeneratorState(generator.withLock { $0.state }, seed: seed, db: db)
     }
 
     /// Stores a changed cluster and turns its effects into timers (or its removal).
     func apply(
         _ effects: [LifecycleEffect], to lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, at time: VirtualTime,
-        db: Database
+        db: StoreTransaction
     ) throws -> [NewTransition] {
         var timers: [NewTransition] = []
         var removed = false
@@ -319,13 +312,12 @@ public final class ClusterService: @unchecked Sendable {
             case .removeCluster:
                 removed = true
             case .cancel(let event):
-                try db.execute(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ? AND event = ?",
-                               arguments: [lifecycle.cluster.arn, event.encoded])
+                try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, event: event.encoded, db: db)
             }
         }
         if removed {
             try ClusterStore.remove(lifecycle.cluster.arn, db: db)
-            try TransitionScheduler.cancel(resourceARN: lifecycle.cluster.arn, in: db)
+            try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, db: db)
             return []
         }
         try ClusterStore.save(lifecycle, previous: previous, db: db)
@@ -354,7 +346,7 @@ public final class ClusterService: @unchecked Sendable {
 
     /// What a transition of `cluster` at `now` works with: the free capacity of its partition and an allocator over
     /// the partition's used addresses (read per block, on demand) and the shared generator.
-    func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: Database) throws -> LifecycleContext {
+    func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction) throws -> LifecycleContext {
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
         // The addresses in use are read per /20 block when a launch first needs one (R35), not for every transition.
         let failure = FailureBox()
@@ -389,7 +381,7 @@ public final class ClusterService: @unchecked Sendable {
 
     /// After a transition: keeps the generator's state (ids stay reproducible under `--seed`) and stores what is left
     /// of the injected launch failures it consumed (RA7).
-    func finishTransition(_ context: LifecycleContext, db: Database) throws {
+    func finishTransition(_ context: LifecycleContext, db: StoreTransaction) throws {
         if let allocator = context.allocator as? Allocator {
             if let error = allocator.failure.error { throw error }
             generator.withLock { $0 = allocator.generator }
@@ -399,12 +391,11 @@ public final class ClusterService: @unchecked Sendable {
             guard let stored = faults.all.first(where: { $0.id == fault.id }), stored.body["count"]?.intValue != fault.remaining else { continue }
             changed = true
             if fault.remaining <= 0 {
-                try db.execute(sql: "DELETE FROM faults WHERE id = ?", arguments: [fault.id])
+                try ServerStore.removeFault(id: fault.id, db: db)
             } else {
                 var body = stored.body
                 body["count"] = .integer(Int64(fault.remaining))
-                try db.execute(sql: "UPDATE faults SET body = ? WHERE id = ?",
-                               arguments: [String(decoding: JSONWriter.encode(.object(body)), as: UTF8.self), fault.id])
+                try ServerStore.updateFault(id: fault.id, body: body, db: db)
             }
         }
         if changed { try reloadFaults(db) }
@@ -413,7 +404,7 @@ public final class ClusterService: @unchecked Sendable {
     // MARK: Capacity and quotas (spec R84, R116, RA4, RA5)
 
     /// A partition's pool sizes: its admin setting (RA4), else `--capacity`.
-    func capacityLimits(in partition: ClusterStore.Partition, db: Database) throws -> [String: [String: Int]] {
+    func capacityLimits(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> [String: [String: Int]] {
         if let stored = try PartitionSettings.value(PartitionSettings.capacity, in: partition, db: db) {
             return PartitionSettings.decodePools(stored)
         }
@@ -426,21 +417,12 @@ public final class ClusterService: @unchecked Sendable {
     }
 
     /// Instances held in a partition, by type and zone (a slot holds one from launch until it is removed).
-    func capacityInUse(in partition: ClusterStore.Partition, db: Database) throws -> [String: [String: Int]] {
-        var inUse: [String: [String: Int]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT n.instance_type AS type, n.zone AS zone, COUNT(*) AS held FROM cluster_nodes n
-            JOIN clusters c ON c.arn = n.cluster_arn
-            WHERE c.account = ? AND c.region = ? AND n.instance_id IS NOT NULL AND n.instance_type IS NOT NULL
-            GROUP BY n.instance_type, n.zone
-            """, arguments: [partition.account, partition.region]) {
-            inUse[row["type"], default: [:]][(row["zone"] as String?) ?? "", default: 0] += row["held"] as Int
-        }
-        return inUse
+    func capacityInUse(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> [String: [String: Int]] {
+        try ClusterStore.instancesHeld(in: partition, db: db)
     }
 
     /// Free capacity of a partition: pool size minus what is held (spec R116). Unlimited types need no query.
-    func capacityPools(in partition: ClusterStore.Partition, db: Database) throws -> CapacityPools {
+    func capacityPools(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> CapacityPools {
         let limits = try capacityLimits(in: partition, db: db)
         guard !limits.isEmpty else { return .unlimited }
         let inUse = try capacityInUse(in: partition, db: db)
@@ -454,7 +436,7 @@ public final class ClusterService: @unchecked Sendable {
     }
 
     /// A partition's quota values: `--quota` overlaid by its admin setting (RA5).
-    func quotaLimits(in partition: ClusterStore.Partition, db: Database) throws -> [String: Int] {
+    func quotaLimits(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> [String: Int] {
         var limits = configuredQuotas
         for (name, value) in try PartitionSettings.value(PartitionSettings.quotas, in: partition, db: db)?.objectValue?.members ?? [] {
             if let n = value.intValue { limits[name] = n }
@@ -526,10 +508,8 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Clusters in a transitional ClusterStatus (RA11), over every partition.
     func transitionalClusters() throws -> Int {
-        try database.writer.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM clusters WHERE status IN ('Creating', 'Updating', 'RollingBack', 'SystemUpdating', 'Deleting')
-                """) ?? 0
+        try database.read { db in
+            try ClusterStore.count(withStatus: [.creating, .updating, .rollingBack, .systemUpdating, .deleting], db: db)
         }
     }
 
@@ -540,7 +520,7 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Persists the clock so a restart resumes it (spec R38).
     public func saveClock() throws {
-        try database.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
+        try database.write { try ServerStore.saveClock(clock.snapshot().stored, db: $0) }
     }
 
     /// Empties all state, or one partition's (RA2): clusters with their nodes, events, tags and timers, the
@@ -548,21 +528,8 @@ public final class ClusterService: @unchecked Sendable {
     /// (RA6) and the clock are server configuration and stay. Must be called on `queue`.
     public func reset(partition: ClusterStore.Partition?) throws {
         dispatchPrecondition(condition: .onQueue(queue))
-        try database.writer.write { db in
-            if let partition {
-                let arns = try String.fetchAll(db, sql: "SELECT arn FROM clusters WHERE account = ? AND region = ?",
-                                               arguments: [partition.account, partition.region])
-                for arn in arns {
-                    try ClusterStore.remove(arn, db: db)
-                    try TransitionScheduler.cancel(resourceARN: arn, in: db)
-                }
-                try db.execute(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ?",
-                               arguments: [partition.account, partition.region])
-            } else {
-                try db.execute(sql: """
-                    DELETE FROM clusters; DELETE FROM scheduled_transitions; DELETE FROM partition_settings; DELETE FROM faults;
-                    """)
-            }
+        try database.write { db in
+            try ServerStore.reset(partition, db: db)
             try reloadFaults(db)
         }
         refreshNextDue()

@@ -1,4 +1,5 @@
 import AWSJSONProtocol
+import HyperPodStore
 import AdminAPI
 import JSON
 import HTTP1

@@ -1,6 +1,6 @@
 import AWSJSONProtocol
 import Dispatch
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import JSON
 import SageMakerShapes
@@ -46,7 +46,7 @@ extension ClusterService {
             }
             let context = AWSRequestContext(requestID: "seed", operation: "CreateCluster",
                                             identity: AWSIdentity(accountID: account, region: region))
-            let exists = try database.writer.read { db in
+            let exists = try database.read { db in
                 try ClusterStore.resolve(request.clusterName, in: context.partition, db: db) != nil
             }
             if exists { continue }
@@ -64,14 +64,14 @@ extension ClusterService {
     /// schedules (a seed that starts settled). Must be called on `queue`.
     func fastForward(_ arn: String) throws {
         for _ in 0..<100_000 {
-            let next = try database.writer.read { db in
-                try TransitionScheduler.pending(in: db).first {
+            let next = try database.read { db in
+                try TransitionStore.pending(db: db).first {
                     $0.resourceARN == arn && !$0.isSetAside && !Self.notTransitional.contains(where: $0.event.hasPrefix)
                 }
             }
             guard let next else { break }
-            try database.writer.write { db in
-                try TransitionScheduler.reschedule(id: next.id, to: clock.now(), in: db)
+            try database.write { db in
+                try TransitionStore.reschedule(id: next.id, to: clock.now(), db: db)
             }
             refreshNextDue()
             processDue()

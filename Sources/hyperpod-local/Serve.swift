@@ -241,9 +241,10 @@ struct Serve: ParsableCommand {
             source.resume()
             return source
         }
-        announce(address)
+        // The address file before the stdout line: a harness that read the line finds the file written.
         if let addressFile { try AddressFile.write(address, to: addressFile) }
         defer { if let addressFile { AddressFile.remove(addressFile) } }
+        announce(address)
         logger.info("server.started", metadata: [
             "http.address": "\(address)", "storage": "\(config.inMemory ? "in-memory" : config.databasePath)",
             "aws.region": "\(config.region)", "aws.account_id": "\(config.accountID)",

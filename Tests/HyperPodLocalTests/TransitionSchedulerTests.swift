@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HyperPodDomain
 import Synchronization
+import HyperPodStore
 import Testing
 @testable import HyperPodLocal
 
@@ -30,10 +31,10 @@ struct TransitionSchedulerTests {
     static let t0 = VirtualTime(milliseconds: 1_764_547_200_000)
 
     func schedule(_ db: EmulatorDatabase, _ items: [(String, Double)], arn: String = "arn:c", generation: Int64 = 1) throws {
-        try db.writer.write { d in
-            try TransitionScheduler.schedule(items.map {
+        try db.write { d in
+            try TransitionStore.schedule(items.map {
                 NewTransition(resourceARN: arn, generation: generation, event: $0.0, dueAt: Self.t0.adding(seconds: $0.1))
-            }, in: d)
+            }, db: d)
         }
     }
 
@@ -71,7 +72,7 @@ struct TransitionSchedulerTests {
         let scheduler = TransitionScheduler(database: db, apply: recorder.applier())
         try schedule(db, [("x", 1)], arn: "arn:a")
         try schedule(db, [("y", 1)], arn: "arn:b", generation: 1)
-        try db.writer.write { try TransitionScheduler.cancel(resourceARN: "arn:a", in: $0) }
+        try db.write { try TransitionStore.cancel(resourceARN: "arn:a", db: $0) }
         recorder.staleGenerationBelow.withLock { $0 = 2 }  // arn:b moved on to generation 2
         #expect(try scheduler.runDue(until: Self.t0.adding(seconds: 5)).fired == 1)
         #expect(recorder.events.isEmpty)
@@ -106,11 +107,11 @@ struct TransitionSchedulerTests {
             let recorder = Recorder()
             #expect(try TransitionScheduler(database: db, apply: recorder.applier()).runDue(until: clock.now()).fired == 0)
             try clock.advance(seconds: 1)
-            try db.writer.write { try EmulatorDatabase.saveClockState(clock.snapshot(), in: $0) }
+            try db.write { try ServerStore.saveClock(clock.snapshot().stored, db: $0) }
         }  // the process "dies" here
         wall.advance(seconds: 500)
         let db = try EmulatorDatabase(path: path)
-        let saved = try #require(try db.loadClockState())
+        let saved = try #require(try db.read { try ServerStore.clock(db: $0) }.flatMap(VirtualClock.State.init(stored:)))
         let clock = VirtualClock(state: saved, wall: wall)
         #expect(clock.now() == Self.t0.adding(seconds: 1))  // manual: resumes where it stopped
         let recorder = Recorder()

@@ -36,12 +36,6 @@ def test_bad_values_exit_nonzero_with_a_message(args, env, message):
     assert message in result.stderr
 
 
-def test_port_in_use_exits_nonzero(make_server):
-    server = make_server()
-    result = subprocess.run([BINARY, "serve", "--in-memory", "--port", str(server.port)], capture_output=True, text=True, timeout=10)
-    assert result.returncode != 0
-    assert "bind" in result.stderr
-
 
 def test_help_lists_every_environment_variable():
     result = subprocess.run([BINARY, "serve", "--help"], capture_output=True, text=True, timeout=10)

@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
@@ -46,7 +46,7 @@ extension ClusterService {
                 region: context.identity.region, at: now, timing: timing
             )
             let timers = try apply(effects, to: lifecycle, at: now, db: db)
-            try TransitionScheduler.schedule(timers, in: db)
+            try TransitionStore.schedule(timers, db: db)
             try ClusterStore.addTags(input.tags ?? [], to: arn, db: db)
             return CreateClusterResponse(clusterArn: arn)
         }

@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
@@ -14,9 +14,9 @@ extension ClusterService {
             if lifecycle.cluster.status == .deleting {
                 throw AWSError(code: "ConflictException", message: "Cluster \(lifecycle.cluster.name) is already being deleted.")
             }
-            try TransitionScheduler.cancel(resourceARN: lifecycle.cluster.arn, in: db)
+            try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, db: db)
             let effects = lifecycle.delete(timing: timing)
-            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), in: db)
+            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
             return DeleteClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
@@ -21,22 +21,12 @@ extension ClusterService {
                 + "\(input.instanceGroupNameContains ?? "")|\(input.creationTimeAfter ?? -1)|\(input.creationTimeBefore ?? -1)|"
                 + "\(input.includeNodeLogicalIds ?? false)"
             let limit = input.maxResults ?? 10
-            let id = "node_key", first = byName ? "group_name" : "launch_at_ms"
-            var sql = "SELECT \(ClusterStore.nodeColumns) FROM cluster_nodes WHERE cluster_arn = ?"
-            var arguments: [any DatabaseValueConvertible] = [cluster.arn]
-            if input.includeNodeLogicalIds != true { sql += " AND instance_id IS NOT NULL" }
-            if let fragment = input.instanceGroupNameContains {
-                sql += " AND instr(lower(group_name), ?) > 0"
-                arguments.append(fragment.lowercased())
-            }
-            if let after = input.creationTimeAfter { sql += " AND launch_at_ms > ?"; arguments.append(after * 1000) }
-            if let before = input.creationTimeBefore { sql += " AND launch_at_ms < ?"; arguments.append(before * 1000) }
-            let tail = try PageToken.keysetTail(
-                input.nextToken, operation: "ListClusterNodes", binding: binding, first: first, second: id,
-                firstIsTime: !byName, descending: descending, limit: limit)
-            sql += tail.sql
-            arguments += tail.arguments
-            let rows = try ClusterStore.decodeNodes(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+            let after = try PageToken.keyset(input.nextToken, operation: "ListClusterNodes", binding: binding, firstIsTime: !byName)
+            let filter = ClusterStore.NodeFilter(
+                includeSlotsWithoutInstance: input.includeNodeLogicalIds == true, groupNameContains: input.instanceGroupNameContains,
+                launchedAfter: input.creationTimeAfter.map { $0 * 1000 }, launchedBefore: input.creationTimeBefore.map { $0 * 1000 })
+            let rows = try ClusterStore.nodePage(of: cluster.arn, filter: filter, byName: byName, descending: descending,
+                                                 after: after, limit: limit + 1, db: db)
             let page = Array(rows.prefix(limit))
             var next = ""
             if rows.count > limit, let last = page.last {

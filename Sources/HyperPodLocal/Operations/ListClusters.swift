@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import JSON
 import SageMakerShapes
@@ -17,18 +17,10 @@ extension ClusterService {
             // MaxResults counts clusters evaluated: the page is taken first (by keyset in SQL, on the creation or name
             // index), the filters apply to it.
             let limit = input.maxResults ?? 10
-            var sql = "SELECT arn, name, status, created_at_ms, training_plan_arns FROM clusters WHERE account = ? AND region = ?"
-            var arguments: [any DatabaseValueConvertible] = [context.partition.account, context.partition.region]
-            let tail = try PageToken.keysetTail(
-                input.nextToken, operation: "ListClusters", binding: binding, first: byName ? "name" : "created_at_ms",
-                second: "arn", firstIsTime: !byName, descending: input.sortOrder == .descending, limit: limit)
-            sql += tail.sql
-            arguments += tail.arguments
-            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
-            let evaluated = rows.prefix(limit).map { row in
-                (arn: row[0] as String, name: row[1] as String, status: row[2] as String,
-                 createdAt: VirtualTime(milliseconds: row[3]), plans: row[4] as String?)
-            }
+            let after = try PageToken.keyset(input.nextToken, operation: "ListClusters", binding: binding, firstIsTime: !byName)
+            let rows = try ClusterStore.clusterPage(in: context.partition, byName: byName, descending: input.sortOrder == .descending,
+                                                    after: after, limit: limit + 1, db: db)
+            let evaluated = rows.prefix(limit)
             var next = ""
             if rows.count > limit, let last = evaluated.last {
                 next = PageToken.make(operation: "ListClusters", binding: binding,
@@ -39,7 +31,7 @@ extension ClusterService {
                 if let after = input.creationTimeAfter, !(row.createdAt.epochSeconds > after) { continue }
                 if let before = input.creationTimeBefore, !(row.createdAt.epochSeconds < before) { continue }
                 if let fragment = input.nameContains, !row.name.lowercased().contains(fragment.lowercased()) { continue }
-                let plans = try row.plans.map { try JSONParser.parse($0).arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
+                let plans = row.trainingPlanARNs
                 if let plan = input.trainingPlanArn, !plans.contains(plan) { continue }
                 guard let status = ClusterStatus(rawValue: row.status) else { throw StoreError.corrupt("cluster \(row.arn)") }
                 summaries.append(ClusterSummary(

@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import JSON
 import SageMakerShapes
@@ -45,7 +45,7 @@ extension ClusterService {
             outcome.0.failed += injected.failed
             outcome.0.failedLogical += injected.failedLogical
             try finishTransition(transition, db: db)
-            try TransitionScheduler.schedule(try apply(outcome.1, to: lifecycle, previous: previous, at: now, db: db), in: db)
+            try TransitionStore.schedule(try apply(outcome.1, to: lifecycle, previous: previous, at: now, db: db), db: db)
             return (lifecycle.cluster.arn, outcome.0)
         }
     }
@@ -111,14 +111,12 @@ extension ClusterService {
             let previous = lifecycle
             let arn = lifecycle.cluster.arn
             let parameters = String(decoding: JSONWriter.encode(.array(input.nodesToAdd.map(\.jsonValue))), as: UTF8.self)
-            if let token = input.clientToken, let row = try Row.fetchOne(
-                db, sql: "SELECT parameters, response, created_at_ms FROM client_tokens WHERE cluster_arn = ? AND token = ?",
-                arguments: [arn, token]
-            ), now.milliseconds - (row["created_at_ms"] as Int64) < Int64(Self.clientTokenLifetimeSeconds * 1000) {
-                guard row["parameters"] as String == parameters else {
+            if let token = input.clientToken, let stored = try ClusterStore.clientToken(token, cluster: arn, db: db),
+               now.milliseconds - stored.createdAt.milliseconds < Int64(Self.clientTokenLifetimeSeconds * 1000) {
+                guard stored.parameters == parameters else {
                     throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
                 }
-                var replay = try BatchAddClusterNodesResponse(json: try JSONParser.parse(row["response"] as String))
+                var replay = try BatchAddClusterNodesResponse(json: try JSONParser.parse(stored.response))
                 for i in replay.successful.indices {
                     replay.successful[i].status = lifecycle.nodes.first { $0.logicalID == replay.successful[i].nodeLogicalId }?.status ?? .notFound
                 }
@@ -145,7 +143,7 @@ extension ClusterService {
             var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
             let (created, effects) = lifecycle.applyBatchAdd(plans, context: &transition)
             try finishTransition(transition, db: db)
-            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
+            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
             var successful: [NodeAdditionResult] = []
             var failed: [BatchAddClusterNodesError] = []
             for (plan, ids) in zip(plans, created) {
@@ -163,14 +161,9 @@ extension ClusterService {
             }
             let response = BatchAddClusterNodesResponse(successful: successful, failed: failed)
             if let token = input.clientToken {
-                try db.execute(
-                    sql: """
-                        INSERT INTO client_tokens (cluster_arn, token, parameters, response, created_at_ms) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT(cluster_arn, token) DO UPDATE SET parameters = excluded.parameters,
-                            response = excluded.response, created_at_ms = excluded.created_at_ms
-                        """,
-                    arguments: [arn, token, parameters, String(decoding: JSONWriter.encode(response.jsonValue), as: UTF8.self),
-                                now.milliseconds])
+                try ClusterStore.saveClientToken(token, cluster: arn, record: ClusterStore.ClientTokenRecord(
+                    parameters: parameters, response: String(decoding: JSONWriter.encode(response.jsonValue), as: UTF8.self),
+                    createdAt: now), db: db)
             }
             return response
         }

@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import JSON
 import SageMakerShapes
@@ -23,7 +23,7 @@ enum ClusterErrors {
 
 extension ClusterService {
     /// The cluster `nameOrARN` names in the caller's partition, or `ResourceNotFound` (spec R31, R32).
-    func resolveCluster(_ nameOrARN: String, context: AWSRequestContext, db: Database) throws -> ClusterLifecycle {
+    func resolveCluster(_ nameOrARN: String, context: AWSRequestContext, db: StoreTransaction) throws -> ClusterLifecycle {
         guard let arn = try ClusterStore.resolve(nameOrARN, in: context.partition, db: db),
               let lifecycle = try ClusterStore.load(arn, db: db) else { throw ClusterErrors.notFound(nameOrARN, context: context) }
         return lifecycle
@@ -72,30 +72,17 @@ struct PageToken {
         return (page.map(\.item), next)
     }
 
-    /// The tail of a keyset page query in SQL (spec R95), ordered by `(first, second)`: the condition that resumes
-    /// after `token`'s key (none on the first page), then `ORDER BY … LIMIT ?`, with their arguments. It asks for
-    /// `limit + 1` rows: the extra one tells that a next page exists. `firstIsTime`: `first` holds epoch milliseconds,
-    /// which the token's key carries zero-padded (`sortKey`).
+    /// Where a keyset page (R95) resumes: the key `token` carries, as the store's typed keyset; nil on a first page.
+    /// `firstIsTime`: the first sort key is epoch milliseconds, which the token carries zero-padded (`sortKey`).
     /// - Throws: `invalid` for a token that is not this listing's.
-    static func keysetTail(
-        _ token: String?, operation: String, binding: String, first: String, second: String, firstIsTime: Bool,
-        descending: Bool, limit: Int
-    ) throws -> (sql: String, arguments: [any DatabaseValueConvertible]) {
-        var sql = "", arguments: [any DatabaseValueConvertible] = []
-        if let key = try key(token, operation: operation, binding: binding) {
-            sql += " AND (\(first), \(second)) \(descending ? "<" : ">") (?, ?)"
-            if firstIsTime {
-                guard let ms = Int64(key[0]) else { throw invalid }
-                arguments.append(ms)
-            } else {
-                arguments.append(key[0])
-            }
-            arguments.append(key[1])
+    static func keyset(_ token: String?, operation: String, binding: String, firstIsTime: Bool) throws -> ClusterStore.Keyset? {
+        guard let key = try key(token, operation: operation, binding: binding) else { return nil }
+        guard key.count == 2 else { throw invalid }
+        if firstIsTime {
+            guard let ms = Int64(key[0]) else { throw invalid }
+            return ClusterStore.Keyset(first: .milliseconds(ms), second: key[1])
         }
-        let direction = descending ? "DESC" : "ASC"
-        sql += " ORDER BY \(first) \(direction), \(second) \(direction) LIMIT ?"
-        arguments.append(limit + 1)
-        return (sql, arguments)
+        return ClusterStore.Keyset(first: .text(key[0]), second: key[1])
     }
 
     private static func digest(_ text: String) -> String {

@@ -1,4 +1,5 @@
 import AWSJSONProtocol
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
@@ -16,7 +17,7 @@ extension ClusterService {
             } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
                 throw AWSError.validation(message)
             }
-            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
+            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
             return StartClusterHealthCheckResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

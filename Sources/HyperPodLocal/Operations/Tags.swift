@@ -1,11 +1,11 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
 extension ClusterService {
     /// The cluster a tag operation's `ResourceArn` names (spec R115).
-    private func taggedCluster(_ arn: String, context: AWSRequestContext, db: Database) throws -> String {
+    private func taggedCluster(_ arn: String, context: AWSRequestContext, db: StoreTransaction) throws -> String {
         guard let parts = Identifiers.parseClusterARN(arn) else {
             if arn.hasPrefix("arn:") && arn.contains(":sagemaker:") {
                 throw AWSError.validation("Resource type of '\(arn)' is not supported by hyperpod-local.")

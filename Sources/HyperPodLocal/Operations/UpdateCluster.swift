@@ -1,5 +1,5 @@
 import AWSJSONProtocol
-import GRDB
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
@@ -35,7 +35,7 @@ extension ClusterService {
             var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
             let effects = lifecycle.applyUpdate(plan, context: &transition)
             try finishTransition(transition, db: db)
-            try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
+            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
             return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

@@ -1,4 +1,5 @@
 import AWSJSONProtocol
+import HyperPodStore
 import HyperPodDomain
 import SageMakerShapes
 
@@ -24,7 +25,7 @@ extension ClusterService {
             }
             try finishTransition(transition, db: db)
             if lifecycle != previous {
-                try TransitionScheduler.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), in: db)
+                try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
             }
             return UpdateClusterSoftwareResponse(clusterArn: lifecycle.cluster.arn)
         }

@@ -1,42 +1,5 @@
-import GRDB
 import HyperPodDomain
-
-/// A pending delayed transition (spec R39): a row of `scheduled_transitions`, written in the same transaction as the
-/// change that created it, so a restart loses none.
-public struct ScheduledTransition: Sendable, Equatable {
-    /// Row id: ties between equal due times fire in creation order.
-    public var id: Int64
-    /// The resource the transition belongs to (a cluster ARN).
-    public var resourceARN: String
-    /// The resource's generation when the timer was set; a timer whose resource has moved on is stale (no-op).
-    public var generation: Int64
-    /// What happens, as the domain encodes it.
-    public var event: String
-    /// When, on the virtual clock: the instant the transition records (its timestamps), also after a retry.
-    public var dueAt: VirtualTime
-    /// When it may fire next on the virtual clock: `dueAt`, later after a failed attempt (backoff), nil once set aside.
-    public var fireAt: VirtualTime?
-    /// Failed attempts so far.
-    public var attempts: Int
-    /// The error of the last failed attempt.
-    public var lastError: String?
-
-    /// Set aside after `TransitionScheduler.maxAttempts` failures: kept (listed by the admin state route) but never
-    /// fired again.
-    public var isSetAside: Bool { fireAt == nil }
-
-    /// A row of `scheduled_transitions`.
-    init(row: Row) {
-        id = row["id"]
-        resourceARN = row["resource_arn"]
-        generation = row["generation"]
-        event = row["event"]
-        dueAt = VirtualTime(milliseconds: row["due_at_ms"])
-        fireAt = (row["fire_at_ms"] as Int64?).map(VirtualTime.init(milliseconds:))
-        attempts = row["attempts"]
-        lastError = row["last_error"]
-    }
-}
+import HyperPodStore
 
 /// A transition whose application threw: its transaction was rolled back and the row now waits for a retry, or is set
 /// aside. One per failed attempt (the log line of that attempt).
@@ -47,21 +10,6 @@ public struct TransitionFailure: Sendable, Equatable {
     public var error: String
     /// When it is tried again (virtual clock), nil when it was set aside by this failure.
     public var retryAt: VirtualTime?
-}
-
-/// A transition to schedule: the domain's `after:` turned into a due time by the caller.
-public struct NewTransition: Sendable, Equatable {
-    public var resourceARN: String
-    public var generation: Int64
-    public var event: String
-    public var dueAt: VirtualTime
-
-    public init(resourceARN: String, generation: Int64, event: String, dueAt: VirtualTime) {
-        self.resourceARN = resourceARN
-        self.generation = generation
-        self.event = event
-        self.dueAt = dueAt
-    }
 }
 
 /// Fires persisted transitions in due order on the virtual clock (R39; architecture §3.2).
@@ -77,8 +25,8 @@ public struct NewTransition: Sendable, Equatable {
 /// kept, listed by the admin state route, never fired again — and its cluster keeps the state it has.
 public final class TransitionScheduler: Sendable {
     /// Applies one transition inside the transaction; returns the follow-ups to schedule. Throwing rolls the
-    /// transaction back (the row stays and the error propagates).
-    public typealias Applier = @Sendable (ScheduledTransition, Database) throws -> [NewTransition]
+    /// transaction back (the row stays, with the failed attempt recorded).
+    public typealias Applier = @Sendable (ScheduledTransition, StoreTransaction) throws -> [NewTransition]
 
     let database: EmulatorDatabase
     let apply: Applier
@@ -96,48 +44,14 @@ public final class TransitionScheduler: Sendable {
         min(60, Double(1 << min(max(attempt - 1, 0), 6)))
     }
 
-    /// Inserts transitions (inside the caller's transaction, next to the change that creates them).
-    public static func schedule(_ transitions: [NewTransition], in db: Database) throws {
-        guard !transitions.isEmpty else { return }
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO scheduled_transitions (resource_arn, generation, event, due_at_ms, fire_at_ms) VALUES (?, ?, ?, ?, ?)
-            """)
-        for t in transitions {
-            try insert.execute(arguments: [t.resourceARN, t.generation, t.event, t.dueAt.milliseconds, t.dueAt.milliseconds])
-        }
-    }
-
-    /// Moves a pending transition to another due time (inside the caller's transaction; seeds settle this way).
-    public static func reschedule(id: Int64, to dueAt: VirtualTime, in db: Database) throws {
-        try db.execute(sql: "UPDATE scheduled_transitions SET due_at_ms = ?, fire_at_ms = ? WHERE id = ?",
-                       arguments: [dueAt.milliseconds, dueAt.milliseconds, id])
-    }
-
-    /// Deletes every pending transition of a resource (inside the caller's transaction): its plan was replaced.
-    public static func cancel(resourceARN: String, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ?", arguments: [resourceARN])
-    }
-
-    /// The earliest pending due time, nil when nothing is pending.
+    /// The earliest time a pending transition may fire, nil when none may.
     public func nextDue() throws -> VirtualTime? {
-        try database.writer.read { db in try Self.nextDue(in: db) }
+        try database.read { try TransitionStore.nextDue(db: $0) }
     }
 
-    /// The earliest pending due time in the caller's transaction, nil when nothing is pending.
-    public static func nextDue(in db: Database) throws -> VirtualTime? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(fire_at_ms) FROM scheduled_transitions")).map(VirtualTime.init(milliseconds:))
-    }
-
-    /// The earliest pending due time of transitions whose event text does not start with one of `prefixes` (RA11:
-    /// timeouts that are not "transitional states"), nil when none is pending.
+    /// The earliest firing time of transitions whose event text does not start with one of `prefixes` (RA11).
     public func nextDue(excludingEventPrefixes prefixes: [String]) throws -> VirtualTime? {
-        try database.writer.read { db in
-            let clause = prefixes.map { _ in " AND substr(event, 1, ?) <> ?" }.joined()
-            var arguments: [any DatabaseValueConvertible] = []
-            for prefix in prefixes { arguments += [prefix.utf8.count, prefix] }
-            return try Int64.fetchOne(db, sql: "SELECT MIN(fire_at_ms) FROM scheduled_transitions WHERE 1" + clause,
-                                      arguments: StatementArguments(arguments)).map(VirtualTime.init(milliseconds:))
-        }
+        try database.read { try TransitionStore.nextDue(excludingEventPrefixes: prefixes, db: $0) }
     }
 
     /// What one `runDue(until:)` did.
@@ -154,40 +68,28 @@ public final class TransitionScheduler: Sendable {
     @discardableResult
     public func runDue(until now: VirtualTime) throws -> Report {
         var report = Report()
-        while true {
-            guard let transition = try database.writer.read({ db in
-                try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT * FROM scheduled_transitions WHERE fire_at_ms <= ? ORDER BY fire_at_ms, id LIMIT 1
-                    """), arguments: [now.milliseconds]).map(ScheduledTransition.init(row:))
-            }) else { return report }
+        while let transition = try database.read({ try TransitionStore.next(firingBy: now, db: $0) }) {
             do {
-                try database.writer.write { db in
-                    try db.cachedStatement(sql: "DELETE FROM scheduled_transitions WHERE id = ?").execute(arguments: [transition.id])
-                    try Self.schedule(try apply(transition, db), in: db)
+                try database.write { db in
+                    try TransitionStore.remove(id: transition.id, db: db)
+                    try TransitionStore.schedule(try apply(transition, db), db: db)
                 }
                 report.fired += 1
             } catch {
                 let attempt = transition.attempts + 1
                 let retryAt = attempt < Self.maxAttempts ? now.adding(seconds: Self.retryDelay(afterAttempt: attempt)) : nil
                 let message = "\(error)"
-                try database.writer.write { db in
-                    try db.execute(sql: "UPDATE scheduled_transitions SET attempts = ?, last_error = ?, fire_at_ms = ? WHERE id = ?",
-                                   arguments: [attempt, message, retryAt?.milliseconds, transition.id])
+                try database.write { db in
+                    try TransitionStore.recordFailure(id: transition.id, attempts: attempt, error: message, retryAt: retryAt, db: db)
                 }
                 report.failures.append(TransitionFailure(transition: transition, attempt: attempt, error: message, retryAt: retryAt))
             }
         }
+        return report
     }
 
     /// Every pending transition, in firing order, the set-aside ones last (state dump, tests).
     public func pending() throws -> [ScheduledTransition] {
-        try database.writer.read { db in try Self.pending(in: db) }
-    }
-
-    /// Every pending transition, in firing order, the set-aside ones last, read inside the caller's transaction (GRDB's database access is not
-    /// reentrant: never open a second `read` inside one).
-    public static func pending(in db: Database) throws -> [ScheduledTransition] {
-        try Row.fetchAll(db, sql: "SELECT * FROM scheduled_transitions ORDER BY fire_at_ms IS NULL, fire_at_ms, id")
-            .map(ScheduledTransition.init(row:))
+        try database.read { try TransitionStore.pending(db: $0) }
     }
 }

@@ -1,4 +1,5 @@
 import HyperPodDomain
+import HyperPodStore
 import Synchronization
 
 /// The one clock behind every timestamp and timer (spec R38).
@@ -137,5 +138,20 @@ public final class VirtualClock: Sendable {
             let elapsed = Double(max(0, wallMilliseconds - state.anchorWallMilliseconds)) * state.timeScale
             return VirtualTime.clamped(Double(state.anchorVirtual.milliseconds) + elapsed)  // saturates, never traps
         }
+    }
+}
+
+extension VirtualClock.State {
+    /// The clock as the store keeps it (R38).
+    var stored: ServerStore.StoredClock {
+        ServerStore.StoredClock(mode: mode.rawValue, timeScale: timeScale, anchorVirtual: anchorVirtual,
+                                anchorWallMilliseconds: anchorWallMilliseconds)
+    }
+
+    /// A stored clock, nil when its mode is not one this build knows.
+    init?(stored: ServerStore.StoredClock) {
+        guard let mode = VirtualClock.Mode(rawValue: stored.mode) else { return nil }
+        self.init(mode: mode, timeScale: stored.timeScale, anchorVirtual: stored.anchorVirtual,
+                  anchorWallMilliseconds: stored.anchorWallMilliseconds)
     }
 }

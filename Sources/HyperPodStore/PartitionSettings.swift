@@ -12,7 +12,8 @@ public enum PartitionSettings {
     public static let restrictedInstanceGroupsOnCreate = "restrictedInstanceGroupsOnCreate"
 
     /// The stored value, nil when the partition never set it.
-    public static func value(_ name: String, in partition: ClusterStore.Partition, db: Database) throws -> JSONValue? {
+    public static func value(_ name: String, in partition: ClusterStore.Partition, db transaction: StoreTransaction) throws -> JSONValue? {
+        let db = transaction.database
         guard let text = try String.fetchOne(
             db, sql: "SELECT value FROM partition_settings WHERE account = ? AND region = ? AND name = ?",
             arguments: [partition.account, partition.region, name]
@@ -21,7 +22,8 @@ public enum PartitionSettings {
     }
 
     /// Stores a value (nil removes it: the configured default applies again).
-    public static func set(_ name: String, _ value: JSONValue?, in partition: ClusterStore.Partition, db: Database) throws {
+    public static func set(_ name: String, _ value: JSONValue?, in partition: ClusterStore.Partition, db transaction: StoreTransaction) throws {
+        let db = transaction.database
         guard let value else {
             try db.execute(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ? AND name = ?",
                            arguments: [partition.account, partition.region, name])

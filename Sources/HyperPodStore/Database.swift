@@ -73,6 +73,12 @@ final class DatabaseFileLock: Sendable {
     deinit { close(descriptor) }
 }
 
+/// One transaction of the store, handed to the body of `EmulatorDatabase.read`/`write`: every store call made with it
+/// reads and writes in that transaction. It does not outlive the body.
+public struct StoreTransaction {
+    let database: Database
+}
+
 /// The emulator's SQLite database (through GRDB, on the system `libsqlite3`): WAL mode on a file, or in memory.
 ///
 /// Every API call and every fired timer is one write transaction (`write { }`); the schema is an append-only list of
@@ -244,19 +250,29 @@ public final class EmulatorDatabase: Sendable {
                 ALTER TABLE clusters ADD COLUMN target_counts TEXT NOT NULL DEFAULT '{}';
                 CREATE INDEX clusters_by_eks ON clusters(account, region, eks_cluster_arn);
                 """)
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM clusters") {
-                let cluster = try ClusterStore.decodeCluster(row)
-                try db.execute(sql: "UPDATE clusters SET eks_cluster_arn = ?, target_counts = ? WHERE arn = ?",
-                               arguments: [cluster.request.orchestrator?.eks?.clusterArn, ClusterStore.encodeTargetCounts(cluster), cluster.arn])
-            }
+            // Frozen: the backfill reads the documents as v5 wrote them, in SQL (no call into today's codecs). A group's
+            // charged type is its InstanceType, else the first of its InstanceRequirements' types.
+            try db.execute(sql: """
+                UPDATE clusters SET eks_cluster_arn = json_extract(document, '$.request.Orchestrator.Eks.ClusterArn'),
+                    target_counts = COALESCE((
+                        SELECT json_group_object(type, total) FROM (
+                            SELECT COALESCE(json_extract(g.value, '$.spec.InstanceType'),
+                                            json_extract(g.value, '$.spec.InstanceRequirements.InstanceTypes[0]'), 'unknown') AS type,
+                                   SUM(json_extract(g.value, '$.targetCount')) AS total
+                            FROM json_each(clusters.document, '$.groups') AS g
+                            WHERE json_extract(g.value, '$.status') IS NOT 'Deleting'
+                            GROUP BY type)), '{}');
+                """)
         }
         migrator.registerMigration("v6: training plan ARNs on clusters (ListClusters reads no documents)") { db in
             try db.execute(sql: "ALTER TABLE clusters ADD COLUMN training_plan_arns TEXT")
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM clusters") {
-                let cluster = try ClusterStore.decodeCluster(row)
-                try db.execute(sql: "UPDATE clusters SET training_plan_arns = ? WHERE arn = ?",
-                               arguments: [ClusterStore.encodeTrainingPlanARNs(cluster), cluster.arn])
-            }
+            // Frozen, in SQL: the groups' TrainingPlanArns in group order as a JSON array, NULL when none has one.
+            try db.execute(sql: """
+                UPDATE clusters SET training_plan_arns = (
+                    SELECT CASE WHEN COUNT(*) = 0 THEN NULL ELSE json_group_array(plan) END FROM (
+                        SELECT json_extract(g.value, '$.spec.TrainingPlanArn') AS plan FROM json_each(clusters.document, '$.groups') AS g
+                        WHERE plan IS NOT NULL ORDER BY g.key));
+                """)
         }
         migrator.registerMigration("v7: transition attempts (failure isolation), id generator state per seed") { db in
             // Frozen: plain SQL only, no call into today's codecs.
@@ -298,30 +314,18 @@ public final class EmulatorDatabase: Sendable {
             """)
     }
 
-    // MARK: Clock state (spec R38)
+    // MARK: Transactions
 
-    /// The persisted clock, nil on a new database.
-    public func loadClockState() throws -> VirtualClock.State? {
-        try writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clock_state WHERE id = 1"),
-                  let mode = VirtualClock.Mode(rawValue: row["mode"]) else { return nil }
-            return VirtualClock.State(
-                mode: mode, timeScale: row["time_scale"],
-                anchorVirtual: VirtualTime(milliseconds: row["anchor_virtual_ms"]), anchorWallMilliseconds: row["anchor_wall_ms"]
-            )
-        }
+    /// Runs `body` in one write transaction: committed when it returns, rolled back when it throws.
+    /// - Throws: what `body` throws, or a database error.
+    public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        try writer.write { db in try body(StoreTransaction(database: db)) }
     }
 
-    /// Persists the clock (inside the caller's transaction).
-    public static func saveClockState(_ state: VirtualClock.State, in db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO clock_state (id, mode, time_scale, anchor_virtual_ms, anchor_wall_ms) VALUES (1, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET mode = excluded.mode, time_scale = excluded.time_scale,
-                    anchor_virtual_ms = excluded.anchor_virtual_ms, anchor_wall_ms = excluded.anchor_wall_ms
-                """,
-            arguments: [state.mode.rawValue, state.timeScale, state.anchorVirtual.milliseconds, state.anchorWallMilliseconds]
-        )
+    /// Runs `body` on a snapshot of the committed state (any thread; several at once on a file).
+    /// - Throws: what `body` throws, or a database error.
+    public func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        try writer.read { db in try body(StoreTransaction(database: db)) }
     }
 
     /// `PRAGMA integrity_check`: `["ok"]` for a sound database.

@@ -28,7 +28,8 @@ public enum ClusterStore {
     // MARK: Clusters
 
     /// The ARN of the cluster `nameOrARN` names in `partition` (spec R31), nil when there is none.
-    public static func resolve(_ nameOrARN: String, in partition: Partition, db: Database) throws -> String? {
+    public static func resolve(_ nameOrARN: String, in partition: Partition, db transaction: StoreTransaction) throws -> String? {
+        let db = transaction.database
         if nameOrARN.hasPrefix("arn:") {
             return try String.fetchOne(db, sql: "SELECT arn FROM clusters WHERE arn = ? AND account = ? AND region = ?",
                                        arguments: [nameOrARN, partition.account, partition.region])
@@ -38,7 +39,8 @@ public enum ClusterStore {
     }
 
     /// Loads a cluster with all its node slots.
-    public static func load(_ arn: String, db: Database) throws -> ClusterLifecycle? {
+    public static func load(_ arn: String, db transaction: StoreTransaction) throws -> ClusterLifecycle? {
+        let db = transaction.database
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]) else { return nil }
         let cluster = try decodeCluster(row)
         let nodes = try decodeNodes(db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"),
@@ -47,14 +49,16 @@ public enum ClusterStore {
     }
 
     /// Loads a cluster record without its node slots (listing, quotas: no need to read every node).
-    public static func loadRecord(_ arn: String, db: Database) throws -> ClusterRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]).map(decodeCluster)
+    public static func loadRecord(_ arn: String, db transaction: StoreTransaction) throws -> ClusterRecord? {
+        let db = transaction.database
+        return try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]).map(decodeCluster)
     }
 
     /// Inserts or replaces a cluster and its node slots. With `previous` (the state it was loaded as), only the node
     /// rows that changed are written: a batch of a 6,758-node group touches its batch, not the whole group. Updated
     /// rows keep their rowid, which keeps slots in creation order.
-    public static func save(_ lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, db: Database) throws {
+    public static func save(_ lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, db transaction: StoreTransaction) throws {
+        let db = transaction.database
         let c = lifecycle.cluster
         try db.cachedStatement(
             sql: """
@@ -102,13 +106,15 @@ public enum ClusterStore {
     }
 
     /// Removes a cluster with its nodes and tags (spec C14).
-    public static func remove(_ arn: String, db: Database) throws {
+    public static func remove(_ arn: String, db transaction: StoreTransaction) throws {
+        let db = transaction.database
         try db.execute(sql: "DELETE FROM clusters WHERE arn = ?", arguments: [arn])
     }
 
     /// Every cluster of a partition.
-    public static func rows(in partition: Partition, db: Database) throws -> [ClusterRow] {
-        try Row.fetchAll(db, sql: "SELECT arn, name, status, created_at_ms FROM clusters WHERE account = ? AND region = ?",
+    public static func rows(in partition: Partition, db transaction: StoreTransaction) throws -> [ClusterRow] {
+        let db = transaction.database
+        return try Row.fetchAll(db, sql: "SELECT arn, name, status, created_at_ms FROM clusters WHERE account = ? AND region = ?",
                          arguments: [partition.account, partition.region]).map {
             ClusterRow(arn: $0["arn"], name: $0["name"], status: $0["status"], createdAt: VirtualTime(milliseconds: $0["created_at_ms"]))
         }
@@ -131,8 +137,9 @@ public enum ClusterStore {
 
     /// TargetCount by charged instance type of each of a partition's clusters that are not `Deleting` (`Failed` ones
     /// included), groups that are not `Deleting` only (spec R84).
-    public static func targetCounts(in partition: Partition, db: Database) throws -> [[String: Int]] {
-        try String.fetchAll(db, sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?",
+    public static func targetCounts(in partition: Partition, db transaction: StoreTransaction) throws -> [[String: Int]] {
+        let db = transaction.database
+        return try String.fetchAll(db, sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?",
                             arguments: [partition.account, partition.region, ClusterStatus.deleting.rawValue]).map { text in
             var counts: [String: Int] = [:]
             for (type, count) in try JSONParser.parse(text).objectValue?.members ?? [] { counts[type] = count.intValue ?? 0 }
@@ -142,7 +149,7 @@ public enum ClusterStore {
 
     /// TargetCount by charged instance type over a partition's clusters that are not `Deleting`, and how many such
     /// clusters there are (spec R84).
-    public static func quotaUsage(in partition: Partition, db: Database) throws -> Quotas.Usage {
+    public static func quotaUsage(in partition: Partition, db: StoreTransaction) throws -> Quotas.Usage {
         quotaUsage(of: try targetCounts(in: partition, db: db))
     }
 
@@ -156,29 +163,33 @@ public enum ClusterStore {
     }
 
     /// Whether a cluster of the partition is bound to the EKS cluster `eksClusterARN` (spec R56).
-    public static func isBound(eksClusterARN: String, in partition: Partition, db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM clusters WHERE account = ? AND region = ? AND eks_cluster_arn = ?)",
+    public static func isBound(eksClusterARN: String, in partition: Partition, db transaction: StoreTransaction) throws -> Bool {
+        let db = transaction.database
+        return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM clusters WHERE account = ? AND region = ? AND eks_cluster_arn = ?)",
                           arguments: [partition.account, partition.region, eksClusterARN]) ?? false
     }
 
     /// Private addresses in use in a partition between `low` and `high`, inclusive (spec R35: unique while in use),
     /// read from the address index alone.
-    public static func usedAddresses(in partition: Partition, from low: UInt32, through high: UInt32, db: Database) throws -> Set<UInt32> {
-        Set(try Int64.fetchAll(db.cachedStatement(sql: """
+    public static func usedAddresses(in partition: Partition, from low: UInt32, through high: UInt32, db transaction: StoreTransaction) throws -> Set<UInt32> {
+        let db = transaction.database
+        return Set(try Int64.fetchAll(db.cachedStatement(sql: """
             SELECT private_ip FROM cluster_nodes WHERE account = ? AND region = ? AND private_ip BETWEEN ? AND ?
             """), arguments: [partition.account, partition.region, Int64(low), Int64(high)]).map { UInt32(truncatingIfNeeded: $0) })
     }
 
     /// How many private addresses between `low` and `high` (inclusive) are in use in a partition: a count over the
     /// address index, so a full block is passed over without reading it.
-    public static func addressesInUse(in partition: Partition, from low: UInt32, through high: UInt32, db: Database) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: """
+    public static func addressesInUse(in partition: Partition, from low: UInt32, through high: UInt32, db transaction: StoreTransaction) throws -> Int {
+        let db = transaction.database
+        return try Int.fetchOne(db.cachedStatement(sql: """
             SELECT COUNT(*) FROM cluster_nodes WHERE account = ? AND region = ? AND private_ip BETWEEN ? AND ?
             """), arguments: [partition.account, partition.region, Int64(low), Int64(high)]) ?? 0
     }
 
     /// Records an identifier as used; false when it was used before (spec R30: ids are never reused).
-    public static func claimIdentifier(kind: String, _ value: String, db: Database) throws -> Bool {
+    public static func claimIdentifier(kind: String, _ value: String, db transaction: StoreTransaction) throws -> Bool {
+        let db = transaction.database
         try db.execute(sql: "INSERT OR IGNORE INTO used_identifiers (kind, value) VALUES (?, ?)", arguments: [kind, value])
         return db.changesCount == 1
     }
@@ -186,14 +197,16 @@ public enum ClusterStore {
     // MARK: Tags (spec R114)
 
     /// Tags of a cluster in first-added order.
-    public static func tags(of arn: String, db: Database) throws -> [Tag] {
-        try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE cluster_arn = ? ORDER BY position", arguments: [arn]).map {
+    public static func tags(of arn: String, db transaction: StoreTransaction) throws -> [Tag] {
+        let db = transaction.database
+        return try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE cluster_arn = ? ORDER BY position", arguments: [arn]).map {
             Tag(key: $0["key"], value: $0["value"])
         }
     }
 
     /// Adds or overwrites tags (an overwritten key keeps its position).
-    public static func addTags(_ tags: [Tag], to arn: String, db: Database) throws {
+    public static func addTags(_ tags: [Tag], to arn: String, db transaction: StoreTransaction) throws {
+        let db = transaction.database
         for tag in tags {
             let next = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE cluster_arn = ?", arguments: [arn]) ?? 1
             try db.execute(sql: """
@@ -203,7 +216,8 @@ public enum ClusterStore {
         }
     }
 
-    public static func deleteTags(_ keys: [String], from arn: String, db: Database) throws {
+    public static func deleteTags(_ keys: [String], from arn: String, db transaction: StoreTransaction) throws {
+        let db = transaction.database
         for key in keys { try db.execute(sql: "DELETE FROM tags WHERE cluster_arn = ? AND key = ?", arguments: [arn, key]) }
     }
 
@@ -218,7 +232,8 @@ public enum ClusterStore {
     }
 
     /// Records an event of a cluster at `time` (virtual).
-    public static func addEvent(_ event: ClusterEventRecord, id: String, cluster arn: String, at time: VirtualTime, db: Database) throws {
+    public static func addEvent(_ event: ClusterEventRecord, id: String, cluster arn: String, at time: VirtualTime, db transaction: StoreTransaction) throws {
+        let db = transaction.database
         try db.cachedStatement(
             sql: """
                 INSERT INTO cluster_events (event_id, cluster_arn, event_time_ms, resource_type, level, description, group_name,
@@ -232,13 +247,15 @@ public enum ClusterStore {
     }
 
     /// Every event of a cluster, in recording order.
-    public static func events(of arn: String, db: Database) throws -> [StoredEvent] {
-        try Row.fetchAll(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? ORDER BY seq", arguments: [arn]).map(decodeEvent)
+    public static func events(of arn: String, db transaction: StoreTransaction) throws -> [StoredEvent] {
+        let db = transaction.database
+        return try Row.fetchAll(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? ORDER BY seq", arguments: [arn]).map(decodeEvent)
     }
 
     /// One event of a cluster by id, nil when there is none.
-    public static func event(_ id: String, of arn: String, db: Database) throws -> StoredEvent? {
-        try Row.fetchOne(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? AND event_id = ?", arguments: [arn, id]).map(decodeEvent)
+    public static func event(_ id: String, of arn: String, db transaction: StoreTransaction) throws -> StoredEvent? {
+        let db = transaction.database
+        return try Row.fetchOne(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? AND event_id = ?", arguments: [arn, id]).map(decodeEvent)
     }
 
     static func decodeEvent(_ row: Row) throws -> StoredEvent {
@@ -424,5 +441,5 @@ public enum ClusterStore {
 /// Stored data that cannot be read back: a bug (or a database edited by hand).
 public struct StoreError: Error, CustomStringConvertible {
     public let description: String
-    static func corrupt(_ what: String) -> StoreError { StoreError(description: "stored \(what) cannot be decoded") }
+    public static func corrupt(_ what: String) -> StoreError { StoreError(description: "stored \(what) cannot be decoded") }
 }
