@@ -5,9 +5,6 @@ import JSON
 /// Throws an `AWSErrorConvertible` for an AWS error; any other error becomes a 500 `InternalFailure`.
 public typealias AWSOperationHandler = @Sendable (JSONObject, AWSRequestContext) throws -> JSONObject
 
-/// An operation that answers with output already encoded as a JSON object's bytes (a cached answer).
-public typealias AWSEncodedOperationHandler = @Sendable (JSONObject, AWSRequestContext) throws -> [UInt8]
-
 /// What the router did with a request, for the request log.
 public struct AWSJSONOutcome: Sendable {
     public var response: HTTPResponse
@@ -19,9 +16,25 @@ public struct AWSJSONOutcome: Sendable {
     public var internalError: String?
     /// Members the model does not have, ignored (spec R9: logged as a warning with the request id).
     public var unknownMembers: [ShapeValidator.UnknownMember] = []
-    /// The handler cannot answer on this thread (`AWSJSONRouter.Deferred`): run the request through the full router
-    /// where the state lives. `response` is then meaningless.
-    public var deferred = false
+
+    public init(response: HTTPResponse, operation: String? = nil, errorCode: String? = nil) {
+        self.response = response
+        self.operation = operation
+        self.errorCode = errorCode
+    }
+}
+
+/// A request that passed the protocol pipeline up to the handler: routed, its identity resolved, its body decoded and
+/// validated against the model, once. Where it runs (event loop, read queue, state queue) is the caller's choice;
+/// `AWSJSONRouter.execute` then answers it.
+public struct AWSCall: Sendable {
+    /// The model's operation name.
+    public var operation: String
+    /// The validated input (members the model does not have are still in it; handlers decode what they know).
+    public var input: JSONObject
+    public var context: AWSRequestContext
+    /// Members the model does not have, ignored (R9).
+    public var unknownMembers: [ShapeValidator.UnknownMember]
 }
 
 /// Routes AWS JSON 1.1 requests (`POST /`, `X-Amz-Target: SageMaker.<Operation>`) to operation handlers.
@@ -33,22 +46,12 @@ public struct AWSJSONOutcome: Sendable {
 public struct AWSJSONRouter: Sendable {
     /// Handlers by the model's operation name. Every key must be an operation of the model.
     public let handlers: [String: AWSOperationHandler]
-    /// Handlers that answer pre-encoded JSON, tried before `handlers`.
-    public let encodedHandlers: [String: AWSEncodedOperationHandler]
     public let authMode: AWSAuthMode
     public let defaultAccountID: String
     public let defaultRegion: String
     public let validator: ShapeValidator
     /// Reject members the model does not have (spec R9) instead of ignoring them.
     public let strictMembers: Bool
-    /// A model operation without a handler is deferred instead of answered 501 (a fast-path router that answers only
-    /// what it can without the state queue).
-    public let deferUnhandled: Bool
-
-    /// Thrown by a handler that cannot answer where it was called (e.g. a cache miss on the event loop).
-    public struct Deferred: Error {
-        public init() {}
-    }
     /// Check every successful response against the operation's output shape (spec R11); a mismatch answers 500.
     /// On in debug builds and tests.
     public let checkResponses: Bool
@@ -58,19 +61,16 @@ public struct AWSJSONRouter: Sendable {
     /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`.
     public init(
         handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String,
-        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild,
-        deferUnhandled: Bool = false, encodedHandlers: [String: AWSEncodedOperationHandler] = [:]
+        model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild
     ) {
         for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
         self.handlers = handlers
-        self.encodedHandlers = encodedHandlers
         self.authMode = authMode
         self.defaultAccountID = defaultAccountID
         self.defaultRegion = defaultRegion
         self.validator = ShapeValidator(model: model)
         self.strictMembers = strictMembers
         self.checkResponses = checkResponses
-        self.deferUnhandled = deferUnhandled
     }
 
     /// True in debug builds, where responses are checked against the model by default.
@@ -82,55 +82,78 @@ public struct AWSJSONRouter: Sendable {
         #endif
     }
 
-    /// Answers one request; never throws.
+    /// Answers one request, decoding and executing it on the calling thread; never throws.
     public func handle(_ request: HTTPRequest, requestID: String) -> AWSJSONOutcome {
+        switch decode(request, requestID: requestID) {
+        case .success(let call): execute(call)
+        case .failure(let refusal): refusal.outcome
+        }
+    }
+
+    /// A request the protocol pipeline refused before any handler: its error answer.
+    public struct Refusal: Error {
+        public var outcome: AWSJSONOutcome
+    }
+
+    /// The protocol pipeline up to the handler (R10): route and target (R1, R4) → identity (R24–R28) → body (R8) →
+    /// unknown members (R9) → model validation (R14–R22). Pure: any thread.
+    /// - Returns: the call, or the refusal to answer with.
+    public func decode(_ request: HTTPRequest, requestID: String) -> Result<AWSCall, Refusal> {
         guard request.method == "POST", request.path == "/" else {
-            return failure(.unknownRoute(method: request.method, path: request.path), requestID: requestID, operation: nil)
+            return .failure(refusal(.unknownRoute(method: request.method, path: request.path), requestID: requestID, operation: nil))
         }
         guard let targetHeader = request.headers["X-Amz-Target"] else {
-            return failure(.missingTarget, requestID: requestID, operation: nil)
+            return .failure(refusal(.missingTarget, requestID: requestID, operation: nil))
         }
         guard let operation = AmzTarget(targetHeader)?.sageMakerOperation else {
-            return failure(.unknownOperation(targetHeader), requestID: requestID, operation: nil)
+            return .failure(refusal(.unknownOperation(targetHeader), requestID: requestID, operation: nil))
         }
         let identity = AWSIdentity.resolve(request, mode: authMode, defaultAccountID: defaultAccountID, defaultRegion: defaultRegion)
         let input: JSONObject
         switch Self.decodeBody(request.body) {
         case .success(let object): input = object
-        case .failure(let error): return failure(error, requestID: requestID, operation: operation)
+        case .failure(let error): return .failure(refusal(error, requestID: requestID, operation: operation))
         }
         var unknownMembers: [ShapeValidator.UnknownMember] = []
         if let inputShape = validator.model.operations[operation]?.input {
             let outcome = validator.validate(input, shape: inputShape, strictMembers: strictMembers)
             unknownMembers = outcome.unknownMembers
             if let error = outcome.error {
-                var result = failure(error, requestID: requestID, operation: operation)
-                result.unknownMembers = unknownMembers
-                return result
+                var result = refusal(error, requestID: requestID, operation: operation)
+                result.outcome.unknownMembers = unknownMembers
+                return .failure(result)
             }
         }
-        var outcome = route(operation, input: input, identity: identity, requestID: requestID)
-        outcome.unknownMembers = unknownMembers
+        let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
+        return .success(AWSCall(operation: operation, input: input, context: context, unknownMembers: unknownMembers))
+    }
+
+    /// Runs a decoded call's handler (501 when the operation has none, R4) and renders its answer or error (R5–R7).
+    public func execute(_ call: AWSCall) -> AWSJSONOutcome {
+        let operation = call.operation, requestID = call.context.requestID
+        var outcome: AWSJSONOutcome
+        if let handler = handlers[operation] {
+            outcome = answer(operation, requestID: requestID) {
+                let output = try handler(call.input, call.context)
+                if checkResponses, let outputShape = validator.model.operations[operation]?.output {
+                    let problems = OutputShapeChecker(model: validator.model).problems(output, shape: outputShape)
+                    if !problems.isEmpty { throw ResponseShapeMismatch(shape: outputShape, problems: problems) }
+                }
+                return JSONWriter.encode(.object(output))
+            }
+        } else {
+            outcome = failure(.notImplemented(operation), requestID: requestID, operation: operation)
+        }
+        outcome.unknownMembers = call.unknownMembers
         return outcome
     }
 
-    private func route(_ operation: String, input: JSONObject, identity: AWSIdentity, requestID: String) -> AWSJSONOutcome {
-        let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
-        if let encoded = encodedHandlers[operation] {
-            return answer(operation, requestID: requestID) { try encoded(input, context) }
-        }
-        guard let handler = handlers[operation] else {
-            if deferUnhandled { return Self.deferredOutcome(operation) }
-            return failure(.notImplemented(operation), requestID: requestID, operation: operation)
-        }
-        return answer(operation, requestID: requestID) {
-            let output = try handler(input, context)
-            if checkResponses, let outputShape = validator.model.operations[operation]?.output {
-                let problems = OutputShapeChecker(model: validator.model).problems(output, shape: outputShape)
-                if !problems.isEmpty { throw ResponseShapeMismatch(shape: outputShape, problems: problems) }
-            }
-            return JSONWriter.encode(.object(output))
-        }
+    /// The answer to a call from bytes already encoded (a cached answer).
+    public static func answer(_ call: AWSCall, encoded: [UInt8]) -> AWSJSONOutcome {
+        AWSJSONOutcome(
+            response: HTTPResponse(status: .ok, headers: ["x-amzn-RequestId": call.context.requestID, "Content-Type": contentType],
+                                   body: encoded),
+            operation: call.operation)
     }
 
     /// A handler's output that does not match its output shape (spec R11): a bug, answered 500.
@@ -140,8 +163,8 @@ public struct AWSJSONRouter: Sendable {
         var description: String { "response does not match \(shape): " + problems.joined(separator: "; ") }
     }
 
-    /// Runs a handler that produces the encoded output, and turns what it throws into the outcome: deferred, the AWS
-    /// error it renders, or a 500 `InternalFailure` for anything unexpected (spec R7).
+    /// Runs a handler that produces the encoded output, and turns what it throws into the outcome: the AWS error it
+    /// renders, or a 500 `InternalFailure` for anything unexpected (spec R7).
     private func answer(_ operation: String, requestID: String, _ body: () throws -> [UInt8]) -> AWSJSONOutcome {
         do {
             let encoded = try body()
@@ -149,8 +172,6 @@ public struct AWSJSONRouter: Sendable {
                 response: HTTPResponse(status: .ok, headers: ["x-amzn-RequestId": requestID, "Content-Type": Self.contentType], body: encoded),
                 operation: operation
             )
-        } catch is Deferred {
-            return Self.deferredOutcome(operation)
         } catch let error as any AWSErrorConvertible {
             return failure(error.awsError, requestID: requestID, operation: operation)
         } catch {
@@ -158,12 +179,6 @@ public struct AWSJSONRouter: Sendable {
             outcome.internalError = String(describing: error)
             return outcome
         }
-    }
-
-    static func deferredOutcome(_ operation: String) -> AWSJSONOutcome {
-        var outcome = AWSJSONOutcome(response: HTTPResponse(status: .internalServerError), operation: operation)
-        outcome.deferred = true
-        return outcome
     }
 
     /// Decodes a request body (spec R8): empty = `{}`; it must be JSON, and a JSON object.
@@ -206,5 +221,9 @@ public struct AWSJSONRouter: Sendable {
 
     private func failure(_ error: AWSError, requestID: String, operation: String?) -> AWSJSONOutcome {
         AWSJSONOutcome(response: Self.errorResponse(error, requestID: requestID), operation: operation, errorCode: error.code)
+    }
+
+    private func refusal(_ error: AWSError, requestID: String, operation: String?) -> Refusal {
+        Refusal(outcome: failure(error, requestID: requestID, operation: operation))
     }
 }

@@ -162,7 +162,7 @@ public final class ClusterService: @unchecked Sendable {
     ///
     /// On `queue`: fires what is due, then reads. Anywhere else (`readQueue`): reads a snapshot of the committed state,
     /// as of now, if no transition is due in it — the same answer the queue would give, since nothing would fire
-    /// first; otherwise throws `AWSJSONRouter.Deferred`, and the call goes to `queue`.
+    /// first; otherwise it waits for `queue`, which fires what is due and then reads.
     public func read<T>(_ body: (StoreTransaction, VirtualTime) throws -> T) throws -> T {
         if onStateQueue {
             processDue()
@@ -170,10 +170,18 @@ public final class ClusterService: @unchecked Sendable {
             return try database.read { db in try body(db, now) }
         }
         let now = clock.now()
-        return try database.read { db in
-            if let due = try TransitionStore.nextDue(db: db), due <= now { throw AWSJSONRouter.Deferred() }
+        var transitionDue = false
+        let answer = try database.read { db -> T? in
+            if let due = try TransitionStore.nextDue(db: db), due <= now {
+                transitionDue = true
+                return nil
+            }
             return try body(db, now)
         }
+        if !transitionDue { return answer! }
+        // A transition is due in this snapshot: the state queue fires it first, then reads (R39). The state queue never
+        // waits for `readQueue`, so this wait cannot deadlock.
+        return try queue.sync { try read(body) }
     }
 
     /// Whether the caller runs on `queue`.

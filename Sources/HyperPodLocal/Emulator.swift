@@ -51,18 +51,8 @@ public final class Emulator: Sendable {
                 backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken
             ),
             stateQueue: service.queue,
-            fastAWS: AWSJSONRouter(
-                handlers: [:], authMode: configuration.authMode, defaultAccountID: configuration.accountID,
-                defaultRegion: configuration.region, strictMembers: configuration.strictMembers,
-                checkResponses: configuration.checkResponses, deferUnhandled: true,
-                encodedHandlers: ["DescribeCluster": { input, context in try service.describeClusterFromCache(input, context: context) }]
-            ),
-            readAWS: AWSJSONRouter(
-                handlers: handlers.filter { HyperPodHTTPHandler.readOnlyTargets.contains("SageMaker." + $0.key) },
-                authMode: configuration.authMode, defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
-                strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses, deferUnhandled: true
-            ),
             readQueue: service.readQueue,
+            cachedAnswer: { call in call.operation == "DescribeCluster" ? service.cachedDescribe(call) : nil },
             faults: service.faults, corsOrigins: configuration.corsOrigins, metrics: service.metrics,
             logger: logger
         )

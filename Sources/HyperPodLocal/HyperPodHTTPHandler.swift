@@ -20,12 +20,12 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let admin: AdminRouter
     /// Where calls that read or change the emulator's state run, one at a time.
     let stateQueue: DispatchQueue
-    /// Answers what it can on the event loop (validation errors, cached reads) and defers the rest to `stateQueue`.
-    let fastAWS: AWSJSONRouter?
-    /// Answers read-only operations on `readQueue`, several at once, from snapshots of the committed state; defers to
-    /// `stateQueue` when a transition is due (see `ClusterService.read(_:)`).
-    let readAWS: AWSJSONRouter?
+    /// Where read-only operations run, several at once, on snapshots of the committed state (the service hands a read
+    /// to `stateQueue` itself when a transition is due in its snapshot; see `ClusterService.read(_:)`). Nil: every
+    /// call runs on `stateQueue`.
     let readQueue: DispatchQueue?
+    /// An answer already encoded for a call, from any thread (the event loop): a cached DescribeCluster.
+    let cachedAnswer: (@Sendable (AWSCall) -> [UInt8]?)?
     let logger: Logger
     /// Injected API errors and latency (spec RA7).
     let faults: FaultRegistry
@@ -33,30 +33,29 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     let corsOrigins: [String]
     /// Request and latency counters for `GET /_hyperpod/metrics` (spec RA10).
     let metrics: RequestMetrics
-    /// The operations `readAWS` answers: they change nothing.
-    static let readOnlyTargets: Set<String> = [
-        "SageMaker.DescribeCluster", "SageMaker.ListClusters", "SageMaker.ListClusterNodes", "SageMaker.DescribeClusterNode",
-        "SageMaker.ListClusterEvents", "SageMaker.DescribeClusterEvent", "SageMaker.ListTags",
+    /// The operations that change nothing: they may run on `readQueue`.
+    static let readOnlyOperations: Set<String> = [
+        "DescribeCluster", "ListClusters", "ListClusterNodes", "DescribeClusterNode", "ListClusterEvents", "DescribeClusterEvent",
+        "ListTags",
     ]
 
-    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, fastAWS: AWSJSONRouter? = nil,
-                readAWS: AWSJSONRouter? = nil, readQueue: DispatchQueue? = nil,
+    public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, readQueue: DispatchQueue? = nil,
+                cachedAnswer: (@Sendable (AWSCall) -> [UInt8]?)? = nil,
                 faults: FaultRegistry = FaultRegistry(), corsOrigins: [String] = [], metrics: RequestMetrics = RequestMetrics(),
                 logger: Logger) {
-        self.readAWS = readAWS
         self.readQueue = readQueue
+        self.cachedAnswer = cachedAnswer
         self.faults = faults
         self.corsOrigins = corsOrigins
         self.metrics = metrics
         self.aws = aws
         self.admin = admin
         self.stateQueue = stateQueue
-        self.fastAWS = fastAWS
         self.logger = logger
     }
 
-    /// Bodies larger than this never take the event-loop fast path: decoding and validating them is work for the
-    /// state queue, so a large request does not stall the loop for other clients.
+    /// Bodies larger than this are decoded and validated off the event loop (on the queue they run on), so a large
+    /// request does not stall the loop for other clients.
     static let fastPathBodyBytes = 64 * 1024
 
     public func handle(_ request: HTTPRequest, responder plain: HTTPResponder) {
@@ -86,20 +85,29 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         let ordered = plain.followsUnanswered || AdminRouter.matches(request)
         if AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
-        } else if let fastAWS, !ordered, request.body.count <= Self.fastPathBodyBytes,
-                  let response = respond(to: request, router: fastAWS) {
-            responder.respond(response)
-        } else if let readAWS, let readQueue, !ordered, let target = request.headers["X-Amz-Target"],
-                  Self.readOnlyTargets.contains(target) {
-            readQueue.async {
-                if let response = self.respond(to: request, router: readAWS) {
-                    responder.respond(response)
-                } else {
-                    self.stateQueue.async { responder.respond(self.respond(to: request)) }
-                }
-            }
-        } else {
+            return
+        }
+        if AdminRouter.matches(request) || request.body.count > Self.fastPathBodyBytes {
             stateQueue.async { responder.respond(self.respond(to: request)) }
+            return
+        }
+        // One request path: decoded and validated once, here on the event loop; where the call runs follows from it.
+        let started = Self.monotonicSeconds()
+        let requestID = RequestID.make()
+        let call: AWSCall
+        switch aws.decode(request, requestID: requestID) {
+        case .failure(let refusal):
+            responder.respond(finish(refusal.outcome, requestID: requestID, started: started))
+            return
+        case .success(let decoded):
+            call = decoded
+        }
+        if !ordered, let cachedAnswer, let encoded = cachedAnswer(call) {
+            responder.respond(finish(AWSJSONRouter.answer(call, encoded: encoded), requestID: requestID, started: started))
+        } else if !ordered, let readQueue, Self.readOnlyOperations.contains(call.operation) {
+            readQueue.async { responder.respond(self.finish(self.aws.execute(call), requestID: requestID, started: started)) }
+        } else {
+            stateQueue.async { responder.respond(self.finish(self.aws.execute(call), requestID: requestID, started: started)) }
         }
     }
 
@@ -126,50 +134,44 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         return HTTPResponse(status: .noContent, headers: headers)
     }
 
-    /// Answers `request` synchronously (also the in-process test entry point).
+    /// Answers `request` synchronously, on the calling thread (the state queue, and the in-process test entry point).
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        respond(to: request, router: aws)!
-    }
-
-    /// Answers `request` through `router`; nil when the router deferred it.
-    func respond(to request: HTTPRequest, router: AWSJSONRouter) -> HTTPResponse? {
         let started = Self.monotonicSeconds()
         let requestID = RequestID.make()
-        var response: HTTPResponse
-        var operation: String
-        var errorCode: String? = nil
         if AdminRouter.matches(request) {
-            response = admin.handle(request)
+            var response = admin.handle(request)
             response.headers.add("x-amzn-RequestId", requestID)
-            operation = "admin \(request.method) \(request.path)"
-        } else {
-            let outcome = router.handle(request, requestID: requestID)
-            if outcome.deferred { return nil }
-            response = outcome.response
-            operation = outcome.operation ?? "-"
-            errorCode = outcome.errorCode
-            if !outcome.unknownMembers.isEmpty {
-                logger.warning("request.unknown_members", metadata: [
-                    "request.id": "\(requestID)", "aws.operation": "\(operation)",
-                    "members": "\(outcome.unknownMembers.map { "\($0.location).\($0.name)" }.joined(separator: ","))",
-                ])
-            }
-            if let internalError = outcome.internalError {
-                logger.error("request.internal_failure", metadata: [
-                    "request.id": "\(requestID)", "aws.operation": "\(operation)", "error": "\(internalError)",
-                ])
-            }
+            var outcome = AWSJSONOutcome(response: response, operation: "admin \(request.method) \(request.path)")
+            outcome.errorCode = nil
+            return finish(outcome, requestID: requestID, started: started)
+        }
+        return finish(aws.handle(request, requestID: requestID), requestID: requestID, started: started)
+    }
+
+    /// Logs the request (one line; a warning for ignored members, an error for a 500) and counts it in the metrics.
+    func finish(_ outcome: AWSJSONOutcome, requestID: String, started: Double) -> HTTPResponse {
+        let operation = outcome.operation ?? "-"
+        if !outcome.unknownMembers.isEmpty {
+            logger.warning("request.unknown_members", metadata: [
+                "request.id": "\(requestID)", "aws.operation": "\(operation)",
+                "members": "\(outcome.unknownMembers.map { "\($0.location).\($0.name)" }.joined(separator: ","))",
+            ])
+        }
+        if let internalError = outcome.internalError {
+            logger.error("request.internal_failure", metadata: [
+                "request.id": "\(requestID)", "aws.operation": "\(operation)", "error": "\(internalError)",
+            ])
         }
         let latency = (Self.monotonicSeconds() - started) * 1000
-        metrics.record(operation: operation, status: response.status.code, milliseconds: latency)
+        metrics.record(operation: operation, status: outcome.response.status.code, milliseconds: latency)
         logger.info("request", metadata: [
             "aws.operation": "\(operation)",
-            "http.status": "\(response.status.code)",
-            "aws.error_code": "\(errorCode ?? "-")",
+            "http.status": "\(outcome.response.status.code)",
+            "aws.error_code": "\(outcome.errorCode ?? "-")",
             "latency_ms": "\(Double(Int(latency * 1000)) / 1000)",
             "request.id": "\(requestID)",
         ])
-        return response
+        return outcome.response
     }
 
     /// Refusals by the HTTP layer (400, 408, 413, 415, 417, 431, 501, 503, 505) as AWS-shaped JSON errors, so SDKs

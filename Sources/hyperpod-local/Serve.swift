@@ -213,7 +213,7 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &blocked, nil)
         let (config, level) = try resolvedConfiguration()
 
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap { StandardErrorLogHandler(label: $0) }
         var logger = Logger(label: "hyperpod-local")
         logger.logLevel = level
 

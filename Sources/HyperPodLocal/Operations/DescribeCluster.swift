@@ -22,14 +22,11 @@ extension ClusterService {
         return response
     }
 
-    /// DescribeCluster from the cache only, on any thread (the event loop's fast path).
-    /// - Throws: `AWSJSONRouter.Deferred` on a miss: the request then goes to the state queue.
-    func describeClusterFromCache(_ input: JSONObject, context: AWSRequestContext) throws -> [UInt8] {
-        guard let name = input["ClusterName"]?.stringValue,
-              let cached = cachedDescribe(key: "\(context.partition.account)|\(context.partition.region)|\(name)") else {
-            throw AWSJSONRouter.Deferred()
-        }
-        return cached
+    /// A cached DescribeCluster answer for a decoded call, from any thread (the event loop); nil on a miss, or when a
+    /// transition is due (the answer may be stale then).
+    func cachedDescribe(_ call: AWSCall) -> [UInt8]? {
+        guard let name = call.input["ClusterName"]?.stringValue else { return nil }
+        return cachedDescribe(key: "\(call.context.partition.account)|\(call.context.partition.region)|\(name)")
     }
 
     static func describe(_ lifecycle: ClusterLifecycle) -> DescribeClusterResponse {
