@@ -19,29 +19,53 @@ public struct SigV4CredentialScope: Sendable, Equatable {
         self.service = service
     }
 
-    /// Parses `<akid>/<date>/<region>/<service>/aws4_request`; nil when it does not have that form.
+    /// Parses `<akid>/<date>/<region>/<service>/aws4_request`; nil when it does not have that form. Walks the UTF-8
+    /// bytes once, without splitting into arrays (the fields are short: their strings are stored inline).
     public init?(credential: Substring) {
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[4] == "aws4_request", !parts[0].isEmpty, parts[1].count == 8,
-              parts[1].allSatisfy(\.isNumber), !parts[2].isEmpty, !parts[3].isEmpty
+        let utf8 = credential.utf8
+        // The four fields before `aws4_request`, as index ranges; a fifth slash, or fewer than four, is no scope.
+        var ranges: (Range<Substring.Index>?, Range<Substring.Index>?, Range<Substring.Index>?, Range<Substring.Index>?)
+        var start = utf8.startIndex, slashes = 0
+        var index = start
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: "/") {
+                switch slashes {
+                case 0: ranges.0 = start..<index
+                case 1: ranges.1 = start..<index
+                case 2: ranges.2 = start..<index
+                case 3: ranges.3 = start..<index
+                default: return nil
+                }
+                slashes += 1
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        guard slashes == 4, let key = ranges.0, let date = ranges.1, let region = ranges.2, let service = ranges.3,
+              utf8[start...].elementsEqual("aws4_request".utf8), !key.isEmpty, utf8[date].count == 8,
+              utf8[date].allSatisfy({ $0 >= 48 && $0 <= 57 }), !region.isEmpty, !service.isEmpty
         else { return nil }
-        self.init(accessKeyID: String(parts[0]), date: String(parts[1]), region: String(parts[2]), service: String(parts[3]))
+        self.init(accessKeyID: String(credential[key]), date: String(credential[date]), region: String(credential[region]),
+                  service: String(credential[service]))
     }
 
-    /// The scope of an `Authorization` header value; nil for another scheme or a malformed header.
+    /// The scope of an `Authorization` header value; nil for another scheme or a malformed header. Finds the
+    /// `Credential=` parameter by scanning, without splitting the header.
     public init?(authorization: String) {
-        let scheme = "AWS4-HMAC-SHA256"
-        guard authorization.hasPrefix(scheme) else { return nil }
-        let parameters = authorization.dropFirst(scheme.count)
-        guard parameters.first == " " else { return nil }
-        for parameter in parameters.split(separator: ",") {
-            let trimmed = parameter.drop { $0 == " " }
-            if trimmed.hasPrefix("Credential=") {
-                self.init(credential: trimmed.dropFirst("Credential=".count))
+        let scheme = "AWS4-HMAC-SHA256 "
+        guard authorization.utf8.starts(with: scheme.utf8) else { return nil }
+        var parameters = Substring(authorization).utf8.dropFirst(scheme.utf8.count)
+        while true {
+            while parameters.first == UInt8(ascii: " ") { parameters = parameters.dropFirst() }
+            let end = parameters.firstIndex(of: UInt8(ascii: ",")) ?? parameters.endIndex
+            let parameter = parameters[parameters.startIndex..<end]
+            if parameter.starts(with: "Credential=".utf8) {
+                self.init(credential: Substring(parameter.dropFirst("Credential=".utf8.count)))
                 return
             }
+            guard end != parameters.endIndex else { return nil }
+            parameters = parameters[parameters.index(after: end)...]
         }
-        return nil
     }
 
     /// The scope of a request: its `Authorization` header, else its `X-Amz-Credential` query parameter.

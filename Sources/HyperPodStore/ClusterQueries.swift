@@ -9,12 +9,12 @@ extension ClusterStore {
     /// removed (R116).
     public static func instancesHeld(in partition: Partition, db: StoreTransaction) throws -> [String: [String: Int]] {
         var held: [String: [String: Int]] = [:]
-        for row in try Row.fetchAll(db.database, sql: """
+        for row in try Row.fetchAll(db.database.cachedStatement(sql: """
             SELECT n.instance_type, n.zone, COUNT(*) FROM cluster_nodes n
             JOIN clusters c ON c.arn = n.cluster_arn
             WHERE c.account = ? AND c.region = ? AND n.instance_id IS NOT NULL AND n.instance_type IS NOT NULL
             GROUP BY n.instance_type, n.zone
-            """, arguments: [partition.account, partition.region]) {
+            """), arguments: [partition.account, partition.region]) {
             held[row[0] as String, default: [:]][(row[1] as String?) ?? "", default: 0] += row[2] as Int
         }
         return held
@@ -29,7 +29,7 @@ extension ClusterStore {
 
     /// The ARNs of the clusters, over every partition, in this status.
     public static func arns(withStatus status: ClusterStatus, db: StoreTransaction) throws -> [String] {
-        try String.fetchAll(db.database, sql: "SELECT arn FROM clusters WHERE status = ? ORDER BY arn", arguments: [status.rawValue])
+        try String.fetchAll(db.database.cachedStatement(sql: "SELECT arn FROM clusters WHERE status = ? ORDER BY arn"), arguments: [status.rawValue])
     }
 
     // MARK: Keyset pages (R95)
@@ -152,7 +152,7 @@ extension ClusterStore {
     }
 
     public static func clientToken(_ token: String, cluster arn: String, db: StoreTransaction) throws -> ClientTokenRecord? {
-        try Row.fetchOne(db.database, sql: "SELECT parameters, response, created_at_ms FROM client_tokens WHERE cluster_arn = ? AND token = ?",
+        try Row.fetchOne(db.database.cachedStatement(sql: "SELECT parameters, response, created_at_ms FROM client_tokens WHERE cluster_arn = ? AND token = ?"),
                          arguments: [arn, token]).map {
             ClientTokenRecord(parameters: $0[0], response: $0[1], createdAt: VirtualTime(milliseconds: $0[2]))
         }

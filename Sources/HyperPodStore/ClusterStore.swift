@@ -31,17 +31,17 @@ public enum ClusterStore {
     public static func resolve(_ nameOrARN: String, in partition: Partition, db transaction: StoreTransaction) throws -> String? {
         let db = transaction.database
         if nameOrARN.hasPrefix("arn:") {
-            return try String.fetchOne(db, sql: "SELECT arn FROM clusters WHERE arn = ? AND account = ? AND region = ?",
+            return try String.fetchOne(db.cachedStatement(sql: "SELECT arn FROM clusters WHERE arn = ? AND account = ? AND region = ?"),
                                        arguments: [nameOrARN, partition.account, partition.region])
         }
-        return try String.fetchOne(db, sql: "SELECT arn FROM clusters WHERE account = ? AND region = ? AND name = ?",
+        return try String.fetchOne(db.cachedStatement(sql: "SELECT arn FROM clusters WHERE account = ? AND region = ? AND name = ?"),
                                    arguments: [partition.account, partition.region, nameOrARN])
     }
 
     /// Loads a cluster with all its node slots.
     public static func load(_ arn: String, db transaction: StoreTransaction) throws -> ClusterLifecycle? {
         let db = transaction.database
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clusters WHERE arn = ?"), arguments: [arn]) else { return nil }
         let cluster = try decodeCluster(row)
         let nodes = try decodeNodes(db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"),
                                     arguments: [arn])
@@ -51,7 +51,7 @@ public enum ClusterStore {
     /// Loads a cluster record without its node slots (listing, quotas: no need to read every node).
     public static func loadRecord(_ arn: String, db transaction: StoreTransaction) throws -> ClusterRecord? {
         let db = transaction.database
-        return try Row.fetchOne(db, sql: "SELECT * FROM clusters WHERE arn = ?", arguments: [arn]).map(decodeCluster)
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clusters WHERE arn = ?"), arguments: [arn]).map(decodeCluster)
     }
 
     /// Inserts or replaces a cluster and its node slots. With `previous` (the state it was loaded as), only the node
@@ -82,7 +82,7 @@ public enum ClusterStore {
             for id in before.keys where !after.contains(id) { try delete.execute(arguments: [c.arn, id]) }
             for node in lifecycle.nodes where before[node.logicalID] == node { unchanged.insert(node.logicalID) }
         } else {
-            try db.execute(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ?", arguments: [c.arn])
+            try db.cachedStatement(sql: "DELETE FROM cluster_nodes WHERE cluster_arn = ?").execute(arguments: [c.arn])
         }
         // One prepared statement for every node row (statements are cached per connection: preparing one per row
         // was a third of a large cluster's launch).
@@ -108,13 +108,13 @@ public enum ClusterStore {
     /// Removes a cluster with its nodes and tags (spec C14).
     public static func remove(_ arn: String, db transaction: StoreTransaction) throws {
         let db = transaction.database
-        try db.execute(sql: "DELETE FROM clusters WHERE arn = ?", arguments: [arn])
+        try db.cachedStatement(sql: "DELETE FROM clusters WHERE arn = ?").execute(arguments: [arn])
     }
 
     /// Every cluster of a partition.
     public static func rows(in partition: Partition, db transaction: StoreTransaction) throws -> [ClusterRow] {
         let db = transaction.database
-        return try Row.fetchAll(db, sql: "SELECT arn, name, status, created_at_ms FROM clusters WHERE account = ? AND region = ?",
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT arn, name, status, created_at_ms FROM clusters WHERE account = ? AND region = ?"),
                          arguments: [partition.account, partition.region]).map {
             ClusterRow(arn: $0["arn"], name: $0["name"], status: $0["status"], createdAt: VirtualTime(milliseconds: $0["created_at_ms"]))
         }
@@ -139,7 +139,7 @@ public enum ClusterStore {
     /// included), groups that are not `Deleting` only (spec R84).
     public static func targetCounts(in partition: Partition, db transaction: StoreTransaction) throws -> [[String: Int]] {
         let db = transaction.database
-        return try String.fetchAll(db, sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?",
+        return try String.fetchAll(db.cachedStatement(sql: "SELECT target_counts FROM clusters WHERE account = ? AND region = ? AND status != ?"),
                             arguments: [partition.account, partition.region, ClusterStatus.deleting.rawValue]).map { text in
             var counts: [String: Int] = [:]
             for (type, count) in try JSONParser.parse(text).objectValue?.members ?? [] { counts[type] = count.intValue ?? 0 }
@@ -165,7 +165,7 @@ public enum ClusterStore {
     /// Whether a cluster of the partition is bound to the EKS cluster `eksClusterARN` (spec R56).
     public static func isBound(eksClusterARN: String, in partition: Partition, db transaction: StoreTransaction) throws -> Bool {
         let db = transaction.database
-        return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM clusters WHERE account = ? AND region = ? AND eks_cluster_arn = ?)",
+        return try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM clusters WHERE account = ? AND region = ? AND eks_cluster_arn = ?)"),
                           arguments: [partition.account, partition.region, eksClusterARN]) ?? false
     }
 
@@ -190,7 +190,7 @@ public enum ClusterStore {
     /// Records an identifier as used; false when it was used before (spec R30: ids are never reused).
     public static func claimIdentifier(kind: String, _ value: String, db transaction: StoreTransaction) throws -> Bool {
         let db = transaction.database
-        try db.execute(sql: "INSERT OR IGNORE INTO used_identifiers (kind, value) VALUES (?, ?)", arguments: [kind, value])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO used_identifiers (kind, value) VALUES (?, ?)").execute(arguments: [kind, value])
         return db.changesCount == 1
     }
 
@@ -199,7 +199,7 @@ public enum ClusterStore {
     /// Tags of a cluster in first-added order.
     public static func tags(of arn: String, db transaction: StoreTransaction) throws -> [Tag] {
         let db = transaction.database
-        return try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE cluster_arn = ? ORDER BY position", arguments: [arn]).map {
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM tags WHERE cluster_arn = ? ORDER BY position"), arguments: [arn]).map {
             Tag(key: $0["key"], value: $0["value"])
         }
     }
@@ -208,17 +208,17 @@ public enum ClusterStore {
     public static func addTags(_ tags: [Tag], to arn: String, db transaction: StoreTransaction) throws {
         let db = transaction.database
         for tag in tags {
-            let next = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE cluster_arn = ?", arguments: [arn]) ?? 1
-            try db.execute(sql: """
+            let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE cluster_arn = ?"), arguments: [arn]) ?? 1
+            try db.cachedStatement(sql: """
                 INSERT INTO tags (cluster_arn, key, value, position) VALUES (?, ?, ?, ?)
                 ON CONFLICT(cluster_arn, key) DO UPDATE SET value = excluded.value
-                """, arguments: [arn, tag.key, tag.value, next])
+                """).execute(arguments: [arn, tag.key, tag.value, next])
         }
     }
 
     public static func deleteTags(_ keys: [String], from arn: String, db transaction: StoreTransaction) throws {
         let db = transaction.database
-        for key in keys { try db.execute(sql: "DELETE FROM tags WHERE cluster_arn = ? AND key = ?", arguments: [arn, key]) }
+        for key in keys { try db.cachedStatement(sql: "DELETE FROM tags WHERE cluster_arn = ? AND key = ?").execute(arguments: [arn, key]) }
     }
 
     // MARK: Events (spec R111)
@@ -249,13 +249,13 @@ public enum ClusterStore {
     /// Every event of a cluster, in recording order.
     public static func events(of arn: String, db transaction: StoreTransaction) throws -> [StoredEvent] {
         let db = transaction.database
-        return try Row.fetchAll(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? ORDER BY seq", arguments: [arn]).map(decodeEvent)
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? ORDER BY seq"), arguments: [arn]).map(decodeEvent)
     }
 
     /// One event of a cluster by id, nil when there is none.
     public static func event(_ id: String, of arn: String, db transaction: StoreTransaction) throws -> StoredEvent? {
         let db = transaction.database
-        return try Row.fetchOne(db, sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? AND event_id = ?", arguments: [arn, id]).map(decodeEvent)
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM cluster_events WHERE cluster_arn = ? AND event_id = ?"), arguments: [arn, id]).map(decodeEvent)
     }
 
     static func decodeEvent(_ row: Row) throws -> StoredEvent {

@@ -15,7 +15,7 @@ public enum PartitionSettings {
     public static func value(_ name: String, in partition: ClusterStore.Partition, db transaction: StoreTransaction) throws -> JSONValue? {
         let db = transaction.database
         guard let text = try String.fetchOne(
-            db, sql: "SELECT value FROM partition_settings WHERE account = ? AND region = ? AND name = ?",
+            db.cachedStatement(sql: "SELECT value FROM partition_settings WHERE account = ? AND region = ? AND name = ?"),
             arguments: [partition.account, partition.region, name]
         ) else { return nil }
         return try JSONParser.parse(text)
@@ -25,7 +25,7 @@ public enum PartitionSettings {
     public static func set(_ name: String, _ value: JSONValue?, in partition: ClusterStore.Partition, db transaction: StoreTransaction) throws {
         let db = transaction.database
         guard let value else {
-            try db.execute(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ? AND name = ?",
+            try db.cachedStatement(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ? AND name = ?").execute(
                            arguments: [partition.account, partition.region, name])
             return
         }

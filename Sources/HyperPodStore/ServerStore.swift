@@ -26,7 +26,7 @@ public enum ServerStore {
 
     /// The persisted clock, nil on a new database.
     public static func clock(db: StoreTransaction) throws -> StoredClock? {
-        guard let row = try Row.fetchOne(db.database, sql: "SELECT * FROM clock_state WHERE id = 1") else { return nil }
+        guard let row = try Row.fetchOne(db.database.cachedStatement(sql: "SELECT * FROM clock_state WHERE id = 1")) else { return nil }
         return StoredClock(mode: row["mode"], timeScale: row["time_scale"],
                            anchorVirtual: VirtualTime(milliseconds: row["anchor_virtual_ms"]), anchorWallMilliseconds: row["anchor_wall_ms"])
     }
@@ -69,27 +69,27 @@ public enum ServerStore {
     /// Every fault, in the order they were added.
     /// - Throws: `StoreError` for a body that is not a JSON object.
     public static func faults(db: StoreTransaction) throws -> [StoredFault] {
-        try Row.fetchAll(db.database, sql: "SELECT id, body FROM faults ORDER BY seq").map { row in
+        try Row.fetchAll(db.database.cachedStatement(sql: "SELECT id, body FROM faults ORDER BY seq")).map { row in
             guard let body = try JSONParser.parse(row["body"] as String).objectValue else { throw StoreError.corrupt("fault \(row["id"] as String)") }
             return StoredFault(id: row["id"], body: body)
         }
     }
 
     public static func addFault(id: String, body: JSONObject, db: StoreTransaction) throws {
-        try db.database.execute(sql: "INSERT INTO faults (id, body) VALUES (?, ?)", arguments: [id, encode(body)])
+        try db.database.cachedStatement(sql: "INSERT INTO faults (id, body) VALUES (?, ?)").execute(arguments: [id, encode(body)])
     }
 
     /// Replaces a fault's body, keeping its place in the order.
     public static func updateFault(id: String, body: JSONObject, db: StoreTransaction) throws {
-        try db.database.execute(sql: "UPDATE faults SET body = ? WHERE id = ?", arguments: [encode(body), id])
+        try db.database.cachedStatement(sql: "UPDATE faults SET body = ? WHERE id = ?").execute(arguments: [encode(body), id])
     }
 
     public static func removeFault(id: String, db: StoreTransaction) throws {
-        try db.database.execute(sql: "DELETE FROM faults WHERE id = ?", arguments: [id])
+        try db.database.cachedStatement(sql: "DELETE FROM faults WHERE id = ?").execute(arguments: [id])
     }
 
     public static func removeAllFaults(db: StoreTransaction) throws {
-        try db.database.execute(sql: "DELETE FROM faults")
+        try db.database.cachedStatement(sql: "DELETE FROM faults").execute()
     }
 
     // MARK: Reset (RA2) and counts (RA10)
@@ -98,13 +98,13 @@ public enum ServerStore {
     /// with nil, everything (faults too). The clock, the id generators and the used identifiers stay.
     public static func reset(_ partition: ClusterStore.Partition?, db: StoreTransaction) throws {
         if let partition {
-            let arns = try String.fetchAll(db.database, sql: "SELECT arn FROM clusters WHERE account = ? AND region = ?",
+            let arns = try String.fetchAll(db.database.cachedStatement(sql: "SELECT arn FROM clusters WHERE account = ? AND region = ?"),
                                            arguments: [partition.account, partition.region])
             for arn in arns {
                 try ClusterStore.remove(arn, db: db)
                 try TransitionStore.cancel(resourceARN: arn, db: db)
             }
-            try db.database.execute(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ?",
+            try db.database.cachedStatement(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ?").execute(
                                     arguments: [partition.account, partition.region])
         } else {
             try db.database.execute(sql: """
@@ -135,7 +135,7 @@ public enum ServerStore {
                 .map { (status: $0[0] as String, count: $0[1] as Int) }
         }
         return Counts(clustersByStatus: try grouped("clusters"), nodesByStatus: try grouped("cluster_nodes"),
-                      pendingTransitions: try Int.fetchOne(db.database, sql: "SELECT COUNT(*) FROM scheduled_transitions") ?? 0)
+                      pendingTransitions: try Int.fetchOne(db.database.cachedStatement(sql: "SELECT COUNT(*) FROM scheduled_transitions")) ?? 0)
     }
 
     static func encode(_ object: JSONObject) -> String {

@@ -69,18 +69,18 @@ public enum TransitionStore {
 
     /// Moves a pending transition to another due time (seeds settle this way); a set-aside one fires again.
     public static func reschedule(id: Int64, to dueAt: VirtualTime, db: StoreTransaction) throws {
-        try db.database.execute(sql: "UPDATE scheduled_transitions SET due_at_ms = ?, fire_at_ms = ? WHERE id = ?",
+        try db.database.cachedStatement(sql: "UPDATE scheduled_transitions SET due_at_ms = ?, fire_at_ms = ? WHERE id = ?").execute(
                                 arguments: [dueAt.milliseconds, dueAt.milliseconds, id])
     }
 
     /// Deletes every pending transition of a resource: its plan was replaced, or it is gone.
     public static func cancel(resourceARN: String, db: StoreTransaction) throws {
-        try db.database.execute(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ?", arguments: [resourceARN])
+        try db.database.cachedStatement(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ?").execute(arguments: [resourceARN])
     }
 
     /// Deletes a resource's pending transitions with this event text.
     public static func cancel(resourceARN: String, event: String, db: StoreTransaction) throws {
-        try db.database.execute(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ? AND event = ?",
+        try db.database.cachedStatement(sql: "DELETE FROM scheduled_transitions WHERE resource_arn = ? AND event = ?").execute(
                                 arguments: [resourceARN, event])
     }
 
@@ -91,7 +91,7 @@ public enum TransitionStore {
 
     /// Records a failed attempt: the count, the error, and when it may fire again (nil: set aside).
     public static func recordFailure(id: Int64, attempts: Int, error: String, retryAt: VirtualTime?, db: StoreTransaction) throws {
-        try db.database.execute(sql: "UPDATE scheduled_transitions SET attempts = ?, last_error = ?, fire_at_ms = ? WHERE id = ?",
+        try db.database.cachedStatement(sql: "UPDATE scheduled_transitions SET attempts = ?, last_error = ?, fire_at_ms = ? WHERE id = ?").execute(
                                 arguments: [attempts, error, retryAt?.milliseconds, id])
     }
 
@@ -120,7 +120,7 @@ public enum TransitionStore {
 
     /// Every pending transition in firing order, the set-aside ones last.
     public static func pending(db: StoreTransaction) throws -> [ScheduledTransition] {
-        try Row.fetchAll(db.database, sql: "SELECT * FROM scheduled_transitions ORDER BY fire_at_ms IS NULL, fire_at_ms, id")
+        try Row.fetchAll(db.database.cachedStatement(sql: "SELECT * FROM scheduled_transitions ORDER BY fire_at_ms IS NULL, fire_at_ms, id"))
             .map(ScheduledTransition.init(row:))
     }
 }

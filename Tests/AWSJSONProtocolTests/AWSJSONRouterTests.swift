@@ -185,10 +185,19 @@ struct SigV4CredentialScopeTests {
         "AWS4-HMAC-SHA256 Credential=/20261130/us-east-1/sagemaker/aws4_request",
         "AWS AKID:signature",
         "AWS4-HMAC-SHA256Credential=AKID/20261130/us-east-1/sagemaker/aws4_request",
+        "AWS4-HMAC-SHA256 Credential=AKID/20261130/us-east-1/sagemaker/aws4_request/extra",
+        "AWS4-HMAC-SHA256 Credential=AKID/2026113x/us-east-1/sagemaker/aws4_request",
+        "AWS4-HMAC-SHA256 Credential=AKID/20261130//sagemaker/aws4_request",
+        "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=ff",
         "",
     ])
     func malformedHeaders_AreNil(_ header: String) {
         #expect(SigV4CredentialScope(authorization: header) == nil)
+    }
+
+    @Test func credential_IsFoundWhereverItStandsAmongTheParameters() {
+        let scope = SigV4CredentialScope(authorization: "AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date,  Credential=123456789012/20261130/eu-west-1/sagemaker/aws4_request, Signature=ff")
+        #expect(scope == SigV4CredentialScope(accessKeyID: "123456789012", date: "20261130", region: "eu-west-1", service: "sagemaker"))
     }
 
     @Test func presignedQueryCredential_IsParsed() {

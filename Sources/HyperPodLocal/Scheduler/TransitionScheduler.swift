@@ -68,14 +68,22 @@ public final class TransitionScheduler: Sendable {
     @discardableResult
     public func runDue(until now: VirtualTime) throws -> Report {
         var report = Report()
-        while let transition = try database.read({ try TransitionStore.next(firingBy: now, db: $0) }) {
+        while true {
+            // One write transaction per transition: find it, delete it, apply it, schedule its follow-ups.
+            var current: ScheduledTransition?
             do {
-                try database.write { db in
+                let fired = try database.write { db -> Bool in
+                    guard let transition = try TransitionStore.next(firingBy: now, db: db) else { return false }
+                    current = transition
                     try TransitionStore.remove(id: transition.id, db: db)
                     try TransitionStore.schedule(try apply(transition, db), db: db)
+                    return true
                 }
+                guard fired else { return report }
                 report.fired += 1
             } catch {
+                // Rolled back. Without a transition the table itself failed: that is not the transition's fault.
+                guard let transition = current else { throw error }
                 let attempt = transition.attempts + 1
                 let retryAt = attempt < Self.maxAttempts ? now.adding(seconds: Self.retryDelay(afterAttempt: attempt)) : nil
                 let message = "\(error)"
@@ -85,7 +93,6 @@ public final class TransitionScheduler: Sendable {
                 report.failures.append(TransitionFailure(transition: transition, attempt: attempt, error: message, retryAt: retryAt))
             }
         }
-        return report
     }
 
     /// Every pending transition, in firing order, the set-aside ones last (state dump, tests).
