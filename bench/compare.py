@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Benchmark (not a test, issue #8): hyperpod-local against moto's server and against nginx serving the same bytes (the
-ceiling), row by row in one run, then cold start and resident memory.
+"""Benchmark (not a test; issues #8, #14): hyperpod-local against moto's server, an older hyperpod-local ("before"),
+and nginx answering the same bytes (the ceiling), row by row in one run, then cold start and resident memory.
 
-    python3 bench/compare.py [--seconds 5]
+Every server runs at once on its own port, and each row is measured in rounds in which each server and the nginx
+ceilings take their turn (medians reported), so a slow minute of a shared machine hits all of them alike.
+
+    python3 bench/compare.py [--seconds 5] [--rounds 3]
     HYPERPOD_LOCAL_BIN=.build-static/release/hyperpod-local MOTO_SERVER=/path/to/moto_server python3 bench/compare.py
     HYPERPOD_LOCAL_BEFORE_BIN=/path/to/an/older/hyperpod-local python3 bench/compare.py   # adds a "before" column
 
 Rows: DescribeCluster (2 groups, 4 nodes), ListClusterNodes (a page of 100 of a 100-node cluster) and
 GET /_hyperpod/health with `wrk -t1 -c8`, each request carrying a SigV4 `Authorization` header; two nginx ceilings for
 the same bytes: answered from memory (`return 200 '…'`, the same POST with the same headers: the true ceiling) and
-served from a file (GET, a weaker one); UpdateCluster (scale by ±1) and CreateCluster+DeleteCluster over one keep-alive connection. moto is
+served from a file (GET, a weaker one); UpdateCluster (scale by ±1) and CreateCluster+DeleteCluster over one keep-alive
+connection. moto is
 `moto[server]` from PyPI in its own virtual environment (it needs a newer botocore than the test suite pins):
 `python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]'`. Needs wrk and nginx.
 """
@@ -20,6 +24,7 @@ import os
 import shutil
 import socket
 import subprocess
+import statistics
 import tempfile
 import time
 
@@ -69,7 +74,7 @@ def wait_port(port, timeout=30):
 
 
 def start_hp(port, binary=None):
-    p = subprocess.Popen([binary or HP, "serve", "--port", str(port), "--in-memory", "--log-level", "error", "--timing", "instant",
+    p = subprocess.Popen([binary or HP, "serve", "--port", str(port), "--in-memory", "--timing", "instant",
                           "--quota", "ml.c5.xlarge for cluster usage=1000000",
                           "--quota", "Total number of instances allowed across SageMaker HyperPod clusters=1000000"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,41 +115,49 @@ def loop(port, seconds, step):
     return n / seconds
 
 
-def nginx_ceiling(bodies, seconds, tmp):
-    """nginx with the same bytes, two ways: answered from memory (`return 200 '…'`, the same request as hyperpod-local
-    gets) and served from a file (GET: nginx refuses POST to files). Returns ({name: req/s}, {name: req/s})."""
-    port = free_port()
-    site = os.path.join(tmp, "site")
-    os.makedirs(site, exist_ok=True)
-    locations = ""
-    for name, body in bodies.items():
-        with open(os.path.join(site, name), "wb") as f:
-            f.write(body)
-        text = body.decode().replace("\\", "\\\\").replace("'", "\\'")
-        if len(text) > 4000 or "$" in text:  # nginx's longest parameter; `$` would be a variable
-            continue
-        locations += f"  location = /mem/{name} {{ default_type application/x-amz-json-1.1; return 200 '{text}'; }}\n"
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"worker_processes 1; daemon on; pid {tmp}/nginx.pid; error_log {tmp}/nginx.err;\n"
-                f"events {{ worker_connections 1024; }}\nhttp {{ access_log off; client_body_temp_path {tmp};\n"
-                f"  server {{ listen 127.0.0.1:{port}; root {site}; default_type application/x-amz-json-1.1;\n{locations}  }}\n}}\n")
-    subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf], check=True)
-    wait_port(port)
-    memory, files = {}, {}
-    requests = {"describe": ("DescribeCluster", {"ClusterName": "bench"}),
+class Nginx:
+    """nginx with the same bytes as hyperpod-local answers, two ways: from memory (`return 200 '…'`, the same POST
+    with the same headers as hyperpod-local gets: the true ceiling) and from a file (GET: nginx refuses POST to
+    files; a weaker ceiling)."""
+
+    REQUESTS = {"describe": ("DescribeCluster", {"ClusterName": "bench"}),
                 "list": ("ListClusterNodes", {"ClusterName": "big", "MaxResults": 100}), "health": (None, None)}
-    try:
-        for name in bodies:
-            target, body = requests[name]
-            if f"/mem/{name} " in locations:
-                memory[name] = wrk(port, target, body, seconds, tmp, path=f"/mem/{name}")[0]
-            text = subprocess.run(["wrk", "-t1", "-c8", f"-d{int(seconds)}s", f"http://127.0.0.1:{port}/{name}"],
-                                  capture_output=True, text=True).stdout
-            files[name] = next((float(l.split()[1]) for l in text.splitlines() if l.startswith("Requests/sec")), 0.0)
-    finally:
-        subprocess.run(["kill", open(f"{tmp}/nginx.pid").read().strip()])
-    return memory, files
+
+    def __init__(self, bodies, tmp):
+        self.port, self.tmp = free_port(), tmp
+        site = os.path.join(tmp, "site")
+        os.makedirs(site, exist_ok=True)
+        locations, self.in_memory = "", set()
+        for name, body in bodies.items():
+            with open(os.path.join(site, name), "wb") as f:
+                f.write(body)
+            text = body.decode().replace("\\", "\\\\").replace("'", "\\'")
+            if len(text) > 4000 or "$" in text:  # nginx's longest parameter; `$` would be a variable
+                continue
+            self.in_memory.add(name)
+            locations += f"  location = /mem/{name} {{ default_type application/x-amz-json-1.1; return 200 '{text}'; }}\n"
+        conf = os.path.join(tmp, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"worker_processes 1; daemon on; pid {tmp}/nginx.pid; error_log {tmp}/nginx.err;\n"
+                    f"events {{ worker_connections 1024; }}\nhttp {{ access_log off; client_body_temp_path {tmp};\n"
+                    f"  server {{ listen 127.0.0.1:{self.port}; root {site}; default_type application/x-amz-json-1.1;\n"
+                    f"{locations}  }}\n}}\n")
+        subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf], check=True)
+        wait_port(self.port)
+
+    def memory(self, name, seconds):
+        if name not in self.in_memory:
+            return 0.0
+        target, body = self.REQUESTS[name]
+        return wrk(self.port, target, body, seconds, self.tmp, path=f"/mem/{name}")[0]
+
+    def file(self, name, seconds):
+        text = subprocess.run(["wrk", "-t1", "-c8", f"-d{int(seconds)}s", f"http://127.0.0.1:{self.port}/{name}"],
+                              capture_output=True, text=True).stdout
+        return next((float(l.split()[1]) for l in text.splitlines() if l.startswith("Requests/sec")), 0.0)
+
+    def stop(self):
+        subprocess.run(["kill", open(f"{self.tmp}/nginx.pid").read().strip()])
 
 
 def rss_mib(pid):
@@ -164,63 +177,101 @@ def cold_start(starter):
     return sorted(times)[2]
 
 
-def measure(name, port, seconds, tmp):
-    row = {}
+def setup(port):
+    """The clusters every row uses; returns the bodies nginx must answer (DescribeCluster, a node page, health)."""
     call(port, "CreateCluster", {"ClusterName": "bench", "InstanceGroups": [group("a", 2), group("b", 2)]})
     call(port, "CreateCluster", {"ClusterName": "big", "InstanceGroups": [group("a", 100)]})
     time.sleep(0.5)  # instant timing: the transitions run on the next request
-    status, describe = call(port, "DescribeCluster", {"ClusterName": "bench"})
-    status2, nodes = call(port, "ListClusterNodes", {"ClusterName": "big", "MaxResults": 100})
-    row["describe"] = wrk(port, "DescribeCluster", {"ClusterName": "bench"}, seconds, tmp)
-    row["list"] = wrk(port, "ListClusterNodes", {"ClusterName": "big", "MaxResults": 100}, seconds, tmp)
-    row["list_count"] = len(json.loads(nodes).get("ClusterNodeSummaries", []))
+    _, describe = call(port, "DescribeCluster", {"ClusterName": "bench"})
+    _, nodes = call(port, "ListClusterNodes", {"ClusterName": "big", "MaxResults": 100})
     health = b""
-    if name != "moto":
+    try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         connection.request("GET", "/_hyperpod/health")
-        health = connection.getresponse().read()
-        row["health"] = wrk(port, None, None, seconds, tmp, path="/_hyperpod/health")
+        response = connection.getresponse()
+        health = response.read() if response.status == 200 else b""
+    except OSError:
+        pass
+    return {"describe": describe, "list": nodes, "health": health}
 
+
+def wrk_row(port, key, seconds, tmp):
+    if key == "health":
+        return wrk(port, None, None, seconds, tmp, path="/_hyperpod/health")
+    target, body = Nginx.REQUESTS[key]
+    return wrk(port, target, body, seconds, tmp)
+
+
+def loop_row(port, key, seconds, statuses):
     def update(conn, n):
-        status, data = call(port, "UpdateCluster", {"ClusterName": "bench", "InstanceGroups": [group("a", 2 + n % 2)]}, conn)
-        row.setdefault("update_status", set()).add(status)
-
-    row["update"] = loop(port, seconds, update)
+        status, _ = call(port, "UpdateCluster", {"ClusterName": "bench", "InstanceGroups": [group("a", 2 + n % 2)]}, conn)
+        statuses.add(status)
 
     def cycle(conn, n):
-        call(port, "CreateCluster", {"ClusterName": f"c{n}", "InstanceGroups": [group("a", 1)]}, conn)
-        call(port, "DeleteCluster", {"ClusterName": f"c{n}"}, conn)
+        call(port, "CreateCluster", {"ClusterName": f"c{n}-{port}", "InstanceGroups": [group("a", 1)]}, conn)
+        call(port, "DeleteCluster", {"ClusterName": f"c{n}-{port}"}, conn)
 
-    row["cycles"] = loop(port, seconds, cycle)
-    return row, {"describe": describe, "list": nodes, "health": health}
+    return loop(port, seconds, update if key == "update" else cycle)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per row; servers and ceilings take turns in each")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
-    results, bodies = {}, {}
-    servers = [("hyperpod-local", lambda port: start_hp(port), HP)]
+    median = statistics.median
+    # Every server runs at once, each on its own port; a row is measured in rounds in which each server (and the
+    # nginx ceilings) takes its turn, so a slow minute of this shared machine hits them alike. Medians are reported.
+    candidates = [("hyperpod-local", lambda port: start_hp(port), HP)]
     if BEFORE:
-        servers.append(("before", lambda port: start_hp(port, BEFORE), BEFORE))
-    servers.append(("moto", start_moto, MOTO))
-    for name, starter, path in servers:
+        candidates.append(("before", lambda port: start_hp(port, BEFORE), BEFORE))
+    candidates.append(("moto", start_moto, MOTO))
+    servers, starters = {}, {}
+    for name, starter, path in candidates:
         if not os.path.exists(path):
             print(f"{name}: {path} missing, skipped")
             continue
         port = free_port()
-        process = starter(port)
-        try:
-            results[name], body = measure(name, port, args.seconds, tmp)
+        servers[name] = (port, starter(port))
+        starters[name] = starter
+    bodies = {name: setup(port) for name, (port, _) in servers.items()}
+    nginx = Nginx(bodies["hyperpod-local"], tmp)
+    results = {name: {} for name in servers}
+    memory, files = {}, {}
+    statuses = {name: set() for name in servers}
+    try:
+        for key in ["describe", "list", "health"]:
+            rounds = {name: [] for name in servers}
+            mem_rounds, file_rounds = [], []
+            for _ in range(args.rounds):
+                for name, (port, _) in servers.items():
+                    if key == "health" and name == "moto":
+                        continue
+                    rounds[name].append(wrk_row(port, key, args.seconds, tmp))
+                mem_rounds.append(nginx.memory(key, args.seconds))
+                file_rounds.append(nginx.file(key, args.seconds))
+            for name, values in rounds.items():
+                if values:
+                    results[name][key] = (median(v[0] for v in values), any(v[1] for v in values))
+            memory[key], files[key] = median(mem_rounds), median(file_rounds)
+        for key in ["update", "cycles"]:
+            rounds = {name: [] for name in servers}
+            for _ in range(args.rounds):
+                for name, (port, _) in servers.items():
+                    rounds[name].append(loop_row(port, key, args.seconds, statuses[name]))
+            for name, values in rounds.items():
+                results[name][key] = median(values)
+        for name, (port, process) in servers.items():
             results[name]["rss"] = rss_mib(process.pid)
-            if name == "hyperpod-local":
-                bodies = body
-        finally:
+            results[name]["list_count"] = len(json.loads(bodies[name]["list"] or b"{}").get("ClusterNodeSummaries", []))
+    finally:
+        nginx.stop()
+        for port, process in servers.values():
             process.kill()
             process.wait()
-        results[name]["cold"] = cold_start(starter)
-    memory, files = nginx_ceiling(bodies, args.seconds, tmp)
+    for name in servers:
+        results[name]["cold"] = cold_start(starters[name])
     hp, before, moto = results.get("hyperpod-local", {}), results.get("before", {}), results.get("moto", {})
 
     def cell(r, key):
@@ -236,8 +287,9 @@ def main():
     def ratio(a, b):
         return f"{a / b:.2f}" if a and b else "–"
 
-    print(f"machine: {os.cpu_count()} cores; {args.seconds:g} s per row; wrk -t1 -c8 for the first three rows, "
-          "every request with a SigV4 Authorization header")
+    print(f"machine: {os.cpu_count()} cores; {args.rounds} rounds of {args.seconds:g} s per row, medians; wrk -t1 -c8 for "
+          "the first three rows, every request with a SigV4 Authorization header; hyperpod-local at its default log "
+          "level (info: one line per request, to /dev/null)")
     print(f"{'row':44} {'hyperpod-local':>15} {'before':>10} {'moto':>10} {'nginx mem':>10} {'nginx file':>10} "
           f"{'hp/before':>9} {'hp/moto':>8} {'hp/mem':>7} {'hp/file':>7}")
     rows = [("describe", "DescribeCluster (req/s)"), ("list", "ListClusterNodes page of 100 (req/s)"),
@@ -250,8 +302,9 @@ def main():
         print(f"{label:44} {cell(hp, key):>15} {cell(before, key):>10} {cell(moto, key):>10} "
               f"{(f'{m:,.0f}' if m else '–'):>10} {(f'{f:,.0f}' if f else '–'):>10} {ratio(h, value(before, key)):>9} "
               f"{ratio(h, value(moto, key)):>8} {ratio(h, m):>7} {ratio(h, f):>7}")
-    print(f"UpdateCluster statuses: hyperpod-local {sorted(hp.get('update_status', []))}, moto {sorted(moto.get('update_status', []))}")
-    print(f"ListClusterNodes page sizes: hyperpod-local {hp.get('list_count')}, moto {moto.get('list_count')}")
+    print(f"UpdateCluster statuses: {', '.join(f'{n} {sorted(s)}' for n, s in statuses.items())}")
+    sizes = ", ".join(f"{n} {r.get('list_count')}" for n, r in results.items())
+    print(f"ListClusterNodes page sizes: {sizes}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,22 @@ public struct AWSError: Error, AWSErrorConvertible, Sendable, Equatable, CustomS
         AWSError(code: "ValidationException", message: message)
     }
 
+    // MARK: The model's errors (AWS doc D1: `Message` member)
+
+    /// 400 `ConflictException`: the resource's state does not allow the call now (e.g. R69, R85).
+    public static func conflict(_ message: String) -> AWSError { AWSError(code: "ConflictException", message: message) }
+
+    /// 400 `ResourceNotFound` (e.g. R32).
+    public static func resourceNotFound(_ message: String) -> AWSError { AWSError(code: "ResourceNotFound", message: message) }
+
+    /// 400 `ResourceInUse`: the name or resource is taken (e.g. R56).
+    public static func resourceInUse(_ message: String) -> AWSError { AWSError(code: "ResourceInUse", message: message) }
+
+    /// 400 `ResourceLimitExceeded`: an account quota (R84).
+    public static func resourceLimitExceeded(_ message: String) -> AWSError {
+        AWSError(code: "ResourceLimitExceeded", message: message)
+    }
+
     /// 500 `InternalFailure`: an unexpected fault, always a bug (spec R7).
     public static func internalFailure(requestID: String) -> AWSError {
         AWSError(

@@ -47,6 +47,10 @@ public struct HTTPRequest: Sendable {
     /// path part.
     public var path: Substring {
         var rest = target[...]
+        if rest.utf8.first == UInt8(ascii: "/") {  // origin form, the usual one: no scheme to look for
+            if let q = rest.utf8.firstIndex(of: UInt8(ascii: "?")) { return rest[..<q] }
+            return rest
+        }
         for scheme in ["http://", "https://"] where rest.lowercased().hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
             guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }

@@ -204,10 +204,7 @@ extension ClusterService: AdminBackend {
                     guard let loaded = try ClusterStore.load(row.arn, db: db),
                           loaded.cluster.groups.contains(where: { $0.retryDelay != nil }) else { continue }
                     var lifecycle = loaded
-                    var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
-                    let effects = lifecycle.retryWaitingLaunches(context: &context)
-                    try finishTransition(context, db: db)
-                    try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
+                    try commit(&lifecycle, at: now, db: db) { l, c in ((), l.retryWaitingLaunches(context: &c)) }
                 }
             }
         } catch { throw Self.adminError(error) }
@@ -321,10 +318,12 @@ extension ClusterService: AdminBackend {
                         throw AdminError.badBody("No cluster \(name) in account \(partition.account), region \(partition.region)")
                     }
                     var lifecycle = loaded
-                    guard let effects = lifecycle.failNode(node, reason: reason, timing: timing) else {
-                        throw AdminError.badBody("No Running node \(node) in cluster \(name)")
+                    try commit(&lifecycle, at: now, db: db) { l, _ in
+                        guard let effects = l.failNode(node, reason: reason, timing: timing) else {
+                            throw AdminError.badBody("No Running node \(node) in cluster \(name)")
+                        }
+                        return ((), effects)
                     }
-                    try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
                 }
             } catch let error as AdminError { throw error } catch { throw Self.adminError(error) }
             return id  // acts once: not listed
@@ -380,11 +379,7 @@ extension ClusterService: AdminBackend {
             for arn in arns {
                 guard let loaded = try ClusterStore.load(arn, db: db), loaded.cluster.softwareUpdate?.phase == .baking else { continue }
                 var lifecycle = loaded
-                var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
-                let effects = lifecycle.checkAlarms(context: &context)
-                guard lifecycle != loaded else { continue }
-                try finishTransition(context, db: db)
-                try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
+                try commit(&lifecycle, at: now, db: db, onlyIfChanged: true) { l, c in ((), l.checkAlarms(context: &c)) }
             }
         }
     }

@@ -284,10 +284,7 @@ public final class ClusterService: @unchecked Sendable {
               loaded.cluster.generation == transition.generation else { return [] }
         guard let event = LifecycleEvent(encoded: transition.event) else { throw UnknownTransition(event: transition.event) }
         var lifecycle = loaded
-        var context = try makeContext(for: lifecycle.cluster, at: transition.dueAt, db: db)
-        let effects = lifecycle.handle(event, context: &context)
-        try finishTransition(context, db: db)
-        let timers = try apply(effects, to: lifecycle, previous: loaded, at: transition.dueAt, db: db)
+        let timers = try self.transition(&lifecycle, at: transition.dueAt, db: db) { l, c in ((), l.handle(event, context: &c)) }.timers
         try persistGenerator(db)
         return timers
     }

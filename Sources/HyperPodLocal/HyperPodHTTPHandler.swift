@@ -164,13 +164,15 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         }
         let latency = (Self.monotonicSeconds() - started) * 1000
         metrics.record(operation: operation, status: outcome.response.status.code, milliseconds: latency)
-        logger.info("request", metadata: [
-            "aws.operation": "\(operation)",
-            "http.status": "\(outcome.response.status.code)",
-            "aws.error_code": "\(outcome.errorCode ?? "-")",
-            "latency_ms": "\(Double(Int(latency * 1000)) / 1000)",
-            "request.id": "\(requestID)",
-        ])
+        if logger.logLevel <= .info {
+            logger.info("request", metadata: [
+                "aws.operation": .string(operation),
+                "http.status": .string(String(outcome.response.status.code)),
+                "aws.error_code": .string(outcome.errorCode ?? "-"),
+                "latency_ms": .string(Self.milliseconds(latency)),
+                "request.id": .string(requestID),
+            ])
+        }
         return outcome.response
     }
 
@@ -197,6 +199,18 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         case 505: "HttpVersionNotSupportedException"
         default: "BadRequestException"
         }
+    }
+
+    /// Milliseconds with up to three decimals, as the request log shows them (`0.042`, `12.5`), without formatting a
+    /// `Double`.
+    static func milliseconds(_ value: Double) -> String {
+        let micros = Int((value * 1000).rounded(.down))
+        let whole = micros / 1000, fraction = micros % 1000
+        if fraction == 0 { return "\(whole).0" }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits)"
     }
 
     static func monotonicSeconds() -> Double {

@@ -43,12 +43,16 @@ public struct StandardErrorLogHandler: LogHandler {
             line.append(0x20)
             line += key.utf8
             line.append(UInt8(ascii: "="))
-            line += "\(merged[key]!)".utf8
+            if case .string(let text) = merged[key]! {
+                line += text.utf8
+            } else {
+                line += "\(merged[key]!)".utf8
+            }
         }
         line += " [".utf8
         line += event.source.utf8
         line += "] ".utf8
-        line += "\(event.message)".utf8
+        line += event.message.description.utf8
         line.append(0x0A)
         line.withUnsafeBufferPointer { buffer in
             var offset = 0

@@ -152,3 +152,24 @@ struct SeededRestartTests {
     }
 }
 
+
+/// Domain rejections become AWS errors in one place, each operation keeping the code AWS uses for it.
+struct RejectionCodesTests {
+    @Test func updateOperations_AnswerAStateConflictWithConflictException() {
+        #expect(RejectionCodes.conflictOrValidation.error(.conflict("busy")) == AWSError(code: "ConflictException", message: "busy"))
+        #expect(RejectionCodes.conflictOrValidation.error(.validation("bad")) == AWSError(code: "ValidationException", message: "bad"))
+    }
+
+    @Test func nodeOperations_AnswerBothWithValidationException() {
+        #expect(RejectionCodes.validationOnly.error(.conflict("busy")) == AWSError(code: "ValidationException", message: "busy"))
+        #expect(RejectionCodes.validationOnly.error(.validation("bad")) == AWSError(code: "ValidationException", message: "bad"))
+    }
+
+    @Test func modeledErrorFactories_UseTheModelsCodesAndMessageMember() {
+        #expect(AWSError.conflict("x").code == "ConflictException" && AWSError.conflict("x").messageMemberName == "Message")
+        #expect(AWSError.resourceNotFound("x").code == "ResourceNotFound")
+        #expect(AWSError.resourceInUse("x").code == "ResourceInUse")
+        #expect(AWSError.resourceLimitExceeded("x").code == "ResourceLimitExceeded")
+        #expect(AWSError.validation("x").messageMemberName == "message")
+    }
+}

@@ -43,7 +43,7 @@ extension ClusterService {
         try read { db, _ in
             let cluster = try resolveCluster(input.clusterName, context: context, db: db).cluster
             guard let event = try ClusterStore.event(input.eventId, of: cluster.arn, db: db) else {
-                throw AWSError(code: "ResourceNotFound", message: "Could not find event '\(input.eventId)' in cluster '\(cluster.arn)'")
+                throw AWSError.resourceNotFound("Could not find event '\(input.eventId)' in cluster '\(cluster.arn)'")
             }
             return DescribeClusterEventResponse(eventDetails: ClusterEventDetail(
                 eventId: event.id, clusterArn: cluster.arn, clusterName: cluster.name,

@@ -22,7 +22,7 @@ extension ClusterService {
             }
             // R66: a name in use in the partition, also by a Deleting or Failed cluster.
             if try ClusterStore.resolve(input.clusterName, in: context.partition, db: db) != nil {
-                throw AWSError(code: "ResourceInUse", message: "Cluster \(input.clusterName) already exists.")
+                throw AWSError.resourceInUse("Cluster \(input.clusterName) already exists.")
             }
             // R84: quotas, after every business check.
             if let violation = Quotas.firstViolation(
@@ -32,7 +32,7 @@ extension ClusterService {
                 newCluster: true, ebsVolumeSizes: Self.ebsVolumeSizes(groups.map { $0.instanceStorageConfigs }),
                 limits: try quotaLimits(in: context.partition, db: db)
             ) {
-                throw AWSError(code: "ResourceLimitExceeded", message: violation.message)
+                throw AWSError.resourceLimitExceeded(violation.message)
             }
             // R30: a new 12-character id, never reused.
             var clusterID: String

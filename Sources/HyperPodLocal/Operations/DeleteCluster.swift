@@ -12,7 +12,7 @@ extension ClusterService {
             let loaded = try resolveCluster(input.clusterName, context: context, db: db)
             var lifecycle = loaded
             if lifecycle.cluster.status == .deleting {
-                throw AWSError(code: "ConflictException", message: "Cluster \(lifecycle.cluster.name) is already being deleted.")
+                throw AWSError.conflict("Cluster \(lifecycle.cluster.name) is already being deleted.")
             }
             try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, db: db)
             let effects = lifecycle.delete(timing: timing)

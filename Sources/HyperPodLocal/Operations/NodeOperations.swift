@@ -12,8 +12,6 @@ extension ClusterService {
     ) throws -> (arn: String, result: NodeOperationResult) {
         try perform { db, now in
             var lifecycle = try resolveCluster(name, context: context, db: db)
-            let previous = lifecycle
-            var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
             // R103, R122: injected per-node InternalServerError results (reboot and replace only); those nodes are left alone.
             var injected = NodeOperationResult()
             var nodeIds = nodeIds, logicalIds = logicalIds
@@ -28,25 +26,18 @@ extension ClusterService {
                 if !failed.isEmpty { nodeIds = nodeIds?.filter { !failed.contains($0) } }
                 if !failedLogical.isEmpty { logicalIds = logicalIds?.filter { !failedLogical.contains($0) } }
                 if (nodeIds ?? []).isEmpty && (logicalIds ?? []).isEmpty && !(injected.failed + injected.failedLogical).isEmpty {
-                    do {
+                    try checked(.validationOnly) {
                         try lifecycle.checkNodeOperationState(verb: operation == .reboot ? "rebooted" : "repaired")
-                    } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
-                        throw AWSError.validation(message)
                     }
                     return (lifecycle.cluster.arn, injected)
                 }
             }
-            var outcome: (NodeOperationResult, [LifecycleEffect])
-            do {
-                outcome = try lifecycle.batch(operation, nodeIds: nodeIds, logicalIds: logicalIds, context: &transition)
-            } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
-                throw AWSError.validation(message)
+            var result = try commit(&lifecycle, at: now, db: db, codes: .validationOnly) { l, c in
+                try l.batch(operation, nodeIds: nodeIds, logicalIds: logicalIds, context: &c)
             }
-            outcome.0.failed += injected.failed
-            outcome.0.failedLogical += injected.failedLogical
-            try finishTransition(transition, db: db)
-            try TransitionStore.schedule(try apply(outcome.1, to: lifecycle, previous: previous, at: now, db: db), db: db)
-            return (lifecycle.cluster.arn, outcome.0)
+            result.failed += injected.failed
+            result.failedLogical += injected.failedLogical
+            return (lifecycle.cluster.arn, result)
         }
     }
 
@@ -108,7 +99,6 @@ extension ClusterService {
     func batchAddClusterNodes(_ input: BatchAddClusterNodesRequest, context: AWSRequestContext) throws -> BatchAddClusterNodesResponse {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            let previous = lifecycle
             let arn = lifecycle.cluster.arn
             let parameters = String(decoding: JSONWriter.encode(.array(input.nodesToAdd.map(\.jsonValue))), as: UTF8.self)
             if let token = input.clientToken, let stored = try ClusterStore.clientToken(token, cluster: arn, db: db),
@@ -122,12 +112,7 @@ extension ClusterService {
                 }
                 return replay
             }
-            let plans: [NodeAdditionPlan]
-            do {
-                plans = try lifecycle.planBatchAdd(input.nodesToAdd)
-            } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
-                throw AWSError.validation(message)
-            }
+            let plans = try checked(.validationOnly) { try lifecycle.planBatchAdd(input.nodesToAdd) }
             var after = lifecycle.targetCounts
             for plan in plans where plan.errorCode == nil {
                 if let group = lifecycle.cluster.groups.first(where: { $0.name == plan.entry.instanceGroupName }) {
@@ -138,12 +123,9 @@ extension ClusterService {
                 usage: try ClusterStore.quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: after, newCluster: false,
                 ebsVolumeSizes: [], limits: try quotaLimits(in: context.partition, db: db)
             ) {
-                throw AWSError(code: "ResourceLimitExceeded", message: violation.message)
+                throw AWSError.resourceLimitExceeded(violation.message)
             }
-            var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
-            let (created, effects) = lifecycle.applyBatchAdd(plans, context: &transition)
-            try finishTransition(transition, db: db)
-            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
+            let created = try commit(&lifecycle, at: now, db: db, codes: .validationOnly) { l, c in l.applyBatchAdd(plans, context: &c) }
             var successful: [NodeAdditionResult] = []
             var failed: [BatchAddClusterNodesError] = []
             for (plan, ids) in zip(plans, created) {

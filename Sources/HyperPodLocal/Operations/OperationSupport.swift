@@ -17,7 +17,7 @@ enum ClusterErrors {
         let arn = nameOrARN.hasPrefix("arn:") ? nameOrARN
             : Identifiers.clusterARN(partition: context.identity.partition, region: context.identity.region,
                                      account: context.identity.accountID, clusterID: nameOrARN)
-        return AWSError(code: "ResourceNotFound", message: "Could not find cluster '\(arn)'")
+        return AWSError.resourceNotFound("Could not find cluster '\(arn)'")
     }
 }
 

@@ -10,14 +10,9 @@ extension ClusterService {
     func startClusterHealthCheck(_ input: StartClusterHealthCheckRequest, context: AWSRequestContext) throws -> StartClusterHealthCheckResponse {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            let previous = lifecycle
-            let effects: [LifecycleEffect]
-            do {
-                effects = try lifecycle.startHealthCheck(input.deepHealthCheckConfigurations, timing: timing)
-            } catch UpdateRejection.validation(let message), UpdateRejection.conflict(let message) {
-                throw AWSError.validation(message)
+            try commit(&lifecycle, at: now, db: db, codes: .validationOnly) { l, _ in
+                ((), try l.startHealthCheck(input.deepHealthCheckConfigurations, timing: timing))
             }
-            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
             return StartClusterHealthCheckResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

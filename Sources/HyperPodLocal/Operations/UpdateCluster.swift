@@ -12,14 +12,8 @@ extension ClusterService {
     func updateCluster(_ input: UpdateClusterRequest, context: AWSRequestContext) throws -> UpdateClusterResponse {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            let previous = lifecycle
-            let plan: UpdatePlan
-            do {
-                plan = try lifecycle.planUpdate(input, healthChecksInProgress: lifecycle.healthChecksInProgress)
-            } catch UpdateRejection.conflict(let message) {
-                throw AWSError(code: "ConflictException", message: message)
-            } catch UpdateRejection.validation(let message) {
-                throw AWSError.validation(message)
+            let plan = try checked(.conflictOrValidation) {
+                try lifecycle.planUpdate(input, healthChecksInProgress: lifecycle.healthChecksInProgress)
             }
             // R84: the net increase the request causes, against the partition's usage.
             if let violation = Quotas.firstViolation(
@@ -29,13 +23,10 @@ extension ClusterService {
                     + (input.restrictedInstanceGroups ?? []).map(\.instanceStorageConfigs)),
                 limits: try quotaLimits(in: context.partition, db: db)
             ) {
-                throw AWSError(code: "ResourceLimitExceeded", message: violation.message)
+                throw AWSError.resourceLimitExceeded(violation.message)
             }
             guard !plan.isNoOp else { return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn) }  // R86
-            var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
-            let effects = lifecycle.applyUpdate(plan, context: &transition)
-            try finishTransition(transition, db: db)
-            try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
+            try commit(&lifecycle, at: now, db: db) { l, c in ((), l.applyUpdate(plan, context: &c)) }
             return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

@@ -11,21 +11,9 @@ extension ClusterService {
     func updateClusterSoftware(_ input: UpdateClusterSoftwareRequest, context: AWSRequestContext) throws -> UpdateClusterSoftwareResponse {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            let previous = lifecycle
-            var transition = try makeContext(for: lifecycle.cluster, at: now, db: db)
-            let effects: [LifecycleEffect]
-            do {
-                effects = try lifecycle.startSoftwareUpdate(
-                    groupNames: input.instanceGroups?.map(\.instanceGroupName), imageID: input.imageId,
-                    deployment: input.deploymentConfig, context: &transition)
-            } catch UpdateRejection.conflict(let message) {
-                throw AWSError(code: "ConflictException", message: message)
-            } catch UpdateRejection.validation(let message) {
-                throw AWSError.validation(message)
-            }
-            try finishTransition(transition, db: db)
-            if lifecycle != previous {
-                try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: previous, at: now, db: db), db: db)
+            try commit(&lifecycle, at: now, db: db, onlyIfChanged: true) { l, c in
+                ((), try l.startSoftwareUpdate(groupNames: input.instanceGroups?.map(\.instanceGroupName), imageID: input.imageId,
+                                               deployment: input.deploymentConfig, context: &c))
             }
             return UpdateClusterSoftwareResponse(clusterArn: lifecycle.cluster.arn)
         }
