@@ -1,5 +1,6 @@
 import HTTP1
 import JSON
+import Synchronization
 
 /// An operation's implementation: input already decoded (a JSON object), output a JSON object.
 /// Throws an `AWSErrorConvertible` for an AWS error; any other error becomes a 500 `InternalFailure`.
@@ -52,6 +53,8 @@ public struct AWSJSONRouter: Sendable {
     public let validator: ShapeValidator
     /// Reject members the model does not have (spec R9) instead of ignoring them.
     public let strictMembers: Bool
+    /// Bodies that passed validation, by target and bytes (a waiter polls DescribeCluster with the same body).
+    let validated = ValidatedBodies()
     /// Check every successful response against the operation's output shape (spec R11); a mismatch answers 500.
     /// On in debug builds and tests.
     public let checkResponses: Bool
@@ -105,10 +108,14 @@ public struct AWSJSONRouter: Sendable {
         guard let targetHeader = request.headers["X-Amz-Target"] else {
             return .failure(refusal(.missingTarget, requestID: requestID, operation: nil))
         }
+        let identity = AWSIdentity.resolve(request, mode: authMode, defaultAccountID: defaultAccountID, defaultRegion: defaultRegion)
+        if let known = validated.lookup(target: targetHeader, body: request.body) {
+            let context = AWSRequestContext(requestID: requestID, operation: known.operation, identity: identity)
+            return .success(AWSCall(operation: known.operation, input: known.input, context: context, unknownMembers: known.unknownMembers))
+        }
         guard let operation = AmzTarget(targetHeader)?.sageMakerOperation else {
             return .failure(refusal(.unknownOperation(targetHeader), requestID: requestID, operation: nil))
         }
-        let identity = AWSIdentity.resolve(request, mode: authMode, defaultAccountID: defaultAccountID, defaultRegion: defaultRegion)
         let input: JSONObject
         switch Self.decodeBody(request.body) {
         case .success(let object): input = object
@@ -124,6 +131,8 @@ public struct AWSJSONRouter: Sendable {
                 return .failure(result)
             }
         }
+        validated.remember(target: targetHeader, body: request.body,
+                           .init(operation: operation, input: input, unknownMembers: unknownMembers))
         let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
         return .success(AWSCall(operation: operation, input: input, context: context, unknownMembers: unknownMembers))
     }
@@ -225,5 +234,42 @@ public struct AWSJSONRouter: Sendable {
 
     private func refusal(_ error: AWSError, requestID: String, operation: String?) -> Refusal {
         Refusal(outcome: failure(error, requestID: requestID, operation: operation))
+    }
+}
+
+/// Request bodies that passed the pipeline, by `X-Amz-Target` and body bytes: the same bytes to the same operation
+/// decode and validate the same way (the router's settings are fixed), so they are done once. SDK waiters poll
+/// DescribeCluster with one body for minutes. Small bodies only, a bounded number (emptied when full). Thread-safe.
+final class ValidatedBodies: Sendable {
+    struct Entry: Sendable {
+        let operation: String
+        let input: JSONObject
+        let unknownMembers: [ShapeValidator.UnknownMember]
+    }
+
+    private struct Key: Hashable {
+        let target: String
+        let body: [UInt8]
+    }
+
+    /// Bodies larger than this are not kept.
+    static let largestBody = 512
+    /// Entries kept at most.
+    static let capacity = 1024
+
+    private let entries = Mutex<[Key: Entry]>([:])
+
+    func lookup(target: String, body: [UInt8]) -> Entry? {
+        guard body.count <= Self.largestBody else { return nil }
+        let key = Key(target: target, body: body)
+        return entries.withLock { $0[key] }
+    }
+
+    func remember(target: String, body: [UInt8], _ entry: Entry) {
+        guard body.count <= Self.largestBody else { return }
+        entries.withLock {
+            if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[Key(target: target, body: body)] = entry
+        }
     }
 }

@@ -186,6 +186,7 @@ public struct HTTPRequestParser: Sendable {
     private static func decodeHead(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParserError) -> Head {
         // Split into lines; each ends in CRLF except the last (already verified: no bare LF).
         var lines: [Range<Int>] = []
+        lines.reserveCapacity(16)
         var start = 0
         var i = 0
         while i < bytes.count {
@@ -232,7 +233,7 @@ public struct HTTPRequestParser: Sendable {
             throw .badRequest("Invalid Host header")
         }
         let contentCoding: ContentCoding
-        switch headers.tokens("Content-Encoding").filter({ $0 != "identity" }) {
+        switch headers.contains("Content-Encoding") ? headers.tokens("Content-Encoding").filter({ $0 != "identity" }) : [] {
         case []: contentCoding = .identity
         case ["gzip"], ["x-gzip"], ["deflate"]: contentCoding = .compressed
         case let codings:

@@ -230,3 +230,41 @@ struct AmzTargetTests {
         #expect(RequestID.make() != id)
     }
 }
+
+/// A body validated once is not validated again for the same operation, but the identity is always the request's own,
+/// and a refused body is refused every time.
+struct ValidatedBodiesTests {
+    let router = AWSJSONRouter(handlers: [:], authMode: .parse, defaultAccountID: "000000000000", defaultRegion: "us-east-1")
+
+    func signed(_ account: String, region: String) -> [(String, String)] {
+        [("Authorization", "AWS4-HMAC-SHA256 Credential=\(account)/20261130/\(region)/sagemaker/aws4_request, SignedHeaders=host, Signature=ff")]
+    }
+
+    @Test func theSameBody_DecodesToTheSameInput_WithEachRequestsOwnIdentity() throws {
+        let first = try router.decode(.makeAWS(body: #"{"ClusterName":"demo"}"#, headers: signed("111111111111", region: "us-east-1")),
+                                      requestID: "a").get()
+        let second = try router.decode(.makeAWS(body: #"{"ClusterName":"demo"}"#, headers: signed("222222222222", region: "eu-west-1")),
+                                       requestID: "b").get()
+        #expect(first.input == second.input && first.operation == "DescribeCluster" && second.operation == "DescribeCluster")
+        #expect(first.context.identity.accountID == "111111111111" && second.context.identity.accountID == "222222222222")
+        #expect(second.context.identity.region == "eu-west-1" && second.context.requestID == "b")
+        #expect(router.validated.lookup(target: "SageMaker.DescribeCluster", body: Array(#"{"ClusterName":"demo"}"#.utf8)) != nil)
+    }
+
+    @Test func anotherTarget_WithTheSameBytes_IsItsOwnCall() throws {
+        _ = try router.decode(.makeAWS(target: "SageMaker.DescribeCluster", body: #"{"ClusterName":"demo"}"#), requestID: "a").get()
+        let delete = try router.decode(.makeAWS(target: "SageMaker.DeleteCluster", body: #"{"ClusterName":"demo"}"#), requestID: "b").get()
+        #expect(delete.operation == "DeleteCluster")
+    }
+
+    @Test func aRefusedBody_IsRefusedEveryTime() {
+        for _ in 0..<2 {
+            guard case .failure(let refusal) = router.decode(.makeAWS(body: #"{"ClusterName":"bad_name!"}"#), requestID: "r") else {
+                Issue.record("accepted")
+                return
+            }
+            #expect(refusal.outcome.errorCode == "ValidationException")
+        }
+        #expect(router.validated.lookup(target: "SageMaker.DescribeCluster", body: Array(#"{"ClusterName":"bad_name!"}"#.utf8)) == nil)
+    }
+}
