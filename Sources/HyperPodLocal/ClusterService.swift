@@ -83,7 +83,7 @@ public final class ClusterService: @unchecked Sendable {
             self.generator = Mutex(SeededGenerator())
         }
         queue.setSpecific(key: stateQueueKey, value: true)
-        if var saved = try database.read({ try ServerStore.clock(db: $0) }).flatMap(VirtualClock.State.init(stored:)) {
+        if var saved = try database.read({ try ServerStore.clock(db: $0) }) {
             if saved.mode != clockMode || saved.timeScale != timeScale {
                 let resumed = VirtualClock(state: saved, wall: wall).snapshot()
                 saved = VirtualClock.State(mode: clockMode, timeScale: timeScale, anchorVirtual: resumed.anchorVirtual,
@@ -96,7 +96,7 @@ public final class ClusterService: @unchecked Sendable {
         scheduler = TransitionScheduler(database: database) { [unowned self] transition, db in
             try self.fire(transition, db: db)
         }
-        try database.write { try ServerStore.saveClock(clock.snapshot().stored, db: $0) }
+        try database.write { try ServerStore.saveClock(clock.snapshot(), db: $0) }
         try loadFaults()
     }
 
@@ -525,7 +525,7 @@ public final class ClusterService: @unchecked Sendable {
 
     /// Persists the clock so a restart resumes it (spec R38).
     public func saveClock() throws {
-        try database.write { try ServerStore.saveClock(clock.snapshot().stored, db: $0) }
+        try database.write { try ServerStore.saveClock(clock.snapshot(), db: $0) }
     }
 
     /// Empties all state, or one partition's (RA2): clusters with their nodes, events, tags and timers, the

@@ -5,41 +5,24 @@ import JSON
 /// What the server keeps beside the clusters, inside the caller's transaction: the clock (R38), the id generator's
 /// state under `--seed` (R30), the injected faults (RA7), resets (RA2) and the counts of the metrics route (RA10).
 public enum ServerStore {
-    /// The persisted virtual clock: enough to resume it after a restart (R38).
-    public struct StoredClock: Sendable, Equatable {
-        /// `real` or `manual`.
-        public var mode: String
-        /// Virtual seconds per wall second (real mode).
-        public var timeScale: Double
-        /// Virtual time at the anchor.
-        public var anchorVirtual: VirtualTime
-        /// Wall time at the anchor, epoch milliseconds (real mode).
-        public var anchorWallMilliseconds: Int64
-
-        public init(mode: String, timeScale: Double, anchorVirtual: VirtualTime, anchorWallMilliseconds: Int64) {
-            self.mode = mode
-            self.timeScale = timeScale
-            self.anchorVirtual = anchorVirtual
-            self.anchorWallMilliseconds = anchorWallMilliseconds
-        }
-    }
-
     /// The persisted clock, nil on a new database.
-    public static func clock(db: StoreTransaction) throws -> StoredClock? {
-        guard let row = try Row.fetchOne(db.database.cachedStatement(sql: "SELECT * FROM clock_state WHERE id = 1")) else { return nil }
-        return StoredClock(mode: row["mode"], timeScale: row["time_scale"],
-                           anchorVirtual: VirtualTime(milliseconds: row["anchor_virtual_ms"]), anchorWallMilliseconds: row["anchor_wall_ms"])
+    /// - Returns: nil also for a mode this build does not know.
+    public static func clock(db: StoreTransaction) throws -> ClockState? {
+        guard let row = try Row.fetchOne(db.database.cachedStatement(sql: "SELECT * FROM clock_state WHERE id = 1")),
+              let mode = ClockMode(rawValue: row["mode"]) else { return nil }
+        return ClockState(mode: mode, timeScale: row["time_scale"],
+                          anchorVirtual: VirtualTime(milliseconds: row["anchor_virtual_ms"]), anchorWallMilliseconds: row["anchor_wall_ms"])
     }
 
     /// Persists the clock.
-    public static func saveClock(_ clock: StoredClock, db: StoreTransaction) throws {
+    public static func saveClock(_ clock: ClockState, db: StoreTransaction) throws {
         try db.database.execute(
             sql: """
                 INSERT INTO clock_state (id, mode, time_scale, anchor_virtual_ms, anchor_wall_ms) VALUES (1, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET mode = excluded.mode, time_scale = excluded.time_scale,
                     anchor_virtual_ms = excluded.anchor_virtual_ms, anchor_wall_ms = excluded.anchor_wall_ms
                 """,
-            arguments: [clock.mode, clock.timeScale, clock.anchorVirtual.milliseconds, clock.anchorWallMilliseconds]
+            arguments: [clock.mode.rawValue, clock.timeScale, clock.anchorVirtual.milliseconds, clock.anchorWallMilliseconds]
         )
     }
 

@@ -1,5 +1,4 @@
 import HyperPodDomain
-import HyperPodStore
 import Synchronization
 
 /// The one clock behind every timestamp and timer (spec R38).
@@ -11,27 +10,9 @@ import Synchronization
 ///
 /// It never goes backwards. Thread-safe.
 public final class VirtualClock: Sendable {
-    public enum Mode: String, Sendable, CaseIterable {
-        case real, manual
-    }
-
+    public typealias Mode = ClockMode
     /// What is persisted to resume the clock after a restart.
-    public struct State: Sendable, Equatable {
-        public var mode: Mode
-        /// Virtual seconds per wall second (real mode).
-        public var timeScale: Double
-        /// Virtual time at the anchor.
-        public var anchorVirtual: VirtualTime
-        /// Wall time at the anchor, epoch milliseconds (real mode).
-        public var anchorWallMilliseconds: Int64
-
-        public init(mode: Mode, timeScale: Double, anchorVirtual: VirtualTime, anchorWallMilliseconds: Int64) {
-            self.mode = mode
-            self.timeScale = timeScale
-            self.anchorVirtual = anchorVirtual
-            self.anchorWallMilliseconds = anchorWallMilliseconds
-        }
-    }
+    public typealias State = ClockState
 
     /// A request the clock refuses (answered 409 by the admin API, spec §14a).
     public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
@@ -138,20 +119,5 @@ public final class VirtualClock: Sendable {
             let elapsed = Double(max(0, wallMilliseconds - state.anchorWallMilliseconds)) * state.timeScale
             return VirtualTime.clamped(Double(state.anchorVirtual.milliseconds) + elapsed)  // saturates, never traps
         }
-    }
-}
-
-extension VirtualClock.State {
-    /// The clock as the store keeps it (R38).
-    var stored: ServerStore.StoredClock {
-        ServerStore.StoredClock(mode: mode.rawValue, timeScale: timeScale, anchorVirtual: anchorVirtual,
-                                anchorWallMilliseconds: anchorWallMilliseconds)
-    }
-
-    /// A stored clock, nil when its mode is not one this build knows.
-    init?(stored: ServerStore.StoredClock) {
-        guard let mode = VirtualClock.Mode(rawValue: stored.mode) else { return nil }
-        self.init(mode: mode, timeScale: stored.timeScale, anchorVirtual: stored.anchorVirtual,
-                  anchorWallMilliseconds: stored.anchorWallMilliseconds)
     }
 }
