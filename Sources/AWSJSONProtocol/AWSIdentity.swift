@@ -15,10 +15,10 @@ public struct AWSIdentity: Sendable, Equatable {
     public let region: String
     /// `aws`, `aws-cn` or `aws-us-gov` (spec R26).
     public let partition: String
-    /// The access key id that signed the request, when there was one.
-    public let accessKeyID: String?
+    /// The access key id that signed the request, when there was one (a slice of its `Authorization` header).
+    public let accessKeyID: Substring?
 
-    public init(accountID: String, region: String, accessKeyID: String? = nil) {
+    public init(accountID: String, region: String, accessKeyID: Substring? = nil) {
         self.accountID = accountID
         self.region = region
         self.partition = Self.partition(of: region)
@@ -39,7 +39,8 @@ public struct AWSIdentity: Sendable, Equatable {
             return AWSIdentity(accountID: defaultAccountID, region: defaultRegion)
         }
         let key = scope.accessKeyID
-        let account = key.utf8.count == 12 && key.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } ? key : defaultAccountID
-        return AWSIdentity(accountID: account, region: scope.region, accessKeyID: key)
+        // A 12-digit account id and a region fit in a string's inline storage: no allocation.
+        let account = key.utf8.count == 12 && key.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } ? String(key) : defaultAccountID
+        return AWSIdentity(accountID: account, region: String(scope.region), accessKeyID: key)
     }
 }

@@ -5,14 +5,16 @@ import HTTP1
 ///
 /// Read from the `Authorization` header (`AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`) or from the
 /// `X-Amz-Credential` query parameter (presigned form). Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-methods.html
+///
+/// The fields are slices of the header's own text: reading a scope allocates nothing.
 public struct SigV4CredentialScope: Sendable, Equatable {
-    public let accessKeyID: String
+    public let accessKeyID: Substring
     /// `yyyymmdd`, as signed.
-    public let date: String
-    public let region: String
-    public let service: String
+    public let date: Substring
+    public let region: Substring
+    public let service: Substring
 
-    public init(accessKeyID: String, date: String, region: String, service: String) {
+    public init(accessKeyID: Substring, date: Substring, region: Substring, service: Substring) {
         self.accessKeyID = accessKeyID
         self.date = date
         self.region = region
@@ -20,7 +22,7 @@ public struct SigV4CredentialScope: Sendable, Equatable {
     }
 
     /// Parses `<akid>/<date>/<region>/<service>/aws4_request`; nil when it does not have that form. Walks the UTF-8
-    /// bytes once, without splitting into arrays (the fields are short: their strings are stored inline).
+    /// bytes once, without splitting into arrays or copying the fields.
     public init?(credential: Substring) {
         let utf8 = credential.utf8
         // The four fields before `aws4_request`, as index ranges; a fifth slash, or fewer than four, is no scope.
@@ -45,8 +47,7 @@ public struct SigV4CredentialScope: Sendable, Equatable {
               utf8[start...].elementsEqual("aws4_request".utf8), !key.isEmpty, utf8[date].count == 8,
               utf8[date].allSatisfy({ $0 >= 48 && $0 <= 57 }), !region.isEmpty, !service.isEmpty
         else { return nil }
-        self.init(accessKeyID: String(credential[key]), date: String(credential[date]), region: String(credential[region]),
-                  service: String(credential[service]))
+        self.init(accessKeyID: credential[key], date: credential[date], region: credential[region], service: credential[service])
     }
 
     /// The scope of an `Authorization` header value; nil for another scheme or a malformed header. Finds the
