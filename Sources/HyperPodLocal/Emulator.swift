@@ -26,11 +26,13 @@ public final class Emulator: Sendable {
     public let configuration: EmulatorConfiguration
     public let service: ClusterService
     let server: HTTPServer
+    let logger: Logger
 
     /// Opens the database (creating and migrating it) and builds the routes.
     /// - Throws: database errors (unreadable file, not a database).
     public init(configuration: EmulatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        self.logger = logger
         let database = try EmulatorDatabase(path: configuration.inMemory ? nil : configuration.databasePath)
         let service = try ClusterService(
             database: database, clockMode: configuration.clockMode, timeScale: configuration.timeScale,
@@ -128,6 +130,11 @@ public final class Emulator: Sendable {
         service.start()
         server.run()
         service.stop()
+        do {
+            try service.database.checkpoint()
+        } catch {
+            logger.warning("database.checkpoint_failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Begins a graceful stop; safe from any thread (signal sources call it).

@@ -343,6 +343,14 @@ public final class EmulatorDatabase: Sendable {
         return try writer.read { db in try body(StoreTransaction(database: db)) }
     }
 
+    /// Writes the write-ahead log back into the database file and empties it (a clean stop): the file alone then holds
+    /// the whole state. Nothing to do in memory.
+    /// - Throws: a database error (the log then stays; nothing is lost).
+    public func checkpoint() throws {
+        guard let pool = writer as? DatabasePool else { return }
+        _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+    }
+
     /// `PRAGMA integrity_check`: `["ok"]` for a sound database.
     public func integrityCheck() throws -> [String] {
         try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }

@@ -41,9 +41,13 @@ struct Health: ParsableCommand {
         let environment = Environment().variables
         var target = (host: "127.0.0.1", port: UInt16(4580))
         let file = addressFile ?? environment["HYPERPOD_LOCAL_ADDRESS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        var note = ""
         if host == nil, port == nil, let file, let recorded = AddressFile.read(file) {
             target = recorded
         } else {
+            if host == nil, port == nil, let file {
+                note = " (no address in \(file): is the server up, and started with --address-file \(file)?)"
+            }
             if let text = environment["HYPERPOD_LOCAL_HOST"], !text.isEmpty { target.host = text }
             if let text = environment["HYPERPOD_LOCAL_PORT"], !text.isEmpty {
                 guard let value = UInt16(text) else { throw ValidationError("HYPERPOD_LOCAL_PORT='\(text)' is not a port") }
@@ -54,7 +58,7 @@ struct Health: ParsableCommand {
         }
         if let failure = Self.check(host: target.host, port: target.port, timeoutSeconds: timeout) {
             let shown = target.host.contains(":") ? "[\(target.host)]:\(target.port)" : "\(target.host):\(target.port)"
-            printError("hyperpod-local health: \(shown): \(failure)")
+            printError("hyperpod-local health: \(shown): \(failure)\(note)")
             throw ExitCode.failure
         }
     }

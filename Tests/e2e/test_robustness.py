@@ -182,3 +182,20 @@ def test_a_database_written_by_a_newer_schema_is_refused_naming_both_versions(tm
     assert refused.stderr.strip() == (
         f"Error: database {db} was written by a newer hyperpod-local (schema version 99; this one knows schema versions "
         f"up to {known}); start a newer hyperpod-local on it, or use another --db")
+
+
+def test_a_clean_stop_leaves_the_whole_state_in_the_database_file(tmp_path):
+    """After SIGTERM the write-ahead log is written back: a copy of the .sqlite file alone holds every cluster."""
+    db = str(tmp_path / "state.sqlite")
+    server = Server("--db", db, "--clock", "manual", in_memory=False)
+    make_client(server.endpoint).create_cluster(ClusterName="kept", InstanceGroups=[group()])
+    server.stop()
+    assert os.path.getsize(db + "-wal") == 0
+    copy = str(tmp_path / "copy.sqlite")
+    with open(db, "rb") as source, open(copy, "wb") as target:
+        target.write(source.read())
+    again = Server("--db", copy, "--clock", "manual", in_memory=False)
+    try:
+        assert [c["ClusterName"] for c in make_client(again.endpoint).list_clusters()["ClusterSummaries"]] == ["kept"]
+    finally:
+        again.stop()

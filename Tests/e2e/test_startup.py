@@ -164,3 +164,14 @@ def test_health_reports_a_server_that_answers_but_not_200():
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 1
     assert stderr.strip() == f"hyperpod-local health: 127.0.0.1:{port}: answered HTTP/1.1 503 Service Unavailable"
+
+
+def test_health_names_an_address_file_that_holds_no_address():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        missing = os.path.join(folder, "hyperpod-local.address")
+        failed = run("health", env={"HYPERPOD_LOCAL_ADDRESS_FILE": missing, "HYPERPOD_LOCAL_PORT": str(port)})
+    assert failed.returncode == 1
+    assert failed.stderr.strip() == (
+        f"hyperpod-local health: 127.0.0.1:{port}: connection refused: no server listens there (no address in {missing}: "
+        f"is the server up, and started with --address-file {missing}?)")
