@@ -147,7 +147,7 @@ extension ClusterService: AdminBackend {
         do {
             return try database.read { db in
                 let limits = try capacityLimits(in: partition, db: db)
-                let inUse = try capacityInUse(in: partition, db: db)
+                let inUse = try ClusterStore.instancesHeld(in: partition, db: db)
                 var pools: [JSONValue] = []
                 for type in limits.keys.sorted() {
                     for zone in limits[type]!.keys.sorted() {
@@ -191,7 +191,7 @@ extension ClusterService: AdminBackend {
         do {
             _ = try perform { db, now in
                 // The body gives free instances: a pool's size is that plus what the partition already holds.
-                let inUse = try capacityInUse(in: partition, db: db)
+                let inUse = try ClusterStore.instancesHeld(in: partition, db: db)
                 var sizes: [String: [String: Int]] = [:]
                 for (type, zones) in free {
                     for (zone, n) in zones {

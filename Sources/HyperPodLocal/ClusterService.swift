@@ -416,21 +416,16 @@ public final class ClusterService: @unchecked Sendable {
         return configuredCapacity
     }
 
-    /// Instances of `type` held against the pool of `zone` (`*`: every zone), from `capacityInUse`.
+    /// Instances of `type` held against the pool of `zone` (`*`: every zone), from `ClusterStore.instancesHeld`.
     static func held(_ inUse: [String: [String: Int]], type: String, zone: String) -> Int {
         zone == CapacityPools.allZones ? (inUse[type] ?? [:]).values.reduce(0, +) : inUse[type]?[zone] ?? 0
-    }
-
-    /// Instances held in a partition, by type and zone (a slot holds one from launch until it is removed).
-    func capacityInUse(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> [String: [String: Int]] {
-        try ClusterStore.instancesHeld(in: partition, db: db)
     }
 
     /// Free capacity of a partition: pool size minus what is held (spec R116). Unlimited types need no query.
     func capacityPools(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> CapacityPools {
         let limits = try capacityLimits(in: partition, db: db)
         guard !limits.isEmpty else { return .unlimited }
-        let inUse = try capacityInUse(in: partition, db: db)
+        let inUse = try ClusterStore.instancesHeld(in: partition, db: db)
         var free: [String: [String: Int]] = [:]
         for (type, sizes) in limits {
             var pools: [String: Int] = [:]

@@ -141,8 +141,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         if AdminRouter.matches(request) {
             var response = admin.handle(request)
             response.headers.add("x-amzn-RequestId", requestID)
-            var outcome = AWSJSONOutcome(response: response, operation: "admin \(request.method) \(request.path)")
-            outcome.errorCode = nil
+            let outcome = AWSJSONOutcome(response: response, operation: "admin \(request.method) \(request.path)")
             return finish(outcome, requestID: requestID, started: started)
         }
         return finish(aws.handle(request, requestID: requestID), requestID: requestID, started: started)
@@ -164,15 +163,13 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         }
         let latency = (Self.monotonicSeconds() - started) * 1000
         metrics.record(operation: operation, status: outcome.response.status.code, milliseconds: latency)
-        if logger.logLevel <= .info {
-            logger.info("request", metadata: [
-                "aws.operation": .string(operation),
-                "http.status": .string(String(outcome.response.status.code)),
-                "aws.error_code": .string(outcome.errorCode ?? "-"),
-                "latency_ms": .string(Self.milliseconds(latency)),
-                "request.id": .string(requestID),
-            ])
-        }
+        logger.info("request", metadata: [  // an autoclosure: built only when info is enabled
+            "aws.operation": .string(operation),
+            "http.status": .string(String(outcome.response.status.code)),
+            "aws.error_code": .string(outcome.errorCode ?? "-"),
+            "latency_ms": .string(Self.milliseconds(latency)),
+            "request.id": .string(requestID),
+        ])
         return outcome.response
     }
 

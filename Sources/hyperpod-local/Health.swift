@@ -38,9 +38,9 @@ struct Health: ParsableCommand {
     }
 
     func run() throws {
-        let environment = Environment().variables
+        let environment = Environment()
         var target = (host: "127.0.0.1", port: UInt16(4580))
-        let file = addressFile ?? environment["HYPERPOD_LOCAL_ADDRESS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let file = addressFile ?? environment.value("ADDRESS_FILE")
         var note = ""
         if host == nil, port == nil, let file, let recorded = AddressFile.read(file) {
             target = recorded
@@ -48,8 +48,8 @@ struct Health: ParsableCommand {
             if host == nil, port == nil, let file {
                 note = " (no address in \(file): is the server up, and started with --address-file \(file)?)"
             }
-            if let text = environment["HYPERPOD_LOCAL_HOST"], !text.isEmpty { target.host = text }
-            if let text = environment["HYPERPOD_LOCAL_PORT"], !text.isEmpty {
+            if let text = environment.value("HOST") { target.host = text }
+            if let text = environment.value("PORT") {
                 guard let value = UInt16(text) else { throw ValidationError("HYPERPOD_LOCAL_PORT='\(text)' is not a port") }
                 target.port = value
             }

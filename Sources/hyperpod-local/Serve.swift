@@ -225,7 +225,7 @@ struct Serve: ParsableCommand {
         } catch let error as SocketError {
             throw StartupError(listening: error, host: config.host, port: config.port)
         }
-        let addressFile = addressFile ?? Environment().variables["HYPERPOD_LOCAL_ADDRESS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let addressFile = addressFile ?? Environment().value("ADDRESS_FILE")
         for directory in config.seedDirectories {
             let created = try emulator.loadSeeds(from: directory)
             logger.info("seeds.loaded", metadata: ["directory": "\(directory)", "clusters": "\(created.joined(separator: ","))"])
@@ -344,11 +344,17 @@ struct Environment {
         self.variables = variables
     }
 
+    /// `HYPERPOD_LOCAL_<name>` when set to something other than the empty string.
+    func value(_ name: String) -> String? {
+        guard let text = variables["HYPERPOD_LOCAL_\(name)"], !text.isEmpty else { return nil }
+        return text
+    }
+
     /// The command-line value, else `HYPERPOD_LOCAL_<name>`, else `fallback`.
     /// - Throws: `ValidationError` when the environment value does not convert.
     func resolve<T: LosslessStringConvertible>(_ value: T?, _ name: String, default fallback: T) throws -> T {
         if let value { return value }
-        guard let text = variables["HYPERPOD_LOCAL_\(name)"], !text.isEmpty else { return fallback }
+        guard let text = self.value(name) else { return fallback }
         if T.self == Bool.self {
             switch text.lowercased() {
             case "1", "true", "yes", "on": return true as! T
