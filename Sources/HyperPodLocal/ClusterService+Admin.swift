@@ -201,7 +201,7 @@ extension ClusterService: AdminBackend {
                 try PartitionSettings.set(PartitionSettings.capacity, PartitionSettings.encodePools(sizes), in: partition, db: db)
                 // Waiting launches retry at once (R40).
                 for row in try ClusterStore.rows(in: partition, db: db) {
-                    guard let loaded = try ClusterStore.load(row.arn, db: db),
+                    guard let loaded = try? ClusterStore.load(row.arn, db: db),  // a damaged record has nothing to retry
                           loaded.cluster.groups.contains(where: { $0.retryDelay != nil }) else { continue }
                     var lifecycle = loaded
                     try commit(&lifecycle, at: now, db: db) { l, c in ((), l.retryWaitingLaunches(context: &c)) }
@@ -377,7 +377,8 @@ extension ClusterService: AdminBackend {
         _ = try perform { db, now in
             let arns = try ClusterStore.arns(withStatus: .systemUpdating, db: db)
             for arn in arns {
-                guard let loaded = try ClusterStore.load(arn, db: db), loaded.cluster.softwareUpdate?.phase == .baking else { continue }
+                // A damaged record (nil here) has no update to roll back; it does not stop the others.
+                guard let loaded = try? ClusterStore.load(arn, db: db), loaded.cluster.softwareUpdate?.phase == .baking else { continue }
                 var lifecycle = loaded
                 try commit(&lifecycle, at: now, db: db, onlyIfChanged: true) { l, c in ((), l.checkAlarms(context: &c)) }
             }
@@ -401,6 +402,7 @@ extension ClusterService: AdminBackend {
 
     static func adminError(_ error: any Error) -> AdminError {
         if let refusal = error as? VirtualClock.Refusal { return .conflict(refusal.description) }
+        if let damaged = error as? DamagedClusterRecord { return .conflict(ClusterErrors.damaged(damaged).message) }
         return AdminError(.internalServerError, "\(error)")
     }
 }

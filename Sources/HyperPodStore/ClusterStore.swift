@@ -39,19 +39,24 @@ public enum ClusterStore {
     }
 
     /// Loads a cluster with all its node slots.
+    /// - Throws: `DamagedClusterRecord` when its stored document or a node row cannot be decoded; SQLite errors.
     public static func load(_ arn: String, db transaction: StoreTransaction) throws -> ClusterLifecycle? {
         let db = transaction.database
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clusters WHERE arn = ?"), arguments: [arn]) else { return nil }
-        let cluster = try decodeCluster(row)
-        let nodes = try decodeNodes(db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"),
-                                    arguments: [arn])
-        return ClusterLifecycle(cluster: cluster, nodes: nodes)
+        return try DamagedClusterRecord.guarding(row) {
+            let cluster = try decodeCluster(row)
+            let nodes = try decodeNodes(db.cachedStatement(sql: "SELECT \(nodeColumns) FROM cluster_nodes WHERE cluster_arn = ? ORDER BY rowid"),
+                                        arguments: [arn])
+            return ClusterLifecycle(cluster: cluster, nodes: nodes)
+        }
     }
 
     /// Loads a cluster record without its node slots (listing, quotas: no need to read every node).
+    /// - Throws: `DamagedClusterRecord` when its stored document cannot be decoded; SQLite errors.
     public static func loadRecord(_ arn: String, db transaction: StoreTransaction) throws -> ClusterRecord? {
         let db = transaction.database
-        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clusters WHERE arn = ?"), arguments: [arn]).map(decodeCluster)
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clusters WHERE arn = ?"), arguments: [arn]) else { return nil }
+        return try DamagedClusterRecord.guarding(row) { try decodeCluster(row) }
     }
 
     /// Inserts or replaces a cluster and its node slots. With `previous` (the state it was loaded as), only the node
@@ -442,4 +447,33 @@ public enum ClusterStore {
 public struct StoreError: Error, CustomStringConvertible {
     public let description: String
     public static func corrupt(_ what: String) -> StoreError { StoreError(description: "stored \(what) cannot be decoded") }
+}
+
+/// A stored cluster whose document (or one of its node rows) cannot be decoded: a database edited by hand, or a bug.
+/// It carries what the `clusters` row's own columns still say, so the service can answer with the state it has
+/// (DescribeCluster) and remove the record (DeleteCluster) instead of failing every call on it (issue #14).
+public struct DamagedClusterRecord: Error, CustomStringConvertible, Sendable {
+    public let arn: String
+    public let name: String
+    /// The stored `status` column, as text (it may itself be what is damaged).
+    public let status: String
+    /// `created_at_ms`, virtual time.
+    public let creationTime: VirtualTime
+    /// What failed to decode.
+    public let reason: String
+
+    public var description: String { "stored cluster \(arn) cannot be decoded: \(reason)" }
+
+    /// `decode()`, with any decoding error turned into a `DamagedClusterRecord` of `row` (a `clusters` row).
+    /// SQLite's own errors pass through: they are not damage to this record.
+    static func guarding<T>(_ row: Row, _ decode: () throws -> T) throws -> T {
+        do {
+            return try decode()
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw DamagedClusterRecord(arn: row["arn"], name: row["name"], status: row["status"],
+                                       creationTime: VirtualTime(milliseconds: row["created_at_ms"]), reason: String(describing: error))
+        }
+    }
 }

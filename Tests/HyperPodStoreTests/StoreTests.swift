@@ -27,6 +27,25 @@ struct ClusterStoreTests {
         #expect(loaded.nodes.map(\.logicalID) == ["n1", "n3"])
         #expect(loaded.nodes.map(\.status) == [.running, .pending])
     }
+
+    /// A cluster whose document (or a node row) no longer decodes is reported as a `DamagedClusterRecord` carrying what
+    /// its row still says, not as an anonymous error (issue #14).
+    @Test func aDamagedDocument_IsReportedWithWhatItsRowSays() throws {
+        let db = try EmulatorDatabase(path: nil)
+        let t0 = VirtualTime(milliseconds: 7_000)
+        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"c","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":1,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
+        var (lifecycle, _) = ClusterLifecycle.create(request: request, arn: "arn:c", clusterID: "abcdef012345", account: "000000000000",
+                                                     region: "us-east-1", at: t0, timing: TimingProfile(.fast))
+        lifecycle.nodes = [NodeRecord(logicalID: "n1", instanceID: "i-1", groupName: "g", status: .pending, slotCreated: t0, launchTime: t0,
+                                      privateIP: 1, zone: nil)]
+        try db.write { try ClusterStore.save(lifecycle, db: $0) }
+        try db.write { try $0.database.execute(sql: "UPDATE cluster_nodes SET document = 'x' WHERE cluster_arn = 'arn:c'") }
+        let damagedNode = try #require(throws: DamagedClusterRecord.self) { _ = try db.read { try ClusterStore.load("arn:c", db: $0) } }
+        #expect(!damagedNode.reason.isEmpty && damagedNode.status == "Creating" && damagedNode.creationTime == t0 && damagedNode.name == "c")
+        try db.write { try $0.database.execute(sql: "UPDATE clusters SET document = '[]' WHERE arn = 'arn:c'") }
+        let error = try #require(throws: DamagedClusterRecord.self) { _ = try db.read { try ClusterStore.loadRecord("arn:c", db: $0) } }
+        #expect(error.arn == "arn:c" && error.description.contains("cannot be decoded"))
+    }
 }
 
 struct MigrationTests {

@@ -109,6 +109,58 @@ def test_R39_a_transition_that_fails_every_time_is_set_aside_and_the_others_fire
         server.stop()
 
 
+def test_a_cluster_whose_stored_record_is_damaged_is_reported_not_a_500(tmp_path):
+    """A database edited by hand: one cluster's stored document is no longer JSON. Its calls answer 400 naming the damage
+    (an SDK does not retry them), DescribeCluster shows what its row still says, DeleteCluster removes it, and the other
+    cluster is untouched."""
+    db = str(tmp_path / "state.sqlite")
+    first = Server("--db", db, "--clock", "manual", in_memory=False)
+    try:
+        sm = make_client(first.endpoint)
+        arn = sm.create_cluster(ClusterName="damaged", InstanceGroups=[group()])["ClusterArn"]
+        sm.create_cluster(ClusterName="healthy", InstanceGroups=[group()])
+    finally:
+        first.stop()
+    connection = sqlite3.connect(db)
+    with connection:
+        connection.execute("UPDATE clusters SET document = '{broken' WHERE name = 'damaged'")
+    connection.close()
+
+    server = Server("--db", db, "--clock", "manual", in_memory=False)
+    try:
+        sm = make_client(server.endpoint)
+        described = sm.describe_cluster(ClusterName="damaged")
+        assert (described["ClusterArn"], described["ClusterStatus"], described["InstanceGroups"]) == (arn, "Creating", [])
+        assert "cannot read the stored record" in described["FailureMessage"]
+        for call in (lambda: sm.list_cluster_nodes(ClusterName="damaged"),
+                     lambda: sm.update_cluster(ClusterName="damaged", InstanceGroups=[group(count=2)])):
+            with pytest.raises(sm.exceptions.ClientError) as caught:
+                call()
+            error = caught.value.response
+            assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert error["Error"]["Code"] == "ValidationException"
+            assert f"cannot read the stored record of cluster '{arn}'" in error["Error"]["Message"]
+
+        # The damaged cluster's timers are set aside; the other cluster's fire.
+        status, settled = request(server, "/_hyperpod/settle", {"maxSeconds": 3600})
+        assert status == 200 and [t["resourceArn"] for t in settled["setAside"]] == [arn]
+        assert sm.describe_cluster(ClusterName="healthy")["ClusterStatus"] == "InService"
+        status, state = request(server, "/_hyperpod/state")
+        assert status == 200
+        [listed] = [c for c in state["clusters"] if c["ClusterName"] == "damaged"]
+        assert "cannot be read" in listed["error"]
+
+        # DeleteCluster removes the record at once, with its set-aside timers.
+        assert sm.delete_cluster(ClusterName="damaged")["ClusterArn"] == arn
+        assert [c["ClusterName"] for c in sm.list_clusters()["ClusterSummaries"]] == ["healthy"]
+        with pytest.raises(sm.exceptions.ResourceNotFound):
+            sm.describe_cluster(ClusterName="damaged")
+        status, settled = request(server, "/_hyperpod/settle", {})
+        assert status == 200 and settled["settled"] is True and settled["setAside"] == []
+        assert "InternalFailure" not in server.log()
+    finally:
+        server.stop()
+
 def test_seed_on_an_existing_database_never_reuses_stored_ids(tmp_path):
     """Restart with the same --seed on the same file, then CreateCluster from another account: no 500 (the ids of the
     first run are stored), and the run is still reproducible."""

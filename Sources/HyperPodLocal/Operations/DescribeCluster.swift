@@ -16,7 +16,12 @@ extension ClusterService {
         }
         // Off the queue (`readQueue`) the read is a snapshot: its answer is cached only if no change came in between.
         let epoch = cacheEpoch
-        let response = try read { db, _ in Self.describe(try resolveCluster(input.clusterName, context: context, db: db)) }
+        let response = try read { db, _ in
+            switch try resolveClusterAllowingDamage(input.clusterName, context: context, db: db) {
+            case .success(let lifecycle): Self.describe(lifecycle)
+            case .failure(let damaged): Self.describe(damaged)
+            }
+        }
         if onQueue { describeCache[key] = response }
         cacheDescribe(response, key: key, readSince: epoch)
         return response
@@ -27,6 +32,14 @@ extension ClusterService {
     func cachedDescribe(_ call: AWSCall) -> [UInt8]? {
         guard let name = call.input["ClusterName"]?.stringValue else { return nil }
         return cachedDescribe(key: "\(call.context.partition.account)|\(call.context.partition.region)|\(name)")
+    }
+
+    /// What DescribeCluster says of a cluster whose stored record cannot be decoded (issue #14): the state its row
+    /// still holds (ARN, name, status, creation time), no groups, and a `FailureMessage` naming the damage.
+    static func describe(_ damaged: DamagedClusterRecord) -> DescribeClusterResponse {
+        DescribeClusterResponse(
+            clusterArn: damaged.arn, clusterName: damaged.name, clusterStatus: ClusterStatus(rawValue: damaged.status) ?? .failed,
+            creationTime: damaged.creationTime.epochSeconds, failureMessage: ClusterErrors.damagedFailureMessage(damaged), instanceGroups: [])
     }
 
     static func describe(_ lifecycle: ClusterLifecycle) -> DescribeClusterResponse {

@@ -11,10 +11,11 @@ extension ClusterService {
     func listClusterNodes(_ input: ListClusterNodesRequest, context: AWSRequestContext) throws -> ListClusterNodesResponse {
         try read { db, _ in
             // Keyset paging in SQL (spec R95): a page reads its rows only, not the whole cluster.
-            guard let arn = try ClusterStore.resolve(input.clusterName, in: context.partition, db: db),
-                  let cluster = try ClusterStore.loadRecord(arn, db: db) else {
-                throw ClusterErrors.notFound(input.clusterName, context: context)
-            }
+            let loaded: ClusterRecord?
+            do {
+                loaded = try ClusterStore.resolve(input.clusterName, in: context.partition, db: db).flatMap { try ClusterStore.loadRecord($0, db: db) }
+            } catch let damaged as DamagedClusterRecord { throw ClusterErrors.damaged(damaged) }
+            guard let cluster = loaded else { throw ClusterErrors.notFound(input.clusterName, context: context) }
             let byName = input.sortBy == .name
             let descending = input.sortOrder == .descending
             let binding = "\(cluster.arn)|\(input.sortBy?.rawValue ?? "")|\(input.sortOrder?.rawValue ?? "")|"

@@ -19,14 +19,44 @@ enum ClusterErrors {
                                      account: context.identity.accountID, clusterID: nameOrARN)
         return AWSError.resourceNotFound("Could not find cluster '\(arn)'")
     }
+
+    /// 400 `ValidationException` for a call on a cluster whose stored record cannot be decoded (a database edited by
+    /// hand, or a bug): it names the damage and the way out. Emulator decision (issue #14): a 400, not a 500, so SDKs
+    /// do not retry a call that cannot succeed.
+    static func damaged(_ record: DamagedClusterRecord) -> AWSError {
+        AWSError.validation("hyperpod-local cannot read the stored record of cluster '\(record.arn)' (\(record.reason)); "
+                            + "DescribeCluster shows what is left of it and DeleteCluster removes it.")
+    }
+
+    /// The `FailureMessage` DescribeCluster gives a cluster whose stored record cannot be decoded.
+    static func damagedFailureMessage(_ record: DamagedClusterRecord) -> String {
+        "hyperpod-local cannot read the stored record of this cluster (\(record.reason)); DeleteCluster removes it."
+    }
 }
 
 extension ClusterService {
     /// The cluster `nameOrARN` names in the caller's partition, or `ResourceNotFound` (spec R31, R32).
+    /// - Throws: `ResourceNotFound`; `ValidationException` naming the damage for a record that cannot be decoded
+    ///   (`ClusterErrors.damaged`).
     func resolveCluster(_ nameOrARN: String, context: AWSRequestContext, db: StoreTransaction) throws -> ClusterLifecycle {
-        guard let arn = try ClusterStore.resolve(nameOrARN, in: context.partition, db: db),
-              let lifecycle = try ClusterStore.load(arn, db: db) else { throw ClusterErrors.notFound(nameOrARN, context: context) }
-        return lifecycle
+        try resolveClusterAllowingDamage(nameOrARN, context: context, db: db).mapError(ClusterErrors.damaged).get()
+    }
+
+    /// `resolveCluster`, with a damaged record as a value instead of an error: DescribeCluster answers with what its
+    /// row says, DeleteCluster removes it (issue #14: one bad record is reported, never a 500).
+    /// - Throws: `ResourceNotFound`; SQLite errors.
+    func resolveClusterAllowingDamage(
+        _ nameOrARN: String, context: AWSRequestContext, db: StoreTransaction
+    ) throws -> Result<ClusterLifecycle, DamagedClusterRecord> {
+        guard let arn = try ClusterStore.resolve(nameOrARN, in: context.partition, db: db) else {
+            throw ClusterErrors.notFound(nameOrARN, context: context)
+        }
+        do {
+            guard let lifecycle = try ClusterStore.load(arn, db: db) else { throw ClusterErrors.notFound(nameOrARN, context: context) }
+            return .success(lifecycle)
+        } catch let damaged as DamagedClusterRecord {
+            return .failure(damaged)
+        }
     }
 }
 
