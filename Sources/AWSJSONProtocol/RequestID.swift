@@ -16,16 +16,12 @@ public enum RequestID {
     public static func make() -> String {
         let n = counter.add(1, ordering: .relaxed).newValue
         let high = splitMix64(seeds.0 &+ n), low = splitMix64(seeds.1 &+ n)
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 {
-            bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * i))
-            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (8 * i))
-        }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         return String(unsafeUninitializedCapacity: 36) { out in
             var j = 0
-            for (i, byte) in bytes.enumerated() {
+            for i in 0..<16 {  // byte i: of `high` for the first 8, of `low` after; no array of bytes in between
+                var byte = UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (8 * (i % 8)))
+                if i == 6 { byte = (byte & 0x0F) | 0x40 }  // version 4
+                if i == 8 { byte = (byte & 0x3F) | 0x80 }  // RFC 4122 variant
                 if i == 4 || i == 6 || i == 8 || i == 10 { out[j] = UInt8(ascii: "-"); j += 1 }
                 out[j] = hex[Int(byte >> 4)]
                 out[j + 1] = hex[Int(byte & 0x0F)]

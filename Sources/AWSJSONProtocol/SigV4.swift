@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTP1
 
 /// The credential scope of an AWS Signature Version 4 request:
@@ -24,49 +27,61 @@ public struct SigV4CredentialScope: Sendable, Equatable {
     /// Parses `<akid>/<date>/<region>/<service>/aws4_request`; nil when it does not have that form. Walks the UTF-8
     /// bytes once, without splitting into arrays or copying the fields.
     public init?(credential: Substring) {
-        let utf8 = credential.utf8
-        // The four fields before `aws4_request`, as index ranges; a fifth slash, or fewer than four, is no scope.
-        var ranges: (Range<Substring.Index>?, Range<Substring.Index>?, Range<Substring.Index>?, Range<Substring.Index>?)
-        var start = utf8.startIndex, slashes = 0
-        var index = start
-        while index != utf8.endIndex {
-            if utf8[index] == UInt8(ascii: "/") {
-                switch slashes {
-                case 0: ranges.0 = start..<index
-                case 1: ranges.1 = start..<index
-                case 2: ranges.2 = start..<index
-                case 3: ranges.3 = start..<index
-                default: return nil
-                }
-                slashes += 1
-                start = utf8.index(after: index)
+        var credential = credential
+        guard let fields = credential.withUTF8({ Self.scopeFields($0) }) else { return nil }
+        self.init(accessKeyID: credential.utf8Slice(fields.0), date: credential.utf8Slice(fields.1),
+                  region: credential.utf8Slice(fields.2), service: credential.utf8Slice(fields.3))
+    }
+
+    /// The byte ranges of the four fields of `<akid>/<date>/<region>/<service>/aws4_request` in `bytes`; nil when they
+    /// do not have that form (a fifth slash or fewer than four, an empty field, a date that is not 8 digits).
+    static func scopeFields(_ bytes: UnsafeBufferPointer<UInt8>) -> (Range<Int>, Range<Int>, Range<Int>, Range<Int>)? {
+        var ranges: (Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (0..<0, 0..<0, 0..<0, 0..<0)
+        var start = 0, slashes = 0
+        for index in 0..<bytes.count where bytes[index] == UInt8(ascii: "/") {
+            switch slashes {
+            case 0: ranges.0 = start..<index
+            case 1: ranges.1 = start..<index
+            case 2: ranges.2 = start..<index
+            case 3: ranges.3 = start..<index
+            default: return nil
             }
-            index = utf8.index(after: index)
+            slashes += 1
+            start = index + 1
         }
-        guard slashes == 4, let key = ranges.0, let date = ranges.1, let region = ranges.2, let service = ranges.3,
-              utf8[start...].elementsEqual("aws4_request".utf8), !key.isEmpty, utf8[date].count == 8,
-              utf8[date].allSatisfy({ $0 >= 48 && $0 <= 57 }), !region.isEmpty, !service.isEmpty
+        guard slashes == 4, bytes.count - start == 12, bytes.hasPrefix("aws4_request", at: start),
+              !ranges.0.isEmpty, ranges.1.count == 8, bytes[ranges.1].allSatisfy({ $0 >= 48 && $0 <= 57 }),
+              !ranges.2.isEmpty, !ranges.3.isEmpty
         else { return nil }
-        self.init(accessKeyID: credential[key], date: credential[date], region: credential[region], service: credential[service])
+        return ranges
     }
 
     /// The scope of an `Authorization` header value; nil for another scheme or a malformed header. Finds the
-    /// `Credential=` parameter by scanning, without splitting the header.
+    /// `Credential=` parameter by scanning the bytes, without splitting the header.
     public init?(authorization: String) {
-        let scheme = "AWS4-HMAC-SHA256 "
-        guard authorization.utf8.starts(with: scheme.utf8) else { return nil }
-        var parameters = Substring(authorization).utf8.dropFirst(scheme.utf8.count)
-        while true {
-            while parameters.first == UInt8(ascii: " ") { parameters = parameters.dropFirst() }
-            let end = parameters.firstIndex(of: UInt8(ascii: ",")) ?? parameters.endIndex
-            let parameter = parameters[parameters.startIndex..<end]
-            if parameter.starts(with: "Credential=".utf8) {
-                self.init(credential: Substring(parameter.dropFirst("Credential=".utf8.count)))
-                return
+        var header = authorization
+        let found: (Range<Int>, Range<Int>, Range<Int>, Range<Int>)? = header.withUTF8 { bytes in
+            let scheme: StaticString = "AWS4-HMAC-SHA256 ", key: StaticString = "Credential="
+            guard bytes.hasPrefix(scheme, at: 0) else { return nil }
+            var index = scheme.utf8CodeUnitCount
+            while index < bytes.count {
+                while index < bytes.count && bytes[index] == UInt8(ascii: " ") { index += 1 }
+                var end = index
+                while end < bytes.count && bytes[end] != UInt8(ascii: ",") { end += 1 }
+                if end - index >= key.utf8CodeUnitCount && bytes.hasPrefix(key, at: index) {
+                    let offset = index + key.utf8CodeUnitCount
+                    guard let fields = Self.scopeFields(UnsafeBufferPointer(rebasing: bytes[offset..<end])) else { return nil }
+                    func shifted(_ r: Range<Int>) -> Range<Int> { (r.lowerBound + offset)..<(r.upperBound + offset) }
+                    return (shifted(fields.0), shifted(fields.1), shifted(fields.2), shifted(fields.3))
+                }
+                index = end + 1
             }
-            guard end != parameters.endIndex else { return nil }
-            parameters = parameters[parameters.index(after: end)...]
+            return nil
         }
+        guard let found else { return nil }
+        let whole = header[...]
+        self.init(accessKeyID: whole.utf8Slice(found.0), date: whole.utf8Slice(found.1), region: whole.utf8Slice(found.2),
+                  service: whole.utf8Slice(found.3))
     }
 
     /// The scope of a request: its `Authorization` header, else its `X-Amz-Credential` query parameter.
@@ -96,5 +111,25 @@ public struct SigV4CredentialScope: Sendable, Equatable {
             }
         }
         return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+extension Substring {
+    /// The part of this substring at UTF-8 offsets `range` (relative to its start); the offsets fall on ASCII bytes,
+    /// so they are character boundaries.
+    @inline(__always)
+    func utf8Slice(_ range: Range<Int>) -> Substring {
+        let lower = utf8.index(startIndex, offsetBy: range.lowerBound)
+        return self[lower..<utf8.index(lower, offsetBy: range.count)]
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether the bytes at `offset` start with `prefix` (a byte comparison: `memcmp`, no iteration of a UTF-8 view).
+    @inline(__always)
+    func hasPrefix(_ prefix: StaticString, at offset: Int) -> Bool {
+        let length = prefix.utf8CodeUnitCount
+        guard offset >= 0, count - offset >= length, let base = baseAddress else { return length == 0 }
+        return memcmp(base + offset, prefix.utf8Start, length) == 0
     }
 }

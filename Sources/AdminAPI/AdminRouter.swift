@@ -39,7 +39,15 @@ public struct AdminRouter: Sendable {
 
     /// Whether `request` is addressed to the admin API.
     public static func matches(_ request: HTTPRequest) -> Bool {
-        request.path.hasPrefix(pathPrefix) || request.path == "/_hyperpod"
+        var target = request.target
+        // The usual origin form is decided on the bytes (this runs for every request); an absolute form takes `path`.
+        let originForm: Bool? = target.withUTF8 { bytes in
+            guard bytes.first == UInt8(ascii: "/") else { return nil }
+            let root = "/_hyperpod".utf8
+            guard bytes.count >= root.count, bytes.starts(with: root) else { return false }
+            return bytes.count == root.count || bytes[root.count] == UInt8(ascii: "/") || bytes[root.count] == UInt8(ascii: "?")
+        }
+        return originForm ?? (request.path.hasPrefix(pathPrefix) || request.path == "/_hyperpod")
     }
 
     /// Answers an admin request; unknown routes → 404 `{"error": …}`.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An incremental HTTP/1.1 request parser (RFC 9112): a value that is fed bytes and hands back requests.
 ///
 /// It does no I/O. Feed it with `append(_:)`, then call `next()` until it answers `.needMoreData`. Bytes after a
@@ -36,7 +40,12 @@ public struct HTTPRequestParser: Sendable {
         var target: String
         var version: HTTPVersion
         var headers: HTTPHeaders
-        var contentCoding: ContentCoding
+        var contentCoding: ContentCoding = .identity
+        /// The framing fields, noted while the head is read (no second lookup): `Content-Length` values,
+        /// whether `Transfer-Encoding` and `Expect` are present.
+        var contentLengths: [String] = []
+        var hasTransferEncoding = false
+        var hasExpect = false
     }
 
     private enum ContentCoding: Sendable { case identity, compressed }
@@ -148,28 +157,30 @@ public struct HTTPRequestParser: Sendable {
     private mutating func parseHead(scanFrom: Int, lineStart: Int) throws(HTTPParserError) -> Head? {
         var lineStart = lineStart
         var end: Int? = nil
-        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        let limit = requestStart + limits.maxHeaderBytes  // the first byte that would make the head too long
         let scanned: Int = try buffer.withUnsafeBufferPointer { bytes throws(HTTPParserError) -> Int in
+            guard let base = bytes.baseAddress else { return 0 }
             var i = max(scanFrom, readIndex)
-            while i < bytes.count {
-                // Byte i would make the head (blank lines before it included) longer than the limit.
-                if i - requestStart >= limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
-                if bytes[i] == lf {
-                    guard i > lineStart, bytes[i - 1] == cr else { throw .badRequest("Bare LF in request head") }
-                    if i - 1 == lineStart {  // an empty line
-                        if lineStart == readIndex {
-                            // RFC 9112 §2.2: ignore empty lines before the request line.
-                            readIndex = i + 1
-                        } else {
-                            end = i + 1
-                            return i + 1
-                        }
+            let stop = min(bytes.count, limit)
+            // Line feeds are found with memchr (vectorised): the head is scanned a line, not a byte, at a time.
+            while i < stop, let found = memchr(base + i, Int32(UInt8(ascii: "\n")), stop - i) {
+                i = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+                guard i > lineStart, base[i - 1] == UInt8(ascii: "\r") else { throw .badRequest("Bare LF in request head") }
+                if i - 1 == lineStart {  // an empty line
+                    if lineStart == readIndex {
+                        // RFC 9112 §2.2: ignore empty lines before the request line.
+                        readIndex = i + 1
+                    } else {
+                        end = i + 1
+                        return i + 1
                     }
-                    lineStart = i + 1
                 }
+                lineStart = i + 1
                 i += 1
             }
-            return i
+            // Byte `limit` would make the head (blank lines before it included) longer than the limit.
+            if bytes.count > limit { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
+            return bytes.count
         }
         guard let end else {
             state = .head(scanFrom: scanned, lineStart: lineStart)
@@ -182,98 +193,130 @@ public struct HTTPRequestParser: Sendable {
         return head
     }
 
-    /// Parses request line and header fields from `bytes` (the head without its final empty line's CRLF).
+    /// Parses request line and header fields from `bytes` (the head without its final empty line's CRLF: every line
+    /// ends in CRLF, and `parseHead` has verified that no LF stands without its CR). One pass over the bytes, through
+    /// a raw pointer; the fields that frame the body are noted on the way, not looked up again.
     private static func decodeHead(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParserError) -> Head {
-        // Split into lines; each ends in CRLF except the last (already verified: no bare LF).
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(16)
-        var start = 0
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\r") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\n") {
-                lines.append(start..<i)
-                i += 2
-                start = i
-            } else {
-                i += 1
-            }
+        guard let base = bytes.baseAddress, let firstLF = memchr(base, Int32(UInt8(ascii: "\n")), bytes.count) else {
+            throw .badRequest("Malformed request line")
         }
-        lines.append(start..<bytes.count)
-        // Drop the CRLF that ended the last header line.
-        if let last = lines.last, last.isEmpty { lines.removeLast() }
-
-        let (method, target, version) = try decodeRequestLine(UnsafeBufferPointer(rebasing: bytes[lines[0]]))
-        var headers = HTTPHeaders()
-        for range in lines.dropFirst() {
-            let line = UnsafeBufferPointer(rebasing: bytes[range])
-            guard let first = line.first else { throw .badRequest("Empty header line") }
-            if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+        let count = bytes.count
+        var lineEnd = UnsafePointer<UInt8>(firstLF.assumingMemoryBound(to: UInt8.self)) - base  // the line's LF
+        let (method, target, version) = try decodeRequestLine(UnsafeBufferPointer(start: base, count: lineEnd - 1))
+        var head = Head(method: method, target: target, version: version, headers: HTTPHeaders(capacity: 8))
+        var hosts = 0
+        var hasContentEncoding = false
+        var start = lineEnd + 1
+        while start < count {
+            guard let lf = memchr(base + start, Int32(UInt8(ascii: "\n")), count - start) else { break }
+            lineEnd = UnsafePointer<UInt8>(lf.assumingMemoryBound(to: UInt8.self)) - base
+            let line = base + start, length = lineEnd - 1 - start
+            start = lineEnd + 1
+            guard length > 0 else { throw .badRequest("Empty header line") }
+            if line[0] == UInt8(ascii: " ") || line[0] == UInt8(ascii: "\t") {
                 throw .badRequest("Obsolete line folding in header section")
             }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .badRequest("Header field without a colon") }
-            guard colon > 0, line[..<colon].allSatisfy(isTokenByte) else { throw .badRequest("Invalid header field name") }
+            var colon = 0
+            while colon < length && line[colon] != UInt8(ascii: ":") {
+                guard isTokenByte(line[colon]) else {
+                    // A byte that is no token byte before any colon: a bad name, or no colon at all.
+                    if memchr(line + colon, Int32(UInt8(ascii: ":")), length - colon) == nil {
+                        throw .badRequest("Header field without a colon")
+                    }
+                    throw .badRequest("Invalid header field name")
+                }
+                colon += 1
+            }
+            guard colon < length else { throw .badRequest("Header field without a colon") }
+            guard colon > 0 else { throw .badRequest("Invalid header field name") }
             var valueStart = colon + 1
-            var valueEnd = line.count
+            var valueEnd = length
             while valueStart < valueEnd && isWhitespace(line[valueStart]) { valueStart += 1 }
             while valueEnd > valueStart && isWhitespace(line[valueEnd - 1]) { valueEnd -= 1 }
-            for byte in line[valueStart..<valueEnd] where !isFieldValueByte(byte) {
+            if !areFieldValueBytes(line + valueStart, count: valueEnd - valueStart) {
                 throw .badRequest("Invalid character in header field value")
             }
-            headers.add(
-                String(decoding: UnsafeBufferPointer(rebasing: line[..<colon]), as: UTF8.self),
-                String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)
-            )
+            let name = UnsafeBufferPointer(start: line, count: colon)
+            let value = UnsafeBufferPointer(start: line + valueStart, count: valueEnd - valueStart)
+            if equalsIgnoringCase(name, "host") {
+                hosts += 1
+                // RFC 9110 §7.2: Host = uri-host [ ":" port ] — one authority, no list, no spaces.
+                if value.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t")
+                                           || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "@") }) {
+                    throw .badRequest("Invalid Host header")
+                }
+            } else if equalsIgnoringCase(name, "content-length") {
+                head.contentLengths.append(String(decoding: value, as: UTF8.self))
+            } else if equalsIgnoringCase(name, "content-encoding") {
+                hasContentEncoding = true
+            } else if equalsIgnoringCase(name, "transfer-encoding") {
+                head.hasTransferEncoding = true
+            } else if equalsIgnoringCase(name, "expect") {
+                head.hasExpect = true
+            }
+            head.headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
         // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host field.
-        let hosts = headers.values("Host")
-        if hosts.count > 1 { throw .badRequest("More than one Host header") }
-        if version == .http1_1 && hosts.isEmpty { throw .badRequest("Missing Host header") }
-        // RFC 9110 §7.2: Host = uri-host [ ":" port ] — one authority, no list, no spaces.
-        if let host = hosts.first, host.contains(where: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "/" || $0 == "@" }) {
-            throw .badRequest("Invalid Host header")
+        if hosts > 1 { throw .badRequest("More than one Host header") }
+        if version == .http1_1 && hosts == 0 { throw .badRequest("Missing Host header") }
+        if hasContentEncoding {
+            switch head.headers.tokens("Content-Encoding").filter({ $0 != "identity" }) {
+            case []: break
+            case ["gzip"], ["x-gzip"], ["deflate"]: head.contentCoding = .compressed
+            case let codings:
+                throw HTTPParserError(.unsupportedMediaType, "Unsupported Content-Encoding: \(codings.joined(separator: ", "))")
+            }
         }
-        let contentCoding: ContentCoding
-        switch headers.contains("Content-Encoding") ? headers.tokens("Content-Encoding").filter({ $0 != "identity" }) : [] {
-        case []: contentCoding = .identity
-        case ["gzip"], ["x-gzip"], ["deflate"]: contentCoding = .compressed
-        case let codings:
-            throw HTTPParserError(.unsupportedMediaType, "Unsupported Content-Encoding: \(codings.joined(separator: ", "))")
-        }
-        return Head(method: method, target: target, version: version, headers: headers, contentCoding: contentCoding)
+        return head
+    }
+
+    /// Whether `bytes` is `lowercase` (ASCII letters, digits and `-`) ignoring ASCII case; with `exact`, byte for byte.
+    @inline(__always)
+    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString, exact: Bool = false) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        if exact { return bytes.count == 0 || memcmp(bytes.baseAddress!, expected, bytes.count) == 0 }
+        for i in 0..<bytes.count where bytes[i] | 0x20 != expected[i] { return false }
+        return true
     }
 
     private static func decodeRequestLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParserError) -> (String, String, HTTPVersion) {
-        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { throw .badRequest("Malformed request line") }
-        guard parts[0].allSatisfy(isTokenByte) else { throw .badRequest("Invalid method") }
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .badRequest("Invalid request target") }
-        let versionText = String(decoding: UnsafeBufferPointer(rebasing: parts[2]), as: UTF8.self)
+        // method SP request-target SP HTTP-version: exactly two spaces (found with memchr, no array of parts).
+        guard let base = line.baseAddress,
+              let first = memchr(base, Int32(UInt8(ascii: " ")), line.count).map({ UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base }),
+              let second = memchr(base + first + 1, Int32(UInt8(ascii: " ")), line.count - first - 1)
+                  .map({ UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base }),
+              memchr(base + second + 1, Int32(UInt8(ascii: " ")), line.count - second - 1) == nil,
+              first > 0, second > first + 1
+        else { throw .badRequest("Malformed request line") }
+        let method = UnsafeBufferPointer(start: base, count: first)
+        let target = UnsafeBufferPointer(start: base + first + 1, count: second - first - 1)
+        let versionBytes = UnsafeBufferPointer(start: base + second + 1, count: line.count - second - 1)
+        guard method.allSatisfy(isTokenByte) else { throw .badRequest("Invalid method") }
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .badRequest("Invalid request target") }
         let version: HTTPVersion
-        switch versionText {
-        case "HTTP/1.1": version = .http1_1
-        case "HTTP/1.0": version = .http1_0
-        default:
-            let utf8 = Array(versionText.utf8)
+        if equalsIgnoringCase(versionBytes, "HTTP/1.1", exact: true) {
+            version = .http1_1
+        } else if equalsIgnoringCase(versionBytes, "HTTP/1.0", exact: true) {
+            version = .http1_0
+        } else {
+            let utf8 = Array(versionBytes)
+            let versionText = String(decoding: utf8, as: UTF8.self)
             if utf8.count == 8, versionText.hasPrefix("HTTP/"), utf8[6] == UInt8(ascii: "."),
                isDigit(utf8[5]), isDigit(utf8[7]) {
                 throw HTTPParserError(.httpVersionNotSupported, "HTTP version \(versionText) is not supported")
             }
             throw .badRequest("Invalid HTTP version")
         }
-        return (
-            String(decoding: UnsafeBufferPointer(rebasing: parts[0]), as: UTF8.self),
-            String(decoding: UnsafeBufferPointer(rebasing: parts[1]), as: UTF8.self),
-            version
-        )
+        return (String(decoding: method, as: UTF8.self), String(decoding: target, as: UTF8.self), version)
     }
 
     // MARK: - Body framing (RFC 9112 §6)
 
     private mutating func startBody(_ head: Head) throws(HTTPParserError) {
-        let transferEncodings = head.headers.values("Transfer-Encoding")
-        let contentLengths = head.headers.values("Content-Length")
+        let contentLengths = head.contentLengths
         var expectsBody = false
-        if !transferEncodings.isEmpty {
+        if head.hasTransferEncoding {
             guard contentLengths.isEmpty else { throw .badRequest("Both Content-Length and Transfer-Encoding are present") }
             guard head.version == .http1_1 else { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
             let codings = head.headers.tokens("Transfer-Encoding")
@@ -307,7 +350,7 @@ public struct HTTPRequestParser: Sendable {
         } else {
             state = .fixedBody(head, remaining: 0, body: [])
         }
-        if let expect = head.headers["Expect"], head.version == .http1_1 {
+        if head.hasExpect, let expect = head.headers["Expect"], head.version == .http1_1 {
             guard expect.lowercased() == "100-continue" else {
                 throw HTTPParserError(.expectationFailed, "Unsupported expectation: \(expect)")
             }
@@ -358,6 +401,28 @@ public struct HTTPRequestParser: Sendable {
         default:
             false
         }
+    }
+
+    /// Whether every one of `count` bytes at `bytes` `isFieldValueByte`: eight at a time (a word with no byte under
+    /// 0x20 and none equal to 0x7F is all valid), byte by byte only for a word that has a candidate (a tab, say).
+    static func areFieldValueBytes(_ bytes: UnsafePointer<UInt8>, count: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i + 8 <= count {
+            let word = UnsafeRawPointer(bytes + i).loadUnaligned(as: UInt64.self)
+            let below20 = (word &- ones &* 0x20) & ~word & highs  // some byte < 0x20 (exact when none is >= 0x80)
+            let del = word ^ (ones &* 0x7F)
+            let is7F = (del &- ones) & ~del & highs              // some byte == 0x7F
+            if below20 | is7F != 0 || word & highs != 0 {
+                for j in i..<(i + 8) where !isFieldValueByte(bytes[j]) { return false }
+            }
+            i += 8
+        }
+        while i < count {
+            if !isFieldValueByte(bytes[i]) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// field-vchar / SP / HTAB, obs-text allowed; no other control characters.

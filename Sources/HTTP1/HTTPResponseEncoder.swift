@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Turns an `HTTPResponse` into bytes on the wire (RFC 9112 §4, §6).
 ///
@@ -31,18 +32,17 @@ public enum HTTPResponseEncoder {
         }
         var out: [UInt8] = []
         out.reserveCapacity(160 + headers.count * 40 + body.count)
-        out.append(contentsOf: version.text.utf8)
+        out.append(contentsOf: version == .http1_1 ? http11 : http10)
         out.append(UInt8(ascii: " "))
         appendDecimal(response.status.code, to: &out)
         out.append(UInt8(ascii: " "))
-        out.append(contentsOf: response.status.reasonPhrase.utf8)
+        var reason = response.status.reasonPhrase
+        reason.withUTF8 { out.append(contentsOf: $0) }
         out.append(contentsOf: crlf)
         for field in headers.fields {
             appendField(field.name, field.value, to: &out)
         }
-        out.append(contentsOf: "Date: ".utf8)
-        appendIMFFixdate(time(nil), to: &out)
-        out.append(contentsOf: crlf)
+        appendDateField(to: &out)
         let status = response.status.code
         if status >= 200 && status != 204 && status != 304 {
             out.append(contentsOf: "Content-Length: ".utf8)
@@ -60,25 +60,52 @@ public enum HTTPResponseEncoder {
     }
 
     private static let crlf: [UInt8] = [13, 10]
+    private static let http11 = Array("HTTP/1.1".utf8), http10 = Array("HTTP/1.0".utf8)
+
+    /// `Date: <IMF-fixdate>\r\n` for the current second; the line is formatted once per second, not per response.
+    static func appendDateField(to out: inout [UInt8]) {
+        let now = time(nil)
+        let line: [UInt8] = dateLine.withLock { cached in
+            if cached.second != now {
+                var text = Array("Date: ".utf8)
+                appendIMFFixdate(now, to: &text)
+                text += crlf
+                cached = (now, text)
+            }
+            return cached.text
+        }
+        out.append(contentsOf: line)
+    }
+
+    private static let dateLine = Mutex<(second: time_t, text: [UInt8])>((-1, []))
 
     private static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
-        out.append(contentsOf: name.utf8)
-        out.append(contentsOf: ": ".utf8)
-        // Never let a header value inject a line: CR and LF become spaces.
-        if value.utf8.contains(where: { $0 == 13 || $0 == 10 }) {
-            for byte in value.utf8 { out.append(byte == 13 || byte == 10 ? 32 : byte) }
-        } else {
-            out.append(contentsOf: value.utf8)
+        var name = name, value = value
+        name.withUTF8 { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: ":"))
+        out.append(UInt8(ascii: " "))
+        value.withUTF8 { bytes in
+            // Never let a header value inject a line: CR and LF become spaces.
+            if bytes.contains(where: { $0 == 13 || $0 == 10 }) {
+                for byte in bytes { out.append(byte == 13 || byte == 10 ? 32 : byte) }
+            } else {
+                out.append(contentsOf: bytes)
+            }
         }
-        out.append(contentsOf: crlf)
+        out.append(13)
+        out.append(10)
     }
 
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
         if value == 0 { out.append(UInt8(ascii: "0")); return }
-        var digits: [UInt8] = []
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }  // the place of the leading digit; no buffer of digits
         var v = value
-        while v > 0 { digits.append(UInt8(ascii: "0") + UInt8(v % 10)); v /= 10 }
-        out.append(contentsOf: digits.reversed())
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(v / divisor))
+            v %= divisor
+            divisor /= 10
+        }
     }
 
     private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

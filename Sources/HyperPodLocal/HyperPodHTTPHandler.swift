@@ -65,8 +65,9 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             return
         }
         // RA7: an injected error answers instead; an injected latency holds back the answer, however it is made.
+        let isAdmin = AdminRouter.matches(request)
         var operation = "", effect: (error: AWSError?, delayMilliseconds: Int) = (nil, 0)
-        if faults.active.load(ordering: .acquiring) > 0, !AdminRouter.matches(request), let target = request.headers["X-Amz-Target"],
+        if faults.active.load(ordering: .acquiring) > 0, !isAdmin, let target = request.headers["X-Amz-Target"],
            target.hasPrefix("SageMaker.") {
             operation = String(target.dropFirst("SageMaker.".count))
             effect = faults.effect(on: operation)
@@ -82,12 +83,12 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         // A request pipelined behind an unanswered one of its connection must see what that one changes: it goes to
         // the state queue (FIFO) behind it. Otherwise everything it may see is committed, and a read may be answered
         // from the cache or a snapshot.
-        let ordered = plain.followsUnanswered || AdminRouter.matches(request)
-        if AdminRouter.isHealth(request) {
+        let ordered = plain.followsUnanswered || isAdmin
+        if isAdmin && AdminRouter.isHealth(request) {
             responder.respond(respond(to: request))  // never waits for the state
             return
         }
-        if AdminRouter.matches(request) || request.body.count > Self.fastPathBodyBytes {
+        if isAdmin || request.body.count > Self.fastPathBodyBytes {
             stateQueue.async { responder.respond(self.respond(to: request)) }
             return
         }
@@ -201,13 +202,24 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     /// Milliseconds with up to three decimals, as the request log shows them (`0.042`, `12.5`), without formatting a
     /// `Double`.
     static func milliseconds(_ value: Double) -> String {
-        let micros = Int((value * 1000).rounded(.down))
-        let whole = micros / 1000, fraction = micros % 1000
-        if fraction == 0 { return "\(whole).0" }
-        var digits = String(fraction)
-        digits = String(repeating: "0", count: 3 - digits.count) + digits
-        while digits.hasSuffix("0") { digits.removeLast() }
-        return "\(whole).\(digits)"
+        let micros = max(0, Int((value * 1000).rounded(.down)))
+        let whole = micros / 1000
+        var fraction = micros % 1000, places = 3
+        while places > 1 && fraction % 10 == 0 { fraction /= 10; places -= 1 }  // no trailing zeros, at least one place
+        var wholeDigits = 1, divisor = 1
+        while divisor <= whole / 10 { divisor *= 10; wholeDigits += 1 }
+        // Written into the string's own storage: this runs once per request.
+        return String(unsafeUninitializedCapacity: wholeDigits + 1 + places) { out in
+            var v = whole, i = 0
+            while divisor > 0 { out[i] = UInt8(ascii: "0") + UInt8(v / divisor); v %= divisor; divisor /= 10; i += 1 }
+            out[i] = UInt8(ascii: ".")
+            for place in 0..<places {
+                var d = fraction
+                for _ in 0..<(places - 1 - place) { d /= 10 }
+                out[i + 1 + place] = UInt8(ascii: "0") + UInt8(d % 10)
+            }
+            return wholeDigits + 1 + places
+        }
     }
 
     static func monotonicSeconds() -> Double {

@@ -29,9 +29,9 @@ public struct StandardErrorLogHandler: LogHandler {
         line.reserveCapacity(256)
         line += Self.timestamp()
         line.append(0x20)
-        line += event.level.rawValue.utf8
+        Self.append(event.level.rawValue, to: &line)
         line.append(0x20)
-        line += label.utf8
+        Self.append(label, to: &line)
         line.append(UInt8(ascii: ":"))
         let merged: Logger.Metadata
         if let extra = event.metadata, !extra.isEmpty {
@@ -39,20 +39,20 @@ public struct StandardErrorLogHandler: LogHandler {
         } else {
             merged = metadata
         }
-        for key in merged.keys.sorted() {
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line.append(0x20)
-            line += key.utf8
+            Self.append(key, to: &line)
             line.append(UInt8(ascii: "="))
-            if case .string(let text) = merged[key]! {
-                line += text.utf8
+            if case .string(let text) = value {
+                Self.append(text, to: &line)
             } else {
-                line += "\(merged[key]!)".utf8
+                Self.append("\(value)", to: &line)
             }
         }
         line += " [".utf8
-        line += event.source.utf8
+        Self.append(event.source, to: &line)
         line += "] ".utf8
-        line += event.message.description.utf8
+        Self.append(event.message.description, to: &line)
         line.append(0x0A)
         line.withUnsafeBufferPointer { buffer in
             var offset = 0
@@ -65,6 +65,13 @@ public struct StandardErrorLogHandler: LogHandler {
                 offset += written
             }
         }
+    }
+
+    /// Appends the UTF-8 of `text` with one copy (the generic `append(contentsOf:)` of a UTF-8 view goes byte by byte).
+    @inline(__always)
+    static func append(_ text: String, to line: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { line.append(contentsOf: $0) }
     }
 
     /// `yyyy-MM-ddTHH:mm:ss±zzzz` in local time, as `StreamLogHandler` writes it; the text is made once per second.

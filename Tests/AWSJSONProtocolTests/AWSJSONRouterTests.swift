@@ -200,6 +200,15 @@ struct SigV4CredentialScopeTests {
         #expect(scope == SigV4CredentialScope(accessKeyID: "123456789012", date: "20261130", region: "eu-west-1", service: "sagemaker"))
     }
 
+    @Test func fieldsAroundMultiByteCharacters_AreSlicedWhole() {
+        let scope = SigV4CredentialScope(authorization: "AWS4-HMAC-SHA256 Credential=ÄKÏD/20261130/ëu-west-1/sägemaker/aws4_request, Signature=ff")
+        #expect(scope == SigV4CredentialScope(accessKeyID: "ÄKÏD", date: "20261130", region: "ëu-west-1", service: "sägemaker"))
+        // A substring that does not start at its string's start: offsets count from the substring.
+        #expect(SigV4CredentialScope(credential: "x/Ä/20261130/r/s/aws4_request".dropFirst(2))
+                == SigV4CredentialScope(accessKeyID: "Ä", date: "20261130", region: "r", service: "s"))
+        #expect(SigV4CredentialScope(credential: "x/Ä/20261130/r/s/aws4_request".dropFirst(1)) == nil)  // an empty key
+    }
+
     @Test func presignedQueryCredential_IsParsed() {
         let request = HTTPRequest(method: "POST", target: "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=123456789012%2F20261130%2Fap-northeast-1%2Fsagemaker%2Faws4_request&X-Amz-Date=20261130T000000Z")
         #expect(SigV4CredentialScope(request: request)?.region == "ap-northeast-1")

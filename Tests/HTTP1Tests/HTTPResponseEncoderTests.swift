@@ -11,6 +11,15 @@ struct HTTPResponseEncoderTests {
         return all[..<end].components(separatedBy: "\r\n")
     }
 
+    @Test(arguments: [0, 1, 9, 10, 99, 100, 1000, 65_535, 1_000_001])
+    func contentLength_IsTheBodysByteCountInDecimal(_ count: Int) {
+        let bytes = HTTPResponseEncoder.encode(HTTPResponse(status: .ok, headers: [:], body: Array(repeating: 0x61, count: count)),
+                                               version: .http1_1, keepAlive: true, acceptsGzip: false)
+        let head = String(decoding: bytes.prefix(200), as: UTF8.self)
+        #expect(head.contains("\r\nContent-Length: \(count)\r\n"))
+        #expect(bytes.count > count && bytes.suffix(count).allSatisfy { $0 == 0x61 })
+    }
+
     @Test func encode_AddsDateContentLengthAndKeepsHeaders() {
         let bytes = HTTPResponseEncoder.encode(
             HTTPResponse(status: .ok, headers: ["X-A": "1"], body: Array("{}".utf8)),

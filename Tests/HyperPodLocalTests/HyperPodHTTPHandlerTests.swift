@@ -24,6 +24,23 @@ struct HyperPodHTTPHandlerTests {
         ]))
     }
 
+    /// The request log line's `latency_ms`: milliseconds to the microsecond, without trailing zeros, at least one place.
+    @Test(arguments: [(0.0, "0.0"), (0.5, "0.5"), (0.25, "0.25"), (0.125, "0.125"), (1024.0, "1024.0"), (7.0625, "7.062"),
+                      (10.5, "10.5"), (99.75, "99.75"), (0.0004, "0.0")])
+    func latency_IsWrittenInMillisecondsWithoutTrailingZeros(_ value: Double, _ text: String) {
+        #expect(HyperPodHTTPHandler.milliseconds(value) == text)
+    }
+
+    @Test(arguments: ["/_hyperpod", "/_hyperpod/", "/_hyperpod/state", "/_hyperpod?x=1", "http://h:1/_hyperpod/state"])
+    func adminTargets_AreAdmin(_ target: String) {
+        #expect(AdminRouter.matches(HTTPRequest(method: "GET", target: target)))
+    }
+
+    @Test(arguments: ["/", "/_hyperpodx", "/_hyper", "/x/_hyperpod", "http://h:1/", "*"])
+    func otherTargets_AreNotAdmin(_ target: String) {
+        #expect(!AdminRouter.matches(HTTPRequest(method: "GET", target: target)))
+    }
+
     @Test func unknownAdminRoute_Is404WithAnErrorMember() throws {
         let response = handler.respond(to: HTTPRequest(method: "GET", target: "/_hyperpod/nope"))
         #expect(response.status.code == 404)
