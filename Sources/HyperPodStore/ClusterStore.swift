@@ -2,6 +2,7 @@ import GRDB
 import HyperPodDomain
 import JSON
 import SageMakerShapes
+import Synchronization
 
 /// Reads and writes clusters, their node slots and tags, inside the caller's transaction. The cluster's request is
 /// kept as the model's shape, so DescribeCluster echoes what was set.
@@ -65,6 +66,7 @@ public enum ClusterStore {
     public static func save(_ lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, db transaction: StoreTransaction) throws {
         let db = transaction.database
         let c = lifecycle.cluster
+        let document = encodeClusterDocument(c)
         try db.cachedStatement(
             sql: """
                 INSERT INTO clusters (arn, account, region, cluster_id, name, status, generation, created_at_ms, document,
@@ -76,9 +78,13 @@ public enum ClusterStore {
                 """
         ).execute(
             arguments: [c.arn, c.account, c.region, c.clusterID, c.name, c.status.rawValue, c.generation,
-                        c.creationTime.milliseconds, encodeClusterDocument(c), c.request.orchestrator?.eks?.clusterArn,
+                        c.creationTime.milliseconds, document, c.request.orchestrator?.eks?.clusterArn,
                         encodeTargetCounts(c), encodeTrainingPlanARNs(c)]
         )
+        // The next load of this text (the transition this change schedules, the next call) needs no parse. The
+        // document codec keeps every field (DocumentCodecRoundTripTests), so the record is what decoding would give.
+        remember(c, key: memoKey(arn: c.arn, status: c.status.rawValue, generation: c.generation, created: c.creationTime.milliseconds,
+                                 clusterID: c.clusterID, account: c.account, region: c.region, document: document))
         var unchanged: Set<String> = []
         if let previous {
             let before = Dictionary(previous.nodes.map { ($0.logicalID, $0) }, uniquingKeysWith: { a, _ in a })
@@ -355,7 +361,40 @@ public enum ClusterStore {
         return group
     }
 
+    /// Decoded cluster records by the exact stored text they were decoded from (`memoKey`): a cluster is loaded
+    /// again by every call and fired transition that concerns it, and its document is unchanged between most of them.
+    /// The memo is content-addressed — the same row text always decodes to the same record — so it needs no
+    /// invalidation (a rolled-back write leaves text that either matches an entry or not). Bounded: cleared when full.
+    private static let decodedClusters = Mutex<[String: ClusterRecord]>([:])
+    private static let decodedClustersLimit = 256
+
     static func decodeCluster(_ row: Row) throws -> ClusterRecord {
+        let arn: String = row["arn"], document: String = row["document"], status: String = row["status"]
+        let generation: Int64 = row["generation"], created: Int64 = row["created_at_ms"]
+        let clusterID: String = row["cluster_id"], account: String = row["account"], region: String = row["region"]
+        let key = memoKey(arn: arn, status: status, generation: generation, created: created, clusterID: clusterID, account: account,
+                          region: region, document: document)
+        if let record = decodedClusters.withLock({ $0[key] }) { return record }
+        let record = try decodeClusterDocument(row)
+        remember(record, key: key)
+        return record
+    }
+
+    /// The memo key of a `clusters` row: every column `decodeClusterDocument` reads.
+    static func memoKey(arn: String, status: String, generation: Int64, created: Int64, clusterID: String, account: String,
+                        region: String, document: String) -> String {
+        "\(arn)\u{1}\(status)\u{1}\(generation)\u{1}\(created)\u{1}\(clusterID)\u{1}\(account)\u{1}\(region)\u{1}\(document)"
+    }
+
+    private static func remember(_ record: ClusterRecord, key: String) {
+        decodedClusters.withLock { memo in
+            if memo.count >= decodedClustersLimit { memo.removeAll(keepingCapacity: true) }
+            memo[key] = record
+        }
+    }
+
+    /// `decodeCluster` without the memo: parses the row's document.
+    static func decodeClusterDocument(_ row: Row) throws -> ClusterRecord {
         let arn: String = row["arn"]
         let document = try JSONParser.parse(Array((row["document"] as String).utf8))
         guard let object = document.objectValue, let request = object["request"],
