@@ -1,22 +1,43 @@
 #!/usr/bin/env python3
 """Generates the parts of the SageMaker service model that hyperpod-local compiles in.
 
-Source: botocore's `data/sagemaker/2017-07-24/service-2.json.gz` of the pinned botocore version (spec baseline).
-Nothing of the model is retyped by hand: run this after changing the pin, commit the output, and the test
-`test_generated_model_is_current` fails while the committed file differs from a fresh run.
+Source: botocore's `data/sagemaker/2017-07-24/service-2.json.gz` of the pinned botocore version — the `botocore==`
+line of Tests/e2e/requirements.txt, the one place the pin is recorded (scripts/update-model.sh moves it). Nothing of
+the model is retyped by hand: run this after changing the pin, commit the output, and the test
+`test_generated_model_is_current` fails while a committed file differs from a fresh run.
 
-Usage: scripts/generate-service-model.py [--check]
+Usage: scripts/generate-service-model.py [--check [--against DIR]] [--model PATH]
+       scripts/generate-service-model.py --fetch VERSION   (prints the path of that version's model, fetched once)
+The model is read from PATH, else from the installed botocore when it is the pinned one, else from the pinned wheel
+(fetched from PyPI into .build-model/).
 """
 import gzip
 import json
 import os
+import re
+import subprocess
 import sys
+import zipfile
 
-PINNED_BOTOCORE = "1.43.11"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REQUIREMENTS = os.path.join(ROOT, "Tests/e2e/requirements.txt")
+MODEL_IN_WHEEL = "botocore/data/sagemaker/2017-07-24/service-2.json.gz"
+
+
+def pinned_version():
+    with open(REQUIREMENTS) as f:
+        for line in f:
+            if line.startswith("botocore=="):
+                return line.strip().split("==", 1)[1]
+    sys.exit(f"no botocore== line in {REQUIREMENTS}")
+
+
+PINNED_BOTOCORE = pinned_version()
 OPERATIONS_SWIFT = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/SageMakerOperations.swift")
 CLUSTER_MODEL_JSON = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/sagemaker-cluster-model.json")
-# The cluster-related operations: every operation with "Cluster" in its name, plus the tag operations (issue #3).
+# The HyperPod operations (clusters with their extensions and operations, scheduler configs, training plans, compute
+# quotas, reserved capacity: issue #15), plus the tag operations.
+HYPERPOD = re.compile(r"Cluster|TrainingPlan|ComputeQuota|ReservedCapacit")
 EXTRA_OPERATIONS = ["AddTags", "ListTags", "DeleteTags"]
 # Shape keys kept; documentation and other prose are dropped.
 SHAPE_KEYS = ["type", "members", "required", "member", "key", "value", "min", "max", "pattern", "enum", "union",
@@ -24,14 +45,30 @@ SHAPE_KEYS = ["type", "members", "required", "member", "key", "value", "min", "m
 MEMBER_KEYS = ["shape", "idempotencyToken", "timestampFormat"]
 
 
-def load_model():
-    import botocore
+def fetch(version):
+    """The path of botocore `version`'s SageMaker model under .build-model/, downloading the wheel the first time."""
+    folder = os.path.join(ROOT, ".build-model", f"botocore-{version}")
+    path = os.path.join(folder, "service-2.json.gz")
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--disable-pip-version-check",
+                        "-d", folder, f"botocore=={version}"], check=True, stdout=sys.stderr)
+        wheel = next(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".whl"))
+        with zipfile.ZipFile(wheel) as z, open(path, "wb") as out:
+            out.write(z.read(MODEL_IN_WHEEL))
+    return path
 
-    if botocore.__version__ != PINNED_BOTOCORE:
-        sys.exit(f"botocore {botocore.__version__} is installed; the model is pinned to {PINNED_BOTOCORE}: "
-                 f"pip install botocore=={PINNED_BOTOCORE}")
-    path = os.path.join(os.path.dirname(botocore.__file__), "data/sagemaker/2017-07-24/service-2.json.gz")
-    with gzip.open(path) as f:
+
+def load_model():
+    path = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else None
+    if path is None:
+        try:
+            import botocore
+            if botocore.__version__ == PINNED_BOTOCORE:
+                path = os.path.join(os.path.dirname(botocore.__file__), "data/sagemaker/2017-07-24/service-2.json.gz")
+        except ImportError:
+            pass
+    with gzip.open(path or fetch(PINNED_BOTOCORE)) as f:
         return json.load(f)
 
 
@@ -60,7 +97,7 @@ def render_operations(model):
 def render_cluster_model(model):
     """The cluster operations and every shape reachable from them, documentation stripped, as JSON."""
     shapes = model["shapes"]
-    names = sorted(o for o in model["operations"] if "Cluster" in o) + EXTRA_OPERATIONS
+    names = sorted(o for o in model["operations"] if HYPERPOD.search(o)) + EXTRA_OPERATIONS
     reachable = set()
 
     def walk(name):
@@ -249,12 +286,17 @@ OUTPUTS = [(OPERATIONS_SWIFT, render_operations), (CLUSTER_MODEL_JSON, render_cl
 
 
 def main():
+    if "--fetch" in sys.argv:
+        print(fetch(sys.argv[sys.argv.index("--fetch") + 1]))
+        return
     model = load_model()
+    # --check --against DIR: check copies of the generated files laid out under DIR as under the repository.
+    against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else ROOT
     stale = []
     for path, render in OUTPUTS:
         text = render(model)
         if "--check" in sys.argv:
-            with open(path) as f:
+            with open(os.path.join(against, os.path.relpath(path, ROOT))) as f:
                 if f.read() != text:
                     stale.append(os.path.relpath(path, ROOT))
             continue

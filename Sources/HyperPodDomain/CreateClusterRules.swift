@@ -86,6 +86,21 @@ public enum CreateClusterRules {
         if groups.contains(where: { $0.instanceRequirements != nil }) && !continuous {
             return "InstanceRequirements requires NodeProvisioningMode to be set to Continuous."
         }
+        return r345(groups)
+    }
+
+    /// R345, checked with R51: a flexible group's types share one architecture; `ThreadsPerCore` 2 only on types that
+    /// run two threads per core.
+    public static func r345(_ groups: [ClusterInstanceGroupSpecification]) -> String? {
+        for g in groups {
+            let types = g.instanceType.map { [$0] } ?? g.instanceRequirements?.instanceTypes ?? []
+            if Set(types.map(InstanceArchitecture.init)).count > 1 {
+                return "InstanceRequirements.InstanceTypes of instance group \(g.instanceGroupName) mix arm64 and x86_64 instance types."
+            }
+            if g.threadsPerCore == 2, let type = types.first(where: { !InstanceArchitecture.supportsTwoThreadsPerCore($0) }) {
+                return "ThreadsPerCore 2 is not supported for instance type \(type.rawValue) in instance group \(g.instanceGroupName)."
+            }
+        }
         return nil
     }
 

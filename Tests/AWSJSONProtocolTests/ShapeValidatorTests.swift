@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import Testing
 @testable import AWSJSONProtocol
@@ -26,7 +27,8 @@ struct ShapeValidatorTests {
 
     static let g1 = "instanceGroups.1.member"
     static let clusterNamePattern = "^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
-    static let clusterNameOrArnPattern = #"^(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:cluster/[a-z0-9]{12})|([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"#
+    /// `ClusterNameOrArn`'s pattern as botocore 1.44 prints it: with an outer group (spec R301).
+    static let clusterNameOrArnPattern = #"^((arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:cluster/[a-z0-9]{12})|([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}))$"#
     static let roleArnPattern = #"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"#
     static let labelKeyPhrases = #"[Member must have length less than or equal to 317, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: ^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$]"#
 
@@ -182,15 +184,24 @@ struct ShapeValidatorTests {
         #expect(error == .validation("""
             Parameter validation failed:
             Unknown parameter in InstanceGroups[0].KubernetesConfig.Taints[0]: "Extra", must be one of: Key, Value, Effect
-            Unknown parameter in input: "EnableBurnInTest", must be one of: ClusterName, InstanceGroups, RestrictedInstanceGroups, VpcConfig, Tags, Orchestrator, NodeRecovery, TieredStorageConfig, NodeProvisioningMode, ClusterRole, AutoScaling
+            Unknown parameter in input: "EnableBurnInTest", must be one of: ClusterName, InstanceGroups, RestrictedInstanceGroups, RestrictedInstanceGroupsConfig, VpcConfig, Tags, Orchestrator, NodeRecovery, TieredStorageConfig, NodeProvisioningMode, ClusterRole, AutoScaling
             """))
     }
 
-    @Test func model_CoversTheClusterOperationsAndTags() {
+    /// The compiled-in model is the pinned one (the `botocore==` line of Tests/e2e/requirements.txt, issue #15) and holds
+    /// every HyperPod operation of the full operation list (clusters, extensions, operations, scheduler configs,
+    /// training plans, compute quotas, reserved capacity) plus the tag operations, and nothing else.
+    @Test func model_CoversTheHyperPodOperationsAndTags_OfThePinnedBotocore() throws {
         let model = ServiceModel.sageMakerClusters
-        #expect(model.operations.count == 25)
-        #expect(model.botocoreVersion == "1.43.11")
-        for name in ["CreateCluster", "UpdateCluster", "DescribeCluster", "BatchAddClusterNodes", "AddTags", "ListTags", "DeleteTags"] {
+        let requirements = try String(contentsOfFile: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("e2e/requirements.txt").path, encoding: .utf8)
+        let pin = requirements.split(separator: "\n").first { $0.hasPrefix("botocore==") }.map { String($0.dropFirst("botocore==".count)) }
+        #expect(model.botocoreVersion == pin)
+        let hyperPod = SageMakerOperations.names.filter { name in
+            ["Cluster", "TrainingPlan", "ComputeQuota", "ReservedCapacit"].contains { name.contains($0) }
+        }
+        #expect(Set(model.operations.keys) == hyperPod.union(["AddTags", "ListTags", "DeleteTags"]))
+        for name in ["CreateCluster", "UpdateCluster", "ListClusterOperations", "MoveClusterNodes", "CreateTrainingPlan", "AddTags"] {
             #expect(model.operations[name]?.input != nil, "\(name)")
         }
     }

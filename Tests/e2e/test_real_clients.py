@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 
-from aiobotocore.session import get_session
+import botocore
+import pytest
 
 from conftest import ROOT, make_client, require_client
 from test_clusters import CORPUS, admin, group
@@ -44,6 +45,11 @@ def test_aws_cli_create_describe_update_list_nodes_delete(make_server):
 
 
 def test_aiobotocore_async_describe_and_list(make_server):
+    if tuple(int(p) for p in botocore.__version__.split(".")[:2]) >= (1, 44):
+        # Not a missing client: no aiobotocore release accepts botocore 1.44 yet. The botocore 1.43 run (scripts/test.sh
+        # runs the suite on both SDK generations) covers it.
+        pytest.skip(f"aiobotocore runs in the botocore 1.43 run; no release supports botocore {botocore.__version__}")
+    from aiobotocore.session import get_session
     server = make_server("--clock", "manual")
     sm = make_client(server.endpoint)
     for name in ["async-a", "async-b"]:

@@ -60,12 +60,13 @@ def passes_validation(call):
         assert not is_model_validation_error({"__type": error["Code"], "message": error["Message"]}), error
 
 
-def test_R22_bad_cluster_name(unvalidated):
+def test_R22_R301_bad_cluster_name_prints_the_1_44_pattern(unvalidated):
+    """R301: the 1.44 model gave ClusterNameOrArn's pattern an outer group; the message prints it as the model has it."""
     error = error_of(lambda: unvalidated.describe_cluster(ClusterName="bad_name!"))
     assert error == {
         "Code": "ValidationException",
         "Message": "1 validation error detected: Value 'bad_name!' at 'clusterName' failed to satisfy constraint: "
-                   r"Member must satisfy regular expression pattern: ^(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:cluster/[a-z0-9]{12})|([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$",
+                   r"Member must satisfy regular expression pattern: ^((arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:cluster/[a-z0-9]{12})|([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}))$",
     }
 
 

@@ -1,0 +1,78 @@
+"""The botocore 1.44 model (issue #15, spec §19.0 and §19.7): what a user of today's SDK notices first. Runs on both SDK
+generations; the instance types come from the server's own model, which both share (botocore does not check enums)."""
+import json
+import os
+
+import pytest
+
+from conftest import ROOT, make_client
+from test_clusters import admin, group
+
+MODEL = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/sagemaker-cluster-model.json")
+
+
+def model_enum(shape):
+    with open(MODEL) as f:
+        return json.load(f)["shapes"][shape]["enum"]
+
+
+def error_of(call):
+    with pytest.raises(Exception) as caught:
+        call()
+    return caught.value.response["Error"]
+
+
+def test_R344_every_instance_type_of_the_model_creates_a_cluster(manual, sm):
+    types = model_enum("ClusterInstanceType")
+    assert len(types) == 209  # botocore 1.44.18: 123 before, 86 new
+    # One cluster per 20 types (one group of one instance each); the instance quotas are lifted, per-type ones stay.
+    admin(manual, "/_hyperpod/quotas", {"Total number of instances allowed across SageMaker HyperPod clusters": 1000}, method="PUT")
+    chunks = [types[i:i + 20] for i in range(0, len(types), 20)]
+    for n, chunk in enumerate(chunks):
+        sm.create_cluster(ClusterName=f"types-{n}", InstanceGroups=[
+            group(f"g{i}", 1, InstanceType=t) for i, t in enumerate(chunk)])
+    admin(manual, "/_hyperpod/settle", {})
+    seen = set()
+    for n, chunk in enumerate(chunks):
+        assert sm.describe_cluster(ClusterName=f"types-{n}")["ClusterStatus"] == "InService"
+        nodes = sm.list_cluster_nodes(ClusterName=f"types-{n}", MaxResults=100)["ClusterNodeSummaries"]
+        assert all(node["InstanceStatus"]["Status"] == "Running" for node in nodes)
+        seen |= {node["InstanceType"] for node in nodes}
+    assert seen == set(types)
+
+
+@pytest.mark.parametrize("instance_type", ["ml.c7g.xlarge", "ml.m8g.48xlarge", "ml.c8a.16xlarge", "ml.m8a.16xlarge"])
+def test_R345_threads_per_core_2_is_refused_where_the_type_has_one_thread_per_core(sm, instance_type):
+    error = error_of(lambda: sm.create_cluster(ClusterName="smt", InstanceGroups=[
+        group("g", 1, InstanceType=instance_type, ThreadsPerCore=2)]))
+    assert error == {"Code": "ValidationException",
+                     "Message": f"ThreadsPerCore 2 is not supported for instance type {instance_type} in instance group g."}
+
+
+def test_R345_threads_per_core_2_on_an_x86_type_is_accepted(manual, sm):
+    sm.create_cluster(ClusterName="smt", InstanceGroups=[group("g", 1, InstanceType="ml.c6a.xlarge", ThreadsPerCore=2)])
+    admin(manual, "/_hyperpod/settle", {})
+    assert sm.describe_cluster(ClusterName="smt")["InstanceGroups"][0]["ThreadsPerCore"] == 2
+
+
+def test_R345_a_flexible_group_may_not_mix_architectures(sm):
+    flexible = group("flex", 1)
+    del flexible["InstanceType"]
+    flexible["InstanceRequirements"] = {"InstanceTypes": ["ml.c7g.xlarge", "ml.c6a.xlarge"]}
+    error = error_of(lambda: sm.create_cluster(ClusterName="mixed", NodeProvisioningMode="Continuous", InstanceGroups=[flexible]))
+    assert error == {"Code": "ValidationException",
+                     "Message": "InstanceRequirements.InstanceTypes of instance group flex mix arm64 and x86_64 instance types."}
+    flexible["InstanceRequirements"] = {"InstanceTypes": ["ml.c7g.xlarge", "ml.m7g.xlarge"]}  # one architecture: fine
+    assert sm.create_cluster(ClusterName="arm", NodeProvisioningMode="Continuous", InstanceGroups=[flexible])["ClusterArn"]
+
+
+def test_R301_three_deep_health_checks_and_the_new_type_are_accepted(manual, sm):
+    """R301: three OnStartDeepHealthChecks entries and the new MultiNodeTrainingValidation type validate; a fourth
+    entry does not."""
+    checks = ["InstanceStress", "InstanceConnectivity", "MultiNodeTrainingValidation"]
+    sm.create_cluster(ClusterName="dhc", InstanceGroups=[group("g", 1, OnStartDeepHealthChecks=checks)])
+    admin(manual, "/_hyperpod/settle", {})
+    assert sm.describe_cluster(ClusterName="dhc")["InstanceGroups"][0]["OnStartDeepHealthChecks"] == checks
+    error = error_of(lambda: sm.create_cluster(ClusterName="dhc4", InstanceGroups=[
+        group("g", 1, OnStartDeepHealthChecks=checks + ["InstanceStress"])]))
+    assert error["Code"] == "ValidationException" and "Member must have length less than or equal to 3" in error["Message"]
