@@ -226,9 +226,16 @@ public struct ClusterLifecycle: Sendable, Equatable {
                                 restrictedSpec: $0, operation: .create)
         }
         var effects: [LifecycleEffect] = [.schedule(.setupComplete, afterSeconds: timing[.setup])]
+        // R57: a legacy API-driven Slurm cluster's SlurmConfigStrategy defaults to Managed and is echoed, also for
+        // `"Slurm": {}` (a public bug report: SDKs that send the empty object read the default back).
+        var stored = request
+        if request.nodeProvisioningMode != .continuous, var slurm = stored.orchestrator?.slurm, slurm.slurmConfigStrategy == nil {
+            slurm.slurmConfigStrategy = .managed
+            stored.orchestrator?.slurm = slurm
+        }
         let cluster = ClusterRecord(
             arn: arn, clusterID: clusterID, account: account, region: region, status: .creating, creationTime: now,
-            generation: 1, request: request, groups: groups,
+            generation: 1, request: stored, groups: groups,
             autoScalingStatus: request.autoScaling?.mode == .enable ? .creating : nil
         )
         var lifecycle = ClusterLifecycle(cluster: cluster, nodes: [])
@@ -321,7 +328,14 @@ public struct ClusterLifecycle: Sendable, Equatable {
             cluster.groups[g].batchInFlight = false
             effects += launchNextBatch(group, timing: context.timing)
         case .nodesTerminated(let gone):
+            let emptiedGroups = Set(nodes.filter { gone.contains($0.logicalID) }.map(\.groupName))
             removeNodes(Set(gone), context: &context)
+            if cluster.status == .deleting {
+                // Each group records the end of its scale-down to zero, naming itself, before the cluster goes (issue #15).
+                for group in cluster.groups where emptiedGroups.contains(group.name) && !nodes.contains(where: { $0.groupName == group.name }) {
+                    recordGroup(group.name, .delete, .completed)
+                }
+            }
             if cluster.status == .deleting && nodes.isEmpty {
                 return [.schedule(.teardownComplete, afterSeconds: context.timing[.delete])]
             }
@@ -411,6 +425,10 @@ public struct ClusterLifecycle: Sendable, Equatable {
             cluster.groups[i].retryDelay = nil
         }
         for i in nodes.indices { nodes[i].status = .shuttingDown }
+        // A group without nodes has nothing to scale down: its scale-down to zero is complete at once.
+        for group in cluster.groups where !nodes.contains(where: { $0.groupName == group.name }) {
+            recordGroup(group.name, .delete, .completed)
+        }
         if nodes.isEmpty { return [.schedule(.teardownComplete, afterSeconds: timing[.delete])] }
         return [.schedule(.nodesTerminated(nodes: nodes.map(\.logicalID)), afterSeconds: timing[.terminate])]
     }

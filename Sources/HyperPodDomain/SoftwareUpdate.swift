@@ -226,8 +226,8 @@ extension ClusterLifecycle {
         return patchNextBatch(context: &context)
     }
 
-    /// S4, C12 (R109): the current group rolls back; groups still queued are left alone (their DesiredImageId returns
-    /// to what they run, and they drop their `Pending` status).
+    /// S4, C12 (R109): the current group rolls back; groups still queued are left alone: their DesiredImageId returns
+    /// to what they run, and they keep the `SoftwareUpdateStatus` they had (`Pending`), as AWS shows it (R46, issue #15).
     mutating func startSoftwareRollback(_ name: String, reason: String, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard var run = cluster.softwareUpdate, let g = groupIndex(name) else { return [] }
         recordGroupText(name, "UpdateClusterSoftware failed for IG \(name) in Cluster \(c). Initiating rollback.", level: .error)
@@ -240,7 +240,6 @@ extension ClusterLifecycle {
         for queued in run.queue {
             guard let q = groupIndex(queued) else { continue }
             cluster.groups[q].desiredImageID = cluster.groups[q].currentImage(region: cluster.region)
-            if cluster.groups[q].softwareUpdateStatus == .pending { cluster.groups[q].softwareUpdateStatus = nil }
         }
         run.queue = []
         run.phase = .rollingBack

@@ -87,7 +87,8 @@ extension ClusterService: AdminBackend {
                         continue
                     }
                     guard let lifecycle = loaded else { continue }
-                    var cluster = Self.describe(lifecycle).jsonValue.objectValue ?? JSONObject()
+                    let scaling = try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db)
+                    var cluster = Self.describe(lifecycle, scalingGroups: scaling).jsonValue.objectValue ?? JSONObject()
                     cluster["Nodes"] = .array(lifecycle.nodes.map { node in
                         var object: JSONObject = [
                             "NodeLogicalId": .string(node.logicalID), "InstanceGroupName": .string(node.groupName),

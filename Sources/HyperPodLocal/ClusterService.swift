@@ -302,10 +302,12 @@ public final class ClusterService: @unchecked Sendable {
         try ServerStore.saveGeneratorState(generator.withLock { $0.state }, seed: seed, db: db)
     }
 
-    /// Stores a changed cluster and turns its effects into timers (or its removal).
+    /// Stores a changed cluster and turns its effects into timers (or its removal); records the operation `recording`
+    /// asks for (R303), writes the change's events with their operation ids (R306) and moves the cluster's operations
+    /// on (R305).
     func apply(
         _ effects: [LifecycleEffect], to lifecycle: ClusterLifecycle, previous: ClusterLifecycle? = nil, at time: VirtualTime,
-        db: StoreTransaction
+        db: StoreTransaction, records recording: OperationRecording = .none
     ) throws -> [NewTransition] {
         var timers: [NewTransition] = []
         var removed = false
@@ -326,11 +328,38 @@ public final class ClusterService: @unchecked Sendable {
             return []
         }
         try ClusterStore.save(lifecycle, previous: previous, db: db)
+        try recordOperation(recording, from: previous, to: lifecycle, at: time, db: db)  // R303, now that the row exists
+        // R305: every change of a Continuous cluster may finish (or supersede) its operations. The events of this change
+        // carry the operation they worked on (R306), decided before the change finishes it.
+        var operations: [ClusterOperationRecord] = []
+        if lifecycle.cluster.isContinuous {
+            operations = try ClusterOperationStore.inProgress(of: lifecycle.cluster.arn, db: db)
+        }
         for event in lifecycle.newEvents {
             let id = generator.withLock { Identifiers.uuid(using: &$0) }
-            try ClusterStore.addEvent(event, id: id, cluster: lifecycle.cluster.arn, at: time, db: db)
+            try ClusterStore.addEvent(event, id: id, cluster: lifecycle.cluster.arn, at: time,
+                                      operationID: Self.operation(of: event, among: operations, in: lifecycle), db: db)
+        }
+        for var operation in operations where operation.reconcile(with: lifecycle) {
+            try ClusterOperationStore.save(operation, db: db)
         }
         return timers
+    }
+
+    /// The operation an event was recorded while working on (spec R306): an `InstanceGroup` or `Instance` event of a
+    /// group with an `InProgress` Scaling detail carries that operation's id; an `Instance` event of a node an
+    /// `InProgress` DeepHealthCheck operation checks carries that one's. Cluster events carry none.
+    static func operation(of event: ClusterEventRecord, among operations: [ClusterOperationRecord], in lifecycle: ClusterLifecycle) -> String? {
+        guard event.resourceType != .cluster, let group = event.instanceGroupName else { return nil }
+        if event.resourceType == .instance, let instance = event.instanceID,
+           let node = lifecycle.nodes.first(where: { $0.instanceID == instance }),
+           let check = operations.first(where: { $0.kind == .deepHealthCheck && $0.checkedNodes.contains(node.logicalID) }) {
+            return check.operationID
+        }
+        return operations.last { operation in
+            operation.kind == .scaling
+                && operation.scalingDetails.contains { $0.instanceGroupName == group && $0.status == .inProgress }
+        }?.operationID
     }
 
     struct Allocator: NodeAllocator {

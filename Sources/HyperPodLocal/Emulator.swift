@@ -107,6 +107,12 @@ public final class Emulator: Sendable {
             "DescribeClusterEvent": AWSJSONRouter.operation { (i: DescribeClusterEventRequest, c) in
                 try s.describeClusterEvent(i, context: c)
             },
+            "ListClusterOperations": AWSJSONRouter.operation { (i: ListClusterOperationsRequest, c) in
+                try s.listClusterOperations(i, context: c)
+            },
+            "DescribeClusterOperation": AWSJSONRouter.operation { (i: DescribeClusterOperationRequest, c) in
+                try s.describeClusterOperation(i, context: c)
+            },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
             "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },

@@ -36,7 +36,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     /// The operations that change nothing: they may run on `readQueue`.
     static let readOnlyOperations: Set<String> = [
         "DescribeCluster", "ListClusters", "ListClusterNodes", "DescribeClusterNode", "ListClusterEvents", "DescribeClusterEvent",
-        "ListTags",
+        "ListTags", "ListClusterOperations", "DescribeClusterOperation",
     ]
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, readQueue: DispatchQueue? = nil,
@@ -148,11 +148,11 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         return finish(aws.handle(request, requestID: requestID), requestID: requestID, started: started)
     }
 
-    /// Logs the request (one line; a warning for ignored members, an error for a 500) and counts it in the metrics.
+    /// Logs the request (one line; a notice for ignored members, an error for a 500) and counts it in the metrics.
     func finish(_ outcome: AWSJSONOutcome, requestID: String, started: Double) -> HTTPResponse {
         let operation = outcome.operation ?? "-"
         if !outcome.unknownMembers.isEmpty {
-            logger.warning("request.unknown_members", metadata: [
+            logger.notice("request.unknown_members", metadata: [  // R9: once per request, each member with its path
                 "request.id": "\(requestID)", "aws.operation": "\(operation)",
                 "members": "\(outcome.unknownMembers.map { "\($0.location).\($0.name)" }.joined(separator: ","))",
             ])

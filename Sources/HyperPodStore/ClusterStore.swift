@@ -240,20 +240,25 @@ public enum ClusterStore {
         public var id: String
         public var time: VirtualTime
         public var record: ClusterEventRecord
+        /// The cluster operation the event was recorded while working on (spec R306), nil for other events.
+        public var operationID: String?
     }
 
-    /// Records an event of a cluster at `time` (virtual).
-    public static func addEvent(_ event: ClusterEventRecord, id: String, cluster arn: String, at time: VirtualTime, db transaction: StoreTransaction) throws {
+    /// Records an event of a cluster at `time` (virtual), with the operation it belongs to (R306).
+    public static func addEvent(
+        _ event: ClusterEventRecord, id: String, cluster arn: String, at time: VirtualTime, operationID: String? = nil,
+        db transaction: StoreTransaction
+    ) throws {
         let db = transaction.database
         try db.cachedStatement(
             sql: """
                 INSERT INTO cluster_events (event_id, cluster_arn, event_time_ms, resource_type, level, description, group_name,
-                    instance_id, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    instance_id, metadata, operation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [id, arn, time.milliseconds, event.resourceType.rawValue, event.level.rawValue, event.description,
                         event.instanceGroupName, event.instanceID,
-                        event.metadata.map { String(decoding: JSONWriter.encode($0.jsonValue), as: UTF8.self) }]
+                        event.metadata.map { String(decoding: JSONWriter.encode($0.jsonValue), as: UTF8.self) }, operationID]
         )
     }
 
@@ -276,7 +281,8 @@ public enum ClusterStore {
         return StoredEvent(
             sequence: row["seq"], id: row["event_id"], time: VirtualTime(milliseconds: row["event_time_ms"]),
             record: ClusterEventRecord(resourceType: type, level: level, description: row["description"],
-                                       instanceGroupName: row["group_name"], instanceID: row["instance_id"], metadata: metadata)
+                                       instanceGroupName: row["group_name"], instanceID: row["instance_id"], metadata: metadata),
+            operationID: row["operation_id"]
         )
     }
 

@@ -294,6 +294,22 @@ public final class EmulatorDatabase: Sendable {
                 CREATE UNIQUE INDEX cluster_nodes_by_instance ON cluster_nodes(instance_id);
                 """)
         }
+        migrator.registerMigration("v9: cluster operations (botocore 1.44, spec R303-R309)") { db in
+            // A new table only: nothing before v9 recorded operations (R303 counts requests from now on).
+            try db.execute(sql: """
+                CREATE TABLE cluster_operations (
+                    operation_id TEXT PRIMARY KEY,
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    type TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    document TEXT NOT NULL
+                );
+                CREATE INDEX cluster_operations_by_cluster ON cluster_operations(cluster_arn, created_at_ms, operation_id);
+                CREATE INDEX cluster_operations_in_progress ON cluster_operations(cluster_arn, status);
+                ALTER TABLE cluster_events ADD COLUMN operation_id TEXT;
+                """)
+        }
         return migrator
     }
 

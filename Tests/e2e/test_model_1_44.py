@@ -76,3 +76,27 @@ def test_R301_three_deep_health_checks_and_the_new_type_are_accepted(manual, sm)
     error = error_of(lambda: sm.create_cluster(ClusterName="dhc4", InstanceGroups=[
         group("g", 1, OnStartDeepHealthChecks=checks + ["InstanceStress"])]))
     assert error["Code"] == "ValidationException" and "Member must have length less than or equal to 3" in error["Message"]
+
+
+# Fidelity fixes found by trying public bug reports (issue #15) -----------------------------------------------------
+
+
+def test_R57_an_empty_Slurm_orchestrator_reads_back_with_its_Managed_default(manual, sm):
+    sm.create_cluster(ClusterName="slurm", Orchestrator={"Slurm": {}}, InstanceGroups=[
+        group("ctl", 1, SlurmConfig={"NodeType": "Controller"}), group("w", 1, SlurmConfig={"NodeType": "Compute"})])
+    assert sm.describe_cluster(ClusterName="slurm")["Orchestrator"] == {"Slurm": {"SlurmConfigStrategy": "Managed"}}
+    admin(manual, "/_hyperpod/settle", {})
+    assert sm.describe_cluster(ClusterName="slurm")["Orchestrator"] == {"Slurm": {"SlurmConfigStrategy": "Managed"}}
+
+
+def test_R88_while_Deleting_each_group_records_the_end_of_its_scale_down_before_the_cluster_goes(manual, sm):
+    sm.create_cluster(ClusterName="d", InstanceGroups=[group("a", 2), group("b", 1), group("empty", 0)])
+    admin(manual, "/_hyperpod/settle", {})
+    sm.delete_cluster(ClusterName="d")
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1})  # T_term: the nodes are gone, the cluster not yet
+    assert sm.describe_cluster(ClusterName="d")["ClusterStatus"] == "Deleting"
+    events = sm.list_cluster_events(ClusterName="d", MaxResults=100, ResourceType="InstanceGroup")["Events"]
+    completed = sorted(e["InstanceGroupName"] for e in events if e["Description"].endswith("delete in Cluster d completed successfully"))
+    assert completed == ["a", "b", "empty"]
+    assert all(e["Description"] == f"Instance Group {e['InstanceGroupName']} delete in Cluster d completed successfully"
+               for e in events if "completed" in e["Description"] and "delete" in e["Description"])

@@ -242,7 +242,8 @@ def test_a_clean_stop_leaves_the_whole_state_in_the_database_file(tmp_path):
     server = Server("--db", db, "--clock", "manual", in_memory=False)
     make_client(server.endpoint).create_cluster(ClusterName="kept", InstanceGroups=[group()])
     server.stop()
-    assert os.path.getsize(db + "-wal") == 0
+    # Written back: the log is empty, or gone (SQLite deletes it when the last connection closes before the exit).
+    assert not os.path.exists(db + "-wal") or os.path.getsize(db + "-wal") == 0
     copy = str(tmp_path / "copy.sqlite")
     with open(db, "rb") as source, open(copy, "wb") as target:
         target.write(source.read())

@@ -171,7 +171,7 @@ def test_S4_an_alarm_set_during_the_baking_period_rolls_back_at_once(manual, sm)
     assert group_a(sm)["SoftwareUpdateStatus"] == "RollbackComplete"
 
 
-def test_R109_a_rollback_to_the_same_image_ends_and_queued_groups_are_left_alone(manual, sm):
+def test_R109_R46_a_rollback_to_the_same_image_ends_and_queued_groups_keep_their_status(manual, sm):
     legacy(sm, manual, name="e", groups=[group("a", 1), group("b", 1)], VpcConfig=VPC, Orchestrator={"Eks": {"ClusterArn": EKS_ARN}})
     admin(manual, "/_hyperpod/faults", {"kind": "alarm", "alarmName": "al", "state": "ALARM"})
     deployment = {"AutoRollbackConfiguration": [{"AlarmName": "al"}], "WaitIntervalInSeconds": 1}
@@ -179,7 +179,8 @@ def test_R109_a_rollback_to_the_same_image_ends_and_queued_groups_are_left_alone
     assert settle(manual, 600)
     groups = {g["InstanceGroupName"]: g for g in sm.describe_cluster(ClusterName="e")["InstanceGroups"]}
     assert groups["a"]["SoftwareUpdateStatus"] == "RollbackComplete"
-    assert "SoftwareUpdateStatus" not in groups["b"] and groups["b"]["DesiredImageId"] == groups["b"]["CurrentImageId"]
+    # R46 (issue #15): the group that waited for its turn keeps its SoftwareUpdateStatus; its image is left alone.
+    assert groups["b"]["SoftwareUpdateStatus"] == "Pending" and groups["b"]["DesiredImageId"] == groups["b"]["CurrentImageId"]
     sm.update_cluster(ClusterName="e", InstanceGroups=[group("b", 2)])
     assert settle(manual)
     images = {sm.describe_cluster_node(ClusterName="e", NodeId=n["InstanceId"])["NodeDetails"]["CurrentImageId"]

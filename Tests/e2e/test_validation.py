@@ -265,8 +265,9 @@ def test_R9_unknown_members_are_ignored_and_logged(server):
         "adt_create-cluster-eks-unknown-fields-burnin-resilience.json")).encode()))
     response = Reader(sock).response()
     assert response.status == 200, response.body
-    line = next(l for l in server.log().splitlines() if response.header("x-amzn-RequestId") in l and "unknown_members" in l)
-    assert "EnableBurnInTest" in line and "ResilienceConfig" in line
+    lines = [l for l in server.log().splitlines() if response.header("x-amzn-RequestId") in l and "unknown_members" in l]
+    assert len(lines) == 1 and " notice " in lines[0]  # once per request, at notice (issue #15)
+    assert "InstanceGroups[0].EnableBurnInTest" in lines[0] and "input.ResilienceConfig" in lines[0]  # each with its path
 
 
 def test_R9_strict_members_rejects_them_in_botocore_wording(make_server):

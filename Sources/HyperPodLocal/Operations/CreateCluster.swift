@@ -45,7 +45,7 @@ extension ClusterService {
                 request: input, arn: arn, clusterID: clusterID, account: context.identity.accountID,
                 region: context.identity.region, at: now, timing: timing
             )
-            let timers = try apply(effects, to: lifecycle, at: now, db: db)
+            let timers = try apply(effects, to: lifecycle, at: now, db: db, records: .scaling)  // R303
             try TransitionStore.schedule(timers, db: db)
             try ClusterStore.addTags(input.tags ?? [], to: arn, db: db)
             return CreateClusterResponse(clusterArn: arn)

@@ -18,7 +18,8 @@ extension ClusterService {
         let epoch = cacheEpoch
         let response = try read { db, _ in
             switch try resolveClusterAllowingDamage(input.clusterName, context: context, db: db) {
-            case .success(let lifecycle): Self.describe(lifecycle)
+            case .success(let lifecycle):
+                Self.describe(lifecycle, scalingGroups: try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db))
             case .failure(let damaged): Self.describe(damaged)
             }
         }
@@ -42,7 +43,9 @@ extension ClusterService {
             creationTime: damaged.creationTime.epochSeconds, failureMessage: ClusterErrors.damagedFailureMessage(damaged), instanceGroups: [])
     }
 
-    static func describe(_ lifecycle: ClusterLifecycle) -> DescribeClusterResponse {
+    /// DescribeCluster's answer for a cluster. `scalingGroups`: the groups with an `InProgress` Scaling operation
+    /// detail, which show `ActiveOperations` `{"Scaling": 1}` (R45 as R306 refines it: exactly while the detail is).
+    static func describe(_ lifecycle: ClusterLifecycle, scalingGroups: Set<String>) -> DescribeClusterResponse {
         let c = lifecycle.cluster
         let request = c.request
         let image = PlatformImages.latest(region: c.region)
@@ -99,7 +102,7 @@ extension ClusterService {
                 overrideVpcConfig: spec.overrideVpcConfig, scheduledUpdateConfig: spec.scheduledUpdateConfig,
                 currentImageId: currentImage, desiredImageId: desiredImage,
                 imageVersionStatus: currentImage == image || !PlatformImages.isPlatform(currentImage, region: c.region) ? .upToDate : .updateAvailable,
-                activeOperations: c.isContinuous && lifecycle.isScaling(group) ? ["Scaling": 1] : nil,
+                activeOperations: c.isContinuous && scalingGroups.contains(group.name) ? ["Scaling": 1] : nil,
                 kubernetesConfig: kubernetes, capacityRequirements: spec.capacityRequirements,
                 // R91: nodes on DesiredImageId, from the first software update on.
                 targetStateCount: group.softwareUpdateStatus == nil ? nil : targetState,

@@ -10,7 +10,8 @@ extension ClusterService {
     func startClusterHealthCheck(_ input: StartClusterHealthCheckRequest, context: AWSRequestContext) throws -> StartClusterHealthCheckResponse {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
-            try commit(&lifecycle, at: now, db: db, codes: .validationOnly) { l, _ in
+            try commit(&lifecycle, at: now, db: db, codes: .validationOnly,
+                       records: .deepHealthCheck(input.deepHealthCheckConfigurations)) { l, _ in  // R303
                 ((), try l.startHealthCheck(input.deepHealthCheckConfigurations, timing: timing))
             }
             return StartClusterHealthCheckResponse(clusterArn: lifecycle.cluster.arn)
