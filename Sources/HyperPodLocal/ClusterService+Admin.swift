@@ -99,6 +99,17 @@ extension ClusterService: AdminBackend {
                         return .object(object)
                     })
                     cluster["Tags"] = try ClusterStore.tags(of: row.arn, db: db).jsonValue
+                    // R331: attachments as they stand now (those of instances that are gone are not listed).
+                    let now = clock.now(), instances = Set(lifecycle.nodes.compactMap(\.instanceID))
+                    cluster["Attachments"] = .array(try AttachmentStore.attachments(ofCluster: row.arn, db: db).compactMap { a in
+                        guard let status = a.status(at: now), instances.contains(a.instanceID) else { return nil }
+                        var object: JSONObject = ["Kind": .string(a.kind.rawValue), "ResourceId": .string(a.resourceID),
+                                                  "NodeId": .string(a.instanceID), "Status": .string(status.rawValue),
+                                                  "AttachTime": .double(a.attachTime.epochSeconds)]
+                        if let device = a.deviceName { object["DeviceName"] = .string(device) }
+                        if let id = a.attachmentID { object["AttachmentId"] = .string(id) }
+                        return .object(object)
+                    })
                     clusters.append(.object(cluster))
                 }
                 let arns = Set(rows.map(\.arn))
@@ -274,27 +285,43 @@ extension ClusterService: AdminBackend {
         let partition = partition(account: account, region: region)
         do {
             return try database.read { db in
-                let value = try PartitionSettings.value(PartitionSettings.restrictedInstanceGroupsOnCreate, in: partition, db: db)
+                func value(_ name: String) throws -> JSONValue? { try PartitionSettings.value(name, in: partition, db: db) }
                 return ["account": .string(partition.account), "region": .string(partition.region),
-                        "restrictedInstanceGroupsOnCreate": value ?? .string("reject")]
+                        "restrictedInstanceGroupsOnCreate": try value(PartitionSettings.restrictedInstanceGroupsOnCreate) ?? .string("reject"),
+                        "volumeAttachmentLimit": try value(PartitionSettings.volumeAttachmentLimit)
+                            ?? .integer(Int64(NodeAttachments.defaultVolumeAttachmentLimit)),
+                        "networkInterfaceLimit": try value(PartitionSettings.networkInterfaceLimit)
+                            ?? .integer(Int64(NodeAttachments.defaultNetworkInterfaceLimit))]
             }
         } catch { throw Self.adminError(error) }
     }
 
+    /// RA8, RA21: `restrictedInstanceGroupsOnCreate` (`reject`|`allow`), `volumeAttachmentLimit` (1–25),
+    /// `networkInterfaceLimit` (at least 1), per partition; every value is checked before any is stored.
     public func putSettings(_ body: JSONObject) throws(AdminError) {
         let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
-        var value: String?
+        var values: [(String, JSONValue)] = []
         for (name, setting) in body.members where name != "account" && name != "region" {
-            guard name == PartitionSettings.restrictedInstanceGroupsOnCreate else { throw .badBody("Unknown setting \(name)") }
-            guard let text = setting.stringValue, ["reject", "allow"].contains(text) else {
-                throw .badBody("restrictedInstanceGroupsOnCreate must be reject or allow")
+            switch name {
+            case PartitionSettings.restrictedInstanceGroupsOnCreate:
+                guard let text = setting.stringValue, ["reject", "allow"].contains(text) else {
+                    throw .badBody("restrictedInstanceGroupsOnCreate must be reject or allow")
+                }
+            case PartitionSettings.volumeAttachmentLimit:
+                guard let n = setting.intValue, n >= 1, n <= NodeAttachments.deviceNames.count else {
+                    throw .badBody("volumeAttachmentLimit must be an integer from 1 to 25")
+                }
+            case PartitionSettings.networkInterfaceLimit:
+                guard let n = setting.intValue, n >= 1 else { throw .badBody("networkInterfaceLimit must be an integer of at least 1") }
+            default:
+                throw .badBody("Unknown setting \(name)")
             }
-            value = text
+            values.append((name, setting))
         }
-        guard let value else { return }
+        guard !values.isEmpty else { return }
         do {
             _ = try perform { db, _ in
-                try PartitionSettings.set(PartitionSettings.restrictedInstanceGroupsOnCreate, .string(value), in: partition, db: db)
+                for (name, value) in values { try PartitionSettings.set(name, value, in: partition, db: db) }
             }
         } catch { throw Self.adminError(error) }
     }
@@ -359,8 +386,17 @@ extension ClusterService: AdminBackend {
             }
         case "lifecycle-bucket-missing":
             guard try text("sourceS3Uri").hasPrefix("s3://") else { throw .badBody("sourceS3Uri must be an s3:// prefix") }
+        case "ebs-volume":  // RA22: a volume that is missing, or pinned to a zone (R328)
+            guard try text("volumeId").hasPrefix("vol-") else { throw .badBody("volumeId must be a vol- id") }
+            guard body["state"]?.stringValue == "missing" || body["availabilityZone"]?.stringValue != nil else {
+                throw .badBody("ebs-volume needs \"state\": \"missing\" or an availabilityZone")
+            }
+        case "network-interface":  // RA22: a missing network interface (R332)
+            guard try text("networkInterfaceId").hasPrefix("eni-") else { throw .badBody("networkInterfaceId must be an eni- id") }
+            guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
-            throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency")
+            throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
+                           + "ebs-volume, network-interface")
         }
         do {
             try database.write { db in

@@ -524,15 +524,24 @@ public final class ClusterService: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         let limit = clock.now().adding(seconds: maxSeconds)
         processDue()
-        while let due = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional), due <= limit {
+        while let due = try nextTransitionalInstant(), due <= limit {
             if due > clock.now() { try clock.set(to: due) }
             processDue()
         }
         // Settled: nothing transitional pending, and no cluster left in a transitional state (a stuck one is not settled).
-        let settled = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional) == nil && (try transitionalClusters()) == 0
+        let settled = try nextTransitionalInstant() == nil && (try transitionalClusters()) == 0
         if !settled && limit > clock.now() { try fireDue(upTo: limit); try clock.set(to: limit) }
         try saveClock()
         return SettleReport(settled: settled, setAside: try scheduler.pending().filter(\.isSetAside))
+    }
+
+    /// The next instant something transitional happens: a due transition, or an attachment that settles
+    /// (`attaching`/`detaching`, R346); nil when nothing is pending.
+    func nextTransitionalInstant() throws -> VirtualTime? {
+        let timer = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional)
+        let now = clock.now()
+        let attachment = try database.read { try AttachmentStore.nextSettle(after: now, db: $0) }
+        return [timer, attachment].compactMap { $0 }.min()
     }
 
     /// Clusters in a transitional ClusterStatus (RA11), over every partition.

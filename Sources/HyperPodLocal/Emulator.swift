@@ -113,6 +113,15 @@ public final class Emulator: Sendable {
             "DescribeClusterOperation": AWSJSONRouter.operation { (i: DescribeClusterOperationRequest, c) in
                 try s.describeClusterOperation(i, context: c)
             },
+            "AttachClusterNodeVolume": AWSJSONRouter.operation { (i: AttachClusterNodeVolumeRequest, c) in
+                try s.attachClusterNodeVolume(i, context: c)
+            },
+            "DetachClusterNodeVolume": AWSJSONRouter.operation { (i: DetachClusterNodeVolumeRequest, c) in
+                try s.detachClusterNodeVolume(i, context: c)
+            },
+            "AttachClusterNodeNetworkInterface": AWSJSONRouter.operation { (i: AttachClusterNodeNetworkInterfaceRequest, c) in
+                try s.attachClusterNodeNetworkInterface(i, context: c)
+            },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
             "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },

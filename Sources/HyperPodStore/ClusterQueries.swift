@@ -21,6 +21,12 @@ extension ClusterStore {
     }
 
     /// How many clusters, over every partition, have one of these statuses.
+    /// Whether some cluster node currently holds instance `instanceID` (an attachment ends with its instance, R331).
+    public static func instanceExists(_ instanceID: String, db: StoreTransaction) throws -> Bool {
+        try Bool.fetchOne(db.database.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM cluster_nodes WHERE instance_id = ?)"),
+                          arguments: [instanceID]) ?? false
+    }
+
     public static func count(withStatus statuses: [ClusterStatus], db: StoreTransaction) throws -> Int {
         let marks = statuses.map { _ in "?" }.joined(separator: ", ")
         return try Int.fetchOne(db.database, sql: "SELECT COUNT(*) FROM clusters WHERE status IN (\(marks))",

@@ -310,6 +310,28 @@ public final class EmulatorDatabase: Sendable {
                 ALTER TABLE cluster_events ADD COLUMN operation_id TEXT;
                 """)
         }
+        migrator.registerMigration("v10: volume and network-interface attachments (botocore 1.44, spec R327-R333)") { db in
+            // One attachment per resource in a partition: a volume or interface is attached to one node at a time.
+            try db.execute(sql: """
+                CREATE TABLE node_attachments (
+                    account TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    resource_id TEXT NOT NULL,
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    node_logical_id TEXT NOT NULL,
+                    instance_id TEXT NOT NULL,
+                    device_name TEXT,
+                    attachment_id TEXT,
+                    status TEXT NOT NULL,
+                    attach_time_ms INTEGER NOT NULL,
+                    settles_at_ms INTEGER,
+                    PRIMARY KEY (account, region, kind, resource_id)
+                );
+                CREATE INDEX node_attachments_by_instance ON node_attachments(instance_id, kind);
+                CREATE INDEX node_attachments_settling ON node_attachments(settles_at_ms) WHERE settles_at_ms IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

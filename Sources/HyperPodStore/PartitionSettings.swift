@@ -10,6 +10,10 @@ public enum PartitionSettings {
     public static let quotas = "quotas"
     /// `restrictedInstanceGroupsOnCreate`: `"reject"` (default) or `"allow"` (RA8, R64).
     public static let restrictedInstanceGroupsOnCreate = "restrictedInstanceGroupsOnCreate"
+    /// RA21: volumes attached per node (1–25, default 25).
+    public static let volumeAttachmentLimit = "volumeAttachmentLimit"
+    /// RA21: network interfaces attached per node (at least 1, default 8).
+    public static let networkInterfaceLimit = "networkInterfaceLimit"
 
     /// The stored value, nil when the partition never set it.
     public static func value(_ name: String, in partition: ClusterStore.Partition, db transaction: StoreTransaction) throws -> JSONValue? {
