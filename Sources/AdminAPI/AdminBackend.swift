@@ -45,6 +45,8 @@ public protocol AdminBackend: Sendable {
     func faultsBody() -> JSONObject
     /// RA7 DELETE: clears every fault.
     func clearFaults() throws(AdminError)
+    /// RA22 DELETE `/_hyperpod/faults/<id>`: ends one fault's effect. - Returns: false when there is no such fault.
+    func removeFault(id: String) throws(AdminError) -> Bool
 }
 
 /// An admin request refused: answered `{"error": message}` with `status`.

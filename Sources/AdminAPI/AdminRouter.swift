@@ -5,7 +5,7 @@ import JSON
 /// (`Content-Type: application/json`), never SigV4-checked; errors are `{"error": "<text>"}` with 400, 404 or 409.
 ///
 /// Routes: `GET /_hyperpod/health` (RA1), `POST /_hyperpod/reset` (RA2), `GET`/`POST /_hyperpod/clock` (RA3),
-/// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `GET`/`PUT /_hyperpod/settings` (RA8), `GET /_hyperpod/metrics` (RA10), `GET`/`PUT /_hyperpod/timing` (RA6),
+/// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `DELETE /_hyperpod/faults/<id>` (RA22), `GET`/`PUT /_hyperpod/settings` (RA8), `GET /_hyperpod/metrics` (RA10), `GET`/`PUT /_hyperpod/timing` (RA6),
 /// `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11). With the admin
 /// API off only `health` answers; with a token every route but `health` needs `X-Hyperpod-Admin-Token`.
 public struct AdminRouter: Sendable {
@@ -112,6 +112,11 @@ public struct AdminRouter: Sendable {
                 return Self.json(.ok, backend.faultsBody())
             case ("DELETE", "/_hyperpod/faults"):
                 try backend.clearFaults()
+                return Self.json(.ok, backend.faultsBody())
+            case ("DELETE", let path) where path.hasPrefix("/_hyperpod/faults/"):  // RA22: one fault, by id
+                guard try backend.removeFault(id: String(path.dropFirst("/_hyperpod/faults/".count))) else {
+                    return Self.error(.notFound, "No fault \(path.dropFirst("/_hyperpod/faults/".count))")
+                }
                 return Self.json(.ok, backend.faultsBody())
             case ("GET", "/_hyperpod/quotas"):
                 return Self.json(.ok, try backend.quotasBody(account: query["account"], region: query["region"]))

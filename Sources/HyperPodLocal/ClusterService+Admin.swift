@@ -391,12 +391,23 @@ extension ClusterService: AdminBackend {
             guard body["state"]?.stringValue == "missing" || body["availabilityZone"]?.stringValue != nil else {
                 throw .badBody("ebs-volume needs \"state\": \"missing\" or an availabilityZone")
             }
+        case "extension-failure":  // RA22: node issues of an extension (R314, R318)
+            _ = try text("cluster")
+            _ = try text("extension")
+            guard ExtensionHealthIssueCode(rawValue: try text("code")) != nil else {
+                throw .badBody("code must be an ExtensionHealthIssueCode (InvalidConfiguration, ConfigurationConflict, AccessDenied, "
+                               + "ResourceNotFound, DependencyUnreachable, ExtensionUnhealthy, InternalFailure, Other)")
+            }
+            _ = try text("message")
+            if let ids = body["nodeIds"], ids.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
+                throw .badBody("nodeIds must be a list of instance ids")
+            }
         case "network-interface":  // RA22: a missing network interface (R332)
             guard try text("networkInterfaceId").hasPrefix("eni-") else { throw .badBody("networkInterfaceId must be an eni- id") }
             guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
-                           + "ebs-volume, network-interface")
+                           + "ebs-volume, network-interface, extension-failure")
         }
         do {
             try database.write { db in
@@ -435,6 +446,15 @@ extension ClusterService: AdminBackend {
             try database.write { try ServerStore.removeAllFaults(db: $0) }
             try loadFaults()
         } catch { throw Self.adminError(error) }
+    }
+
+    public func removeFault(id: String) throws(AdminError) -> Bool {
+        guard faults.all.contains(where: { $0.id == id }) else { return false }
+        do {
+            try database.write { try ServerStore.removeFault(id: id, db: $0) }
+            try loadFaults()
+        } catch { throw Self.adminError(error) }
+        return true
     }
 
     static func adminError(_ error: any Error) -> AdminError {

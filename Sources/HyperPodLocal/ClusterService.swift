@@ -535,13 +535,15 @@ public final class ClusterService: @unchecked Sendable {
         return SettleReport(settled: settled, setAside: try scheduler.pending().filter(\.isSetAside))
     }
 
-    /// The next instant something transitional happens: a due transition, or an attachment that settles
-    /// (`attaching`/`detaching`, R346); nil when nothing is pending.
+    /// The next instant something transitional happens: a due transition, an attachment that settles
+    /// (`attaching`/`detaching`) or an extension step that ends (R346); nil when nothing is pending.
     func nextTransitionalInstant() throws -> VirtualTime? {
         let timer = try scheduler.nextDue(excludingEventPrefixes: Self.notTransitional)
         let now = clock.now()
-        let attachment = try database.read { try AttachmentStore.nextSettle(after: now, db: $0) }
-        return [timer, attachment].compactMap { $0 }.min()
+        let (attachment, extensionStep) = try database.read { db in
+            (try AttachmentStore.nextSettle(after: now, db: db), try ExtensionStore.nextStepEnd(after: now, db: db))
+        }
+        return [timer, attachment, extensionStep].compactMap { $0 }.min()
     }
 
     /// Clusters in a transitional ClusterStatus (RA11), over every partition.

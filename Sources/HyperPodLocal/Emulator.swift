@@ -122,6 +122,24 @@ public final class Emulator: Sendable {
             "AttachClusterNodeNetworkInterface": AWSJSONRouter.operation { (i: AttachClusterNodeNetworkInterfaceRequest, c) in
                 try s.attachClusterNodeNetworkInterface(i, context: c)
             },
+            "CreateClusterExtension": AWSJSONRouter.operation { (i: CreateClusterExtensionRequest, c) in
+                try s.createClusterExtension(i, context: c)
+            },
+            "UpdateClusterExtension": AWSJSONRouter.operation { (i: UpdateClusterExtensionRequest, c) in
+                try s.updateClusterExtension(i, context: c)
+            },
+            "DeleteClusterExtension": AWSJSONRouter.operation { (i: DeleteClusterExtensionRequest, c) in
+                try s.deleteClusterExtension(i, context: c)
+            },
+            "DescribeClusterExtension": AWSJSONRouter.operation { (i: DescribeClusterExtensionRequest, c) in
+                try s.describeClusterExtension(i, context: c)
+            },
+            "ListClusterExtensions": AWSJSONRouter.operation { (i: ListClusterExtensionsRequest, c) in
+                try s.listClusterExtensions(i, context: c)
+            },
+            "ListClusterExtensionVersions": AWSJSONRouter.operation { (i: ListClusterExtensionVersionsRequest, c) in
+                try s.listClusterExtensionVersions(i, context: c)
+            },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
             "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },

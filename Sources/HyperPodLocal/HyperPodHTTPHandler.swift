@@ -36,7 +36,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     /// The operations that change nothing: they may run on `readQueue`.
     static let readOnlyOperations: Set<String> = [
         "DescribeCluster", "ListClusters", "ListClusterNodes", "DescribeClusterNode", "ListClusterEvents", "DescribeClusterEvent",
-        "ListTags", "ListClusterOperations", "DescribeClusterOperation",
+        "ListTags", "ListClusterOperations", "DescribeClusterOperation", "DescribeClusterExtension", "ListClusterExtensions",
+        "ListClusterExtensionVersions",
     ]
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, readQueue: DispatchQueue? = nil,

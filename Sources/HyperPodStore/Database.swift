@@ -332,6 +332,23 @@ public final class EmulatorDatabase: Sendable {
                 CREATE INDEX node_attachments_settling ON node_attachments(settles_at_ms) WHERE settles_at_ms IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v11: cluster extensions (botocore 1.44, spec R310-R319)") { db in
+            try db.execute(sql: """
+                CREATE TABLE cluster_extensions (
+                    extension_arn TEXT PRIMARY KEY,
+                    cluster_arn TEXT NOT NULL REFERENCES clusters(arn) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    configuration TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    modified_at_ms INTEGER NOT NULL,
+                    step_ends_at_ms INTEGER
+                );
+                CREATE INDEX cluster_extensions_by_cluster ON cluster_extensions(cluster_arn, created_at_ms, extension_arn);
+                CREATE INDEX cluster_extensions_step ON cluster_extensions(step_ends_at_ms) WHERE step_ends_at_ms IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,213 @@
+import JSON
+
+/// One setting of an extension version's configuration (spec R310, R315): a group of settings, or a value with its JSON
+/// type, default and (for `level`) allowed values.
+public indirect enum ExtensionSetting: Sendable, Equatable {
+    /// A JSON value a leaf may hold.
+    public enum Kind: Sendable, Equatable { case string, positiveInteger, boolean }
+
+    case group([(String, ExtensionSetting)])
+    /// `defaultValue` nil: optional, no default (absent from the stored configuration until set).
+    case value(Kind, defaultValue: JSONValue?, allowed: [String]?)
+
+    public static func == (a: ExtensionSetting, b: ExtensionSetting) -> Bool {
+        switch (a, b) {
+        case (.group(let x), .group(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.value(let k1, let d1, let a1), .value(let k2, let d2, let a2)): k1 == k2 && d1 == d2 && a1 == a2
+        default: false
+        }
+    }
+}
+
+/// The extensions a partition can install (spec R310): name → version → settings. The default catalogue is
+/// `sagemaker-observability` 1.0.0 and 1.1.0 with the settings and defaults of AWS doc D204.
+public enum ExtensionCatalogue {
+    static func metric(_ defaultLevel: String, levels: [String]) -> ExtensionSetting {
+        .group([("level", .value(.string, defaultValue: .string(defaultLevel), allowed: levels)),
+                ("collectionIntervalSeconds", .value(.positiveInteger, defaultValue: .integer(30), allowed: nil))])
+    }
+
+    static let observabilitySettings: ExtensionSetting = {
+        let basic = ["BASIC", "ADVANCED", "DISABLED"], enabled = ["ENABLED", "DISABLED"]
+        return .group([
+            ("metricsProvider", .group([
+                ("nodeMetrics", metric("BASIC", levels: basic)),
+                ("acceleratedComputeMetrics", metric("BASIC", levels: basic)),
+                ("networkMetrics", metric("ENABLED", levels: enabled)),
+                ("jobMetrics", metric("ENABLED", levels: enabled)),
+                ("clusterMetrics", metric("ENABLED", levels: enabled)),
+                ("ncclMetrics", metric("DISABLED", levels: enabled)),
+            ])),
+            ("profilesProvider", .group([("hostProfiling", .group([("enabled", .value(.boolean, defaultValue: .bool(false), allowed: nil))]))])),
+            ("prometheus", .group([("remoteWriteUrl", .value(.string, defaultValue: nil, allowed: nil))])),
+        ])
+    }()
+
+    /// The default catalogue.
+    public static let standard: [String: [String: ExtensionSetting]] = [
+        "sagemaker-observability": ["1.0.0": observabilitySettings, "1.1.0": observabilitySettings],
+    ]
+
+    /// The versions of `name`, highest first (numeric per component, R319); empty for a name not in the catalogue.
+    public static func versions(of name: String, in catalogue: [String: [String: ExtensionSetting]] = standard) -> [String] {
+        (catalogue[name] ?? [:]).keys.sorted { versionPrecedes($1, $0) }
+    }
+
+    /// Whether version `a` is lower than `b` (`MAJOR.MINOR.PATCH`, numeric per component).
+    public static func versionPrecedes(_ a: String, _ b: String) -> Bool {
+        let x = a.split(separator: ".").map { Int($0) ?? 0 }, y = b.split(separator: ".").map { Int($0) ?? 0 }
+        return x.lexicographicallyPrecedes(y)
+    }
+
+    /// R315/R316: `text` (a JSON object, or nil for none) validated against `settings` and deep-merged into `base`
+    /// (the defaults at create, the stored configuration at update; a `null` value resets that setting to its
+    /// default). The result holds every setting with a value, in catalogue order, serialized compactly.
+    /// - Throws: the R315 message of the first failure in document order.
+    public static func merge(_ text: String?, into base: JSONObject?, settings: ExtensionSetting) throws(ExtensionConfigurationError) -> String {
+        var given = JSONObject()
+        if let text {
+            guard let parsed = try? JSONParser.parse(Array(text.utf8)), let object = parsed.objectValue else {
+                throw ExtensionConfigurationError("ConfigurationValues must be a JSON object.")
+            }
+            given = object
+        }
+        try validate(given, against: settings, path: "")
+        let merged = try mergeGroup(given, base: base, setting: settings, path: "")
+        return String(decoding: JSONWriter.encode(.object(merged)), as: UTF8.self)
+    }
+
+    /// The defaults of `settings` (a stored configuration with nothing given).
+    public static func defaults(_ settings: ExtensionSetting) -> JSONObject {
+        (try? mergeGroup(JSONObject(), base: nil, setting: settings, path: "")) ?? JSONObject()
+    }
+
+    static func mergeGroup(_ given: JSONObject, base: JSONObject?, setting: ExtensionSetting, path: String) throws(ExtensionConfigurationError) -> JSONObject {
+        guard case .group(let children) = setting else { return JSONObject() }
+        var out = JSONObject()
+        for (key, child) in children {
+            let dotted = path.isEmpty ? key : "\(path).\(key)"
+            let givenValue = given[key], baseValue = base?[key]
+            switch child {
+            case .group:
+                let inner = try mergeGroup(givenValue?.objectValue ?? JSONObject(),
+                                           base: givenValue == .null ? nil : baseValue?.objectValue, setting: child, path: dotted)
+                if !inner.members.isEmpty { out[key] = .object(inner) }
+            case .value(_, let defaultValue, _):
+                if let givenValue, givenValue != .null {
+                    out[key] = givenValue
+                } else if givenValue == nil, let baseValue {
+                    out[key] = baseValue
+                } else if let defaultValue {
+                    out[key] = defaultValue
+                }
+            }
+        }
+        return out
+    }
+
+    /// R315: every given key is a setting at its level and every value has the setting's type — depth first, in
+    /// document order, so the first failure reported is the first in the document.
+    static func validate(_ given: JSONObject, against setting: ExtensionSetting, path: String) throws(ExtensionConfigurationError) {
+        guard case .group(let children) = setting else { return }
+        for (key, value) in given.members {
+            let dotted = path.isEmpty ? key : "\(path).\(key)"
+            guard let child = children.first(where: { $0.0 == key })?.1 else {
+                throw ExtensionConfigurationError("Unknown setting '\(dotted)' in ConfigurationValues.")
+            }
+            try check(value, against: child, path: dotted)
+            if case .group = child, let inner = value.objectValue { try validate(inner, against: child, path: dotted) }
+        }
+    }
+
+    static func check(_ value: JSONValue, against setting: ExtensionSetting, path: String) throws(ExtensionConfigurationError) {
+        if value == .null { return }  // resets to the default (R316)
+        let invalid = ExtensionConfigurationError("Invalid value for setting '\(path)'.")
+        switch setting {
+        case .group:
+            guard value.objectValue != nil else { throw invalid }
+        case .value(.string, _, let allowed):
+            guard let text = value.stringValue, allowed.map({ $0.contains(text) }) ?? true else { throw invalid }
+        case .value(.positiveInteger, _, _):
+            guard let n = value.intValue, n > 0 else { throw invalid }
+        case .value(.boolean, _, _):
+            guard case .bool = value else { throw invalid }
+        }
+    }
+}
+
+/// A refused `ConfigurationValues` (spec R315): answered as a ValidationException with `message`.
+public struct ExtensionConfigurationError: Error, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// A cluster extension (spec R311–R319) as stored: the status of the last accepted request and, while its step runs,
+/// when the step ends (T_config, virtual). What callers see is `status(at:…)`.
+public struct ClusterExtensionRecord: Sendable, Equatable {
+    /// `ExtensionStatus`.
+    public enum Status: String, Sendable {
+        case creating = "Creating", active = "Active", createFailed = "CreateFailed", updating = "Updating", deleting = "Deleting"
+        case deleteFailed = "DeleteFailed", degraded = "Degraded", updateFailed = "UpdateFailed"
+    }
+
+    public var extensionARN: String
+    public var clusterARN: String
+    public var name: String
+    public var version: String
+    public var status: Status
+    /// The stored configuration, compact JSON with every setting (R315).
+    public var configuration: String
+    public var creationTime: VirtualTime
+    /// The last accepted update; `creationTime` until then (R314).
+    public var lastModifiedTime: VirtualTime
+    /// When the running step (create, update, removal) ends; nil when none runs.
+    public var stepEndsAt: VirtualTime?
+
+    public init(extensionARN: String, clusterARN: String, name: String, version: String, status: Status, configuration: String,
+                creationTime: VirtualTime, lastModifiedTime: VirtualTime, stepEndsAt: VirtualTime?) {
+        self.extensionARN = extensionARN
+        self.clusterARN = clusterARN
+        self.name = name
+        self.version = version
+        self.status = status
+        self.configuration = configuration
+        self.creationTime = creationTime
+        self.lastModifiedTime = lastModifiedTime
+        self.stepEndsAt = stepEndsAt
+    }
+
+    /// Whether the step of the last request is still running at `now`.
+    public func stepRunning(at now: VirtualTime) -> Bool { stepEndsAt.map { now < $0 } ?? false }
+
+    /// The status at `now` (R314) given the cluster's `Running` nodes and those with an issue (RA22); nil once a
+    /// removal has ended (the extension is gone). A finished step with an issue on every node failed; on some,
+    /// `Degraded`; on none, `Active`. `Active` and `Degraded` follow the issues as they come and go.
+    public func status(at now: VirtualTime, runningNodes: Int, nodesWithIssues: Int) -> Status? {
+        let failedEverywhere = runningNodes > 0 && nodesWithIssues >= runningNodes
+        if stepRunning(at: now) { return status }
+        switch status {
+        case .creating, .updating:
+            if failedEverywhere { return status == .creating ? .createFailed : .updateFailed }
+            return nodesWithIssues > 0 ? .degraded : .active
+        case .active, .degraded:
+            return nodesWithIssues > 0 ? .degraded : .active
+        case .deleting:
+            return failedEverywhere ? .deleteFailed : nil
+        case .createFailed, .updateFailed, .deleteFailed:
+            return status
+        }
+    }
+
+    /// R318: `Health.Issues` from each affected node's (code, message): grouped, most nodes first (ties by code, then
+    /// message), at most 20 — with more groups, 19 and one `Other` counting the rest.
+    public static func issues(_ perNode: [(code: String, message: String)]) -> [(code: String, message: String, nodeCount: Int)] {
+        var counts: [String: (code: String, message: String, nodeCount: Int)] = [:]
+        for issue in perNode { counts["\(issue.code)\u{1}\(issue.message)", default: (issue.code, issue.message, 0)].nodeCount += 1 }
+        let sorted = counts.values.sorted {
+            ($0.nodeCount, $1.code, $1.message) > ($1.nodeCount, $0.code, $0.message)
+        }
+        guard sorted.count > 20 else { return sorted }
+        let rest = sorted.dropFirst(19).reduce(0) { $0 + $1.nodeCount }
+        return Array(sorted.prefix(19)) + [("Other", "Issues of other kinds", rest)]
+    }
+}
