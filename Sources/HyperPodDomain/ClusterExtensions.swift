@@ -176,6 +176,18 @@ public struct ClusterExtensionRecord: Sendable, Equatable {
         self.stepEndsAt = stepEndsAt
     }
 
+    /// This record with its ended step's outcome stored (R314): the status `status(at:…)` gives now, and no step. Nil
+    /// when a removal has ended. The service stores outcomes before the issues can change (before a fault is added or
+    /// removed), so an outcome is decided by the issues of the instant its step ended.
+    public func settlingStep(at now: VirtualTime, runningNodes: Int, nodesWithIssues: Int) -> ClusterExtensionRecord? {
+        guard let ends = stepEndsAt, now >= ends else { return self }
+        guard let outcome = status(at: now, runningNodes: runningNodes, nodesWithIssues: nodesWithIssues) else { return nil }
+        var settled = self
+        settled.status = outcome
+        settled.stepEndsAt = nil
+        return settled
+    }
+
     /// Whether the step of the last request is still running at `now`.
     public func stepRunning(at now: VirtualTime) -> Bool { stepEndsAt.map { now < $0 } ?? false }
 
@@ -187,6 +199,7 @@ public struct ClusterExtensionRecord: Sendable, Equatable {
         if stepRunning(at: now) { return status }
         switch status {
         case .creating, .updating:
+            // An ended step not stored yet (`settlingStep`): decided by the issues, which have not changed since.
             if failedEverywhere { return status == .creating ? .createFailed : .updateFailed }
             return nodesWithIssues > 0 ? .degraded : .active
         case .active, .degraded:

@@ -411,6 +411,7 @@ extension ClusterService: AdminBackend {
         }
         do {
             try database.write { db in
+                try settleEndedExtensionSteps(db: db, at: clock.now())  // R314: outcomes before the issues change
                 try ServerStore.addFault(id: id, body: body, db: db)
                 try persistGenerator(db)
             }
@@ -443,7 +444,10 @@ extension ClusterService: AdminBackend {
 
     public func clearFaults() throws(AdminError) {
         do {
-            try database.write { try ServerStore.removeAllFaults(db: $0) }
+            try database.write { db in
+                try settleEndedExtensionSteps(db: db, at: clock.now())
+                try ServerStore.removeAllFaults(db: db)
+            }
             try loadFaults()
         } catch { throw Self.adminError(error) }
     }
@@ -451,7 +455,10 @@ extension ClusterService: AdminBackend {
     public func removeFault(id: String) throws(AdminError) -> Bool {
         guard faults.all.contains(where: { $0.id == id }) else { return false }
         do {
-            try database.write { try ServerStore.removeFault(id: id, db: $0) }
+            try database.write { db in
+                try settleEndedExtensionSteps(db: db, at: clock.now())
+                try ServerStore.removeFault(id: id, db: db)
+            }
             try loadFaults()
         } catch { throw Self.adminError(error) }
         return true

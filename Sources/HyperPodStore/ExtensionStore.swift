@@ -17,6 +17,12 @@ public enum ExtensionStore {
                          arguments: [arn]).map(decode)
     }
 
+    /// The extensions whose step has ended by `now` but is still stored as running (`step_ends_at_ms <= now`).
+    public static func endedSteps(by now: VirtualTime, db transaction: StoreTransaction) throws -> [ClusterExtensionRecord] {
+        try Row.fetchAll(transaction.database.cachedStatement(sql: "SELECT * FROM cluster_extensions WHERE step_ends_at_ms <= ?"),
+                         arguments: [now.milliseconds]).map(decode)
+    }
+
     /// Inserts or replaces an extension.
     public static func save(_ e: ClusterExtensionRecord, db transaction: StoreTransaction) throws {
         try transaction.database.cachedStatement(sql: """

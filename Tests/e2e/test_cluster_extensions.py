@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from conftest import make_client
 from test_clusters import admin, group
 from test_update_cluster import EKS_ARN, VPC, advance, error_of, nodes, settle
 
@@ -160,3 +161,31 @@ def test_R317_delete_then_gone_and_a_new_arn_on_recreate_R313_client_tokens(manu
         "ResourceNotFound", f"Could not find extension '{arn}' in cluster '{cluster}'")
     again = sm.create_cluster_extension(ClusterArn=cluster, ExtensionName=NAME)["ExtensionArn"]
     assert again != arn
+
+
+def test_R314_an_issue_on_every_node_after_the_step_degrades_an_Active_extension_and_a_failed_delete_stays_failed(manual, sm):
+    """A failed status comes only from a step that ends with issues on every node; afterwards the issues move an Active
+    extension between Active and Degraded (found by an attack on session 5's build, where it read CreateFailed)."""
+    cluster = slurm_continuous(sm, manual)
+    arn = sm.create_cluster_extension(ClusterArn=cluster, ExtensionName=NAME)["ExtensionArn"]
+    assert settle(manual)
+    advance(manual, 3600)
+    everywhere = {"kind": "extension-failure", "cluster": "s", "extension": NAME, "code": "DependencyUnreachable", "message": "down"}
+    fault = admin(manual, "/_hyperpod/faults", everywhere)
+    assert describe(sm, cluster, arn)["ExtensionDetails"]["Status"] == "Degraded"
+    admin(manual, f"/_hyperpod/faults/{fault['id']}", method="DELETE")
+    assert describe(sm, cluster, arn)["ExtensionDetails"]["Status"] == "Active"
+    # A removal that ends with an issue on every node is DeleteFailed, and stays so when the issue goes.
+    admin(manual, "/_hyperpod/faults", everywhere)
+    sm.delete_cluster_extension(ClusterArn=cluster, ExtensionArn=arn)
+    advance(manual, 1)
+    assert describe(sm, cluster, arn)["ExtensionDetails"]["Status"] == "DeleteFailed"
+    admin(manual, "/_hyperpod/faults", method="DELETE")
+    assert describe(sm, cluster, arn)["ExtensionDetails"]["Status"] == "DeleteFailed"
+    # A fault names its cluster in a partition: the same name in another account is not affected.
+    other = make_client(manual.endpoint, access_key="222222222222")
+    arn2 = slurm_continuous(other, manual, name="s")
+    ext2 = other.create_cluster_extension(ClusterArn=arn2, ExtensionName=NAME)["ExtensionArn"]
+    admin(manual, "/_hyperpod/faults", everywhere)
+    advance(manual, 1)
+    assert other.describe_cluster_extension(ClusterArn=arn2, ExtensionArn=ext2)["ExtensionDetails"]["Status"] == "Active"

@@ -149,6 +149,17 @@ extension ClusterService {
                                                     nextToken: next)
     }
 
+    /// Stores the outcome of every extension step that has ended by now (R314), before the issues change: called
+    /// before a fault is added or removed, so an outcome always reflects the issues of the instant its step ended.
+    func settleEndedExtensionSteps(db: StoreTransaction, at now: VirtualTime) throws {
+        for record in try ExtensionStore.endedSteps(by: now, db: db) {
+            guard let lifecycle = try? ClusterStore.load(record.clusterARN, db: db) else { continue }
+            let settled = record.settlingStep(at: now, runningNodes: runningInstances(lifecycle).count,
+                                              nodesWithIssues: issues(of: record, in: lifecycle).count)
+            if let settled { try ExtensionStore.save(settled, db: db) } else { try ExtensionStore.remove(record.extensionARN, db: db) }
+        }
+    }
+
     // MARK: Shared
 
     /// R312's cluster checks for create and update: a Continuous Slurm cluster, `InService` or `Updating`.
@@ -207,12 +218,15 @@ extension ClusterService {
     }
 
     /// RA22: the issue of each `Running` node of the cluster with an `extension-failure` fault for this extension
-    /// (absent `nodeIds`: every `Running` node); a node takes the newest fault's issue.
+    /// (absent `nodeIds`: every `Running` node); a node takes the newest fault's issue. A fault names its cluster in a
+    /// partition (`account`, `region`; default the server's).
     func issues(of record: ClusterExtensionRecord, in lifecycle: ClusterLifecycle) -> [String: (code: String, message: String)] {
         let running = Set(runningInstances(lifecycle))
         var perNode: [String: (code: String, message: String)] = [:]
+        let c = lifecycle.cluster
         for fault in faults.all where fault.kind == "extension-failure" && fault.body["extension"]?.stringValue == record.name
-            && fault.body["cluster"]?.stringValue == lifecycle.cluster.name {
+            && fault.body["cluster"]?.stringValue == c.name
+            && (fault.body["account"]?.stringValue ?? defaultAccountID) == c.account && (fault.body["region"]?.stringValue ?? defaultRegion) == c.region {
             let nodes = fault.body["nodeIds"]?.arrayValue?.compactMap(\.stringValue).filter(running.contains) ?? Array(running)
             for node in nodes {
                 perNode[node] = (fault.body["code"]?.stringValue ?? "Other", fault.body["message"]?.stringValue ?? "")
