@@ -47,6 +47,22 @@ struct ClusterExtensionsTests {
         #expect(e.status(at: t1, runningNodes: 3, nodesWithIssues: 3) == .deleteFailed)
     }
 
+    @Test func settlingAStep_StoresItsOutcome_SoLaterIssuesOnlyMoveActiveAndDegraded() throws {
+        let t0 = VirtualTime(milliseconds: 0), t1 = VirtualTime(milliseconds: 1_000)
+        let creating = ClusterExtensionRecord(extensionARN: "a", clusterARN: "c", name: "n", version: "1.0.0", status: .creating,
+                                              configuration: "{}", creationTime: t0, lastModifiedTime: t0, stepEndsAt: t1)
+        #expect(creating.settlingStep(at: t0, runningNodes: 2, nodesWithIssues: 0) == creating)  // still running
+        let active = try #require(creating.settlingStep(at: t1, runningNodes: 2, nodesWithIssues: 0))
+        #expect(active.status == .active && active.stepEndsAt == nil)
+        #expect(active.status(at: t1, runningNodes: 2, nodesWithIssues: 2) == .degraded)  // not CreateFailed
+        var deleting = active
+        deleting.status = .deleting
+        deleting.stepEndsAt = t1
+        #expect(deleting.settlingStep(at: t1, runningNodes: 2, nodesWithIssues: 0) == nil)  // gone
+        let failed = try #require(deleting.settlingStep(at: t1, runningNodes: 2, nodesWithIssues: 2))
+        #expect(failed.status(at: t1, runningNodes: 2, nodesWithIssues: 0) == .deleteFailed)  // stays
+    }
+
     @Test func issues_AreGroupedMostNodesFirst_AtMost20() {
         let few = ClusterExtensionRecord.issues([("B", "m"), ("A", "m"), ("B", "m")])
         #expect(few.map(\.code) == ["B", "A"] && few.map(\.nodeCount) == [2, 1])
