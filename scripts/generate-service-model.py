@@ -12,9 +12,9 @@ The model is read from PATH, else from the installed botocore when it is the pin
 (fetched from PyPI into .build-model/).
 """
 import gzip
+import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -35,10 +35,12 @@ def pinned_version():
 PINNED_BOTOCORE = pinned_version()
 OPERATIONS_SWIFT = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/SageMakerOperations.swift")
 CLUSTER_MODEL_JSON = os.path.join(ROOT, "Sources/AWSJSONProtocol/ServiceModel/sagemaker-cluster-model.json")
-# The HyperPod operations (clusters with their extensions and operations, scheduler configs, training plans, compute
-# quotas, reserved capacity: issue #15), plus the tag operations.
-HYPERPOD = re.compile(r"Cluster|TrainingPlan|ComputeQuota|ReservedCapacit")
-EXTRA_OPERATIONS = ["AddTags", "ListTags", "DeleteTags"]
+# Which operations are HyperPod's (clusters with their extensions and operations, scheduler configs, training plans,
+# compute quotas, reserved capacity: issue #15, plus the tag operations) and what they reach: scripts/model-diff.py's,
+# one definition for both scripts.
+_spec = importlib.util.spec_from_file_location("model_diff", os.path.join(os.path.dirname(os.path.abspath(__file__)), "model-diff.py"))
+model_diff = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(model_diff)
 # Shape keys kept; documentation and other prose are dropped.
 SHAPE_KEYS = ["type", "members", "required", "member", "key", "value", "min", "max", "pattern", "enum", "union",
               "exception", "error", "idempotencyToken", "timestampFormat"]
@@ -95,33 +97,15 @@ def render_operations(model):
 
 
 def render_cluster_model(model):
-    """The cluster operations and every shape reachable from them, documentation stripped, as JSON."""
+    """The HyperPod operations and every shape reachable from them, documentation stripped, as JSON."""
     shapes = model["shapes"]
-    names = sorted(o for o in model["operations"] if HYPERPOD.search(o)) + EXTRA_OPERATIONS
-    reachable = set()
-
-    def walk(name):
-        if name in reachable:
-            return
-        reachable.add(name)
-        shape = shapes[name]
-        for key in ("member", "key", "value"):
-            if key in shape:
-                walk(shape[key]["shape"])
-        for member in shape.get("members", {}).values():
-            walk(member["shape"])
-
+    names = model_diff.hyperpod_operations(model)
+    reachable = model_diff.reachable(model, names)
     operations = {}
     for name in names:
         op = model["operations"][name]
-        entry = {}
-        for key in ("input", "output"):
-            if key in op:
-                entry[key] = op[key]["shape"]
-                walk(op[key]["shape"])
+        entry = {key: op[key]["shape"] for key in ("input", "output") if key in op}
         entry["errors"] = [e["shape"] for e in op.get("errors", [])]
-        for e in entry["errors"]:
-            walk(e)
         operations[name] = entry
 
     def strip(shape):
