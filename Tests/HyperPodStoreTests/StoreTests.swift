@@ -9,15 +9,20 @@ import Glibc
 @testable import HyperPodStore
 
 struct ClusterStoreTests {
-    @Test func savingChangedNodes_KeepsCreationOrder_AndRemovesGoneOnes() throws {
-        let db = try EmulatorDatabase(path: nil)
-        let t0 = VirtualTime(milliseconds: 1_000)
-        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"c","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":3,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
+    /// Cluster `arn:c` with one group `g` whose nodes are `nodes` (logical ids; instance ids `i-<id>`), all `Pending`.
+    static func cluster(nodes: [String], at t0: VirtualTime) throws -> ClusterLifecycle {
+        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"c","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":\#(nodes.count),"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
         var (lifecycle, _) = ClusterLifecycle.create(request: request, arn: "arn:c", clusterID: "abcdef012345", account: "000000000000",
                                                      region: "us-east-1", at: t0, timing: TimingProfile(.fast))
-        lifecycle.nodes = ["n1", "n2", "n3"].map {
+        lifecycle.nodes = nodes.map {
             NodeRecord(logicalID: $0, instanceID: "i-\($0)", groupName: "g", status: .pending, slotCreated: t0, launchTime: t0, privateIP: 1, zone: nil)
         }
+        return lifecycle
+    }
+
+    @Test func savingChangedNodes_KeepsCreationOrder_AndRemovesGoneOnes() throws {
+        let db = try EmulatorDatabase(path: nil)
+        let lifecycle = try Self.cluster(nodes: ["n1", "n2", "n3"], at: VirtualTime(milliseconds: 1_000))
         try db.write { try ClusterStore.save(lifecycle, db: $0) }
         var next = lifecycle
         next.nodes[0].status = .running       // changed: first in creation order
@@ -33,11 +38,7 @@ struct ClusterStoreTests {
     @Test func aDamagedDocument_IsReportedWithWhatItsRowSays() throws {
         let db = try EmulatorDatabase(path: nil)
         let t0 = VirtualTime(milliseconds: 7_000)
-        let request = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"c","InstanceGroups":[{"InstanceGroupName":"g","InstanceType":"ml.c5.xlarge","InstanceCount":1,"ExecutionRole":"arn:aws:iam::111122223333:role/r"}]}"#))
-        var (lifecycle, _) = ClusterLifecycle.create(request: request, arn: "arn:c", clusterID: "abcdef012345", account: "000000000000",
-                                                     region: "us-east-1", at: t0, timing: TimingProfile(.fast))
-        lifecycle.nodes = [NodeRecord(logicalID: "n1", instanceID: "i-1", groupName: "g", status: .pending, slotCreated: t0, launchTime: t0,
-                                      privateIP: 1, zone: nil)]
+        let lifecycle = try Self.cluster(nodes: ["n1"], at: t0)
         try db.write { try ClusterStore.save(lifecycle, db: $0) }
         try db.write { try $0.database.execute(sql: "UPDATE cluster_nodes SET document = 'x' WHERE cluster_arn = 'arn:c'") }
         let damagedNode = try #require(throws: DamagedClusterRecord.self) { _ = try db.read { try ClusterStore.load("arn:c", db: $0) } }
