@@ -100,3 +100,42 @@ def test_R88_while_Deleting_each_group_records_the_end_of_its_scale_down_before_
     assert completed == ["a", "b", "empty"]
     assert all(e["Description"] == f"Instance Group {e['InstanceGroupName']} delete in Cluster d completed successfully"
                for e in events if "completed" in e["Description"] and "delete" in e["Description"])
+
+
+def test_R300_which_HyperPod_operations_are_served(server):
+    """Every HyperPod operation of the model (45 in botocore 1.44.18) is routed. Those served answer their own error for
+    a cluster that does not exist; the families other issues build (training plans and reserved capacity, compute
+    quotas, scheduler configs) and MoveClusterNodes answer 501 after validation. The list is read from the server's
+    own model, so a new operation shows up here."""
+    import re
+    import urllib.error
+    import urllib.request
+    with open(MODEL) as f:
+        model = json.load(f)
+    hyperpod = sorted(o for o in model["operations"] if re.search("Cluster|TrainingPlan|ComputeQuota|ReservedCapacit", o))
+    assert len(hyperpod) == 45
+    not_built = {o for o in hyperpod if re.search("TrainingPlan|ReservedCapacit|ComputeQuota|SchedulerConfig", o)} | {"MoveClusterNodes"}
+    arn = "arn:aws:sagemaker:us-east-1:000000000000:cluster/abcdefghijkl"
+    # A request that passes validation: every required member with a value its shape accepts.
+    samples = {"ClusterName": "missing", "ClusterArn": arn, "NodeId": "i-0123456789abcdef0", "VolumeId": "vol-0123456789abcdef0",
+               "NetworkInterfaceId": "eni-0123456789abcdef0", "OperationId": "00000000-0000-4000-8000-000000000000",
+               "EventId": "00000000-0000-4000-8000-000000000000", "ExtensionName": "sagemaker-observability",
+               "ExtensionArn": "arn:aws:sagemaker:us-east-1:000000000000:extension/sagemaker-abcdefghijkl/x/abcdefghijkl"}
+    answered = {}
+    for operation in hyperpod:
+        shape = model["shapes"][model["operations"][operation]["input"]]
+        body = {m: samples[m] for m in shape.get("required", []) if m in samples}
+        if set(shape.get("required", [])) - set(body):
+            continue  # needs richer input (the not-built families, UpdateCluster's groups…): covered elsewhere
+        request = urllib.request.Request(server.endpoint + "/", data=json.dumps(body).encode(), method="POST", headers={
+            "X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answered[operation] = (response.status, "")
+        except urllib.error.HTTPError as error:
+            answered[operation] = (error.code, json.loads(error.read())["__type"])
+    assert len(answered) >= 25, sorted(answered)  # 28 of the 45 take only ids and names
+    served = {o for o, (status, _) in answered.items() if status != 501}
+    assert served == {o for o in answered if o not in not_built}, answered
+    assert all(code != "UnknownOperationException" for _, code in answered.values())
+    assert {"ListClusterOperations", "DescribeClusterExtension", "AttachClusterNodeVolume", "ListClusterExtensionVersions"} <= served
