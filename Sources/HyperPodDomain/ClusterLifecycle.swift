@@ -233,6 +233,9 @@ public struct ClusterLifecycle: Sendable, Equatable {
             slurm.slurmConfigStrategy = .managed
             stored.orchestrator?.slurm = slurm
         }
+        if let database = stored.orchestrator?.slurm?.accountingDatabase {  // R342: echoed with its defaults
+            stored.orchestrator?.slurm?.accountingDatabase = Self.withDefaults(database, clusterID: clusterID)
+        }
         let cluster = ClusterRecord(
             arn: arn, clusterID: clusterID, account: account, region: region, status: .creating, creationTime: now,
             generation: 1, request: stored, groups: groups,
@@ -347,6 +350,13 @@ public struct ClusterLifecycle: Sendable, Equatable {
             cluster.pendingConfigToken = nil
             for i in cluster.groups.indices { cluster.groups[i].appliedKubernetesConfig = cluster.groups[i].spec.kubernetesConfig }
             cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig
+            // R342: an accounting database change takes effect now, with its Cluster event.
+            if let database = cluster.request.orchestrator?.slurm?.accountingDatabase, database != cluster.appliedAccountingDatabase {
+                cluster.appliedAccountingDatabase = database
+                newEvents.append(ClusterEventRecord(
+                    resourceType: .cluster, level: .info, description: "Slurm accounting database configuration updated in Cluster \(c)",
+                    metadata: .databaseConfiguration(DatabaseConfigurationMetadata())))
+            }
             switch cluster.autoScalingStatus {
             case .creating?:
                 cluster.autoScalingStatus = .inService  // A2
@@ -727,11 +737,20 @@ public struct ClusterLifecycle: Sendable, Equatable {
         return unrecovered && nodes.contains(where: { $0.groupName == group && $0.status == .failure }) ? .degraded : .inService
     }
 
+    /// R342: an `AccountingDatabase` with its defaults filled in: `Port` 3306, `Name` `slurm_acct_db_<cluster-id>`.
+    public static func withDefaults(_ database: ClusterAccountingDatabase, clusterID: String) -> ClusterAccountingDatabase {
+        var filled = database
+        filled.port = database.port ?? 3306
+        filled.name = database.name ?? "slurm_acct_db_\(clusterID)"
+        return filled
+    }
+
     /// C2/C3/C4 at the end of create: applied settings take effect.
     mutating func leaveCreating() {
         cluster.status = .inService
         recordCluster("create", .completed)
         cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig  // R48
+        cluster.appliedAccountingDatabase = cluster.request.orchestrator?.slurm?.accountingDatabase  // R342
         if cluster.autoScalingStatus == .creating { cluster.autoScalingStatus = .inService }
     }
 

@@ -19,6 +19,9 @@ public struct ClusterRecord: Sendable, Equatable {
     public var autoScalingStatus: ClusterAutoScalingStatus?
     /// The `TieredStorageConfig` in effect: set at the end of create or of the update that set it (spec R48, R81).
     public var appliedTieredStorageConfig: ClusterTieredStorageConfig?
+    /// The Slurm `AccountingDatabase` in effect (spec R342): set at the end of create and when an update's change is
+    /// applied, which records its event.
+    public var appliedAccountingDatabase: ClusterAccountingDatabase?
     /// The token of the pending T_config (or T_setup, for a mode conversion) timer; nil when no non-scaling change is
     /// being applied (spec C8, R72, R77, R81, R82). A timer carrying another token is stale.
     public var pendingConfigToken: Int?

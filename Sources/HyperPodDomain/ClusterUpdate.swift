@@ -97,7 +97,17 @@ extension ClusterLifecycle {
         if let value = r.clusterRole { settings.clusterRole = value }
         if let value = r.nodeRecovery { settings.nodeRecovery = value }
         if let value = r.tieredStorageConfig { settings.tieredStorageConfig = value }
-        if let value = r.orchestrator { settings.orchestrator = value }
+        if var value = r.orchestrator {
+            // R342: an Orchestrator.Slurm without AccountingDatabase keeps the stored one (it is never removed).
+            if value.slurm != nil {
+                if let given = value.slurm?.accountingDatabase {
+                    value.slurm?.accountingDatabase = ClusterLifecycle.withDefaults(given, clusterID: c.clusterID)
+                } else {
+                    value.slurm?.accountingDatabase = c.request.orchestrator?.slurm?.accountingDatabase
+                }
+            }
+            settings.orchestrator = value
+        }
         let modeConversion = r.nodeProvisioningMode == .continuous && !c.isContinuous
         if modeConversion { settings.nodeProvisioningMode = .continuous }
         let continuous = settings.nodeProvisioningMode == .continuous
@@ -186,6 +196,9 @@ extension ClusterLifecycle {
             }
             if continuous && orchestrator.slurm?.slurmConfigStrategy != nil {
                 throw .validation("SlurmConfigStrategy is not supported for clusters with NodeProvisioningMode set to Continuous.")
+            }
+            if orchestrator.slurm?.accountingDatabase != nil && !continuous {  // R342
+                throw .validation("AccountingDatabase is only supported for clusters with NodeProvisioningMode set to Continuous.")
             }
         }
 

@@ -53,6 +53,10 @@ public enum CreateClusterRules {
         if let message = r58(groups, eks: isEKS) ?? r59(groups, vpc: r.vpcConfig != nil) ?? r60(groups, eks: isEKS, vpc: r.vpcConfig != nil) {
             return message
         }
+        // R342
+        if r.orchestrator?.slurm?.accountingDatabase != nil && !isContinuous {
+            return "AccountingDatabase is only supported for clusters with NodeProvisioningMode set to Continuous."
+        }
         // R61
         if isContinuous && apiDrivenSlurm && r.orchestrator?.slurm?.slurmConfigStrategy != nil {
             return "SlurmConfigStrategy is not supported for clusters with NodeProvisioningMode set to Continuous."

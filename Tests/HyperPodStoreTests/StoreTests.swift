@@ -254,6 +254,8 @@ struct DocumentCodecRoundTripTests {
             creationTime: Self.t0, generation: 42, request: base, groups: [group], failureMessage: "earlier failure")
         cluster.autoScalingStatus = .inService
         cluster.appliedTieredStorageConfig = base.tieredStorageConfig
+        cluster.appliedAccountingDatabase = ClusterAccountingDatabase(endpoint: "db.example", port: 3307, name: "acct",
+                                                                      secretArn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:s")
         cluster.pendingConfigToken = 3
         cluster.configTokens = 4
         cluster.timerTokens = 9

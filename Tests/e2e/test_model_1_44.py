@@ -139,3 +139,38 @@ def test_R300_which_HyperPod_operations_are_served(server):
     assert served == {o for o in answered if o not in not_built}, answered
     assert all(code != "UnknownOperationException" for _, code in answered.values())
     assert {"ListClusterOperations", "DescribeClusterExtension", "AttachClusterNodeVolume", "ListClusterExtensionVersions"} <= served
+
+
+SECRET = "arn:aws:secretsmanager:us-east-1:111122223333:secret:slurm-db"
+
+
+def test_R342_the_Slurm_accounting_database_is_echoed_with_defaults_kept_and_its_changes_recorded(manual, sm):
+    if "AccountingDatabase" not in sm.meta.service_model.shape_for("ClusterOrchestratorSlurmConfig").members:
+        pytest.skip("AccountingDatabase is new in botocore 1.44; this SDK refuses it client-side")
+    groups = [group("ctl", 1, SlurmConfig={"NodeType": "Controller"}), group("w", 1, SlurmConfig={"NodeType": "Compute"})]
+    database = {"Endpoint": "db.internal", "SecretArn": SECRET}
+    error = error_of(lambda: sm.create_cluster(ClusterName="legacy", Orchestrator={"Slurm": {"AccountingDatabase": database}},
+                                               InstanceGroups=groups))
+    assert error == {"Code": "ValidationException",
+                     "Message": "AccountingDatabase is only supported for clusters with NodeProvisioningMode set to Continuous."}
+    arn = sm.create_cluster(ClusterName="s", NodeProvisioningMode="Continuous", Orchestrator={"Slurm": {"AccountingDatabase": database}},
+                            InstanceGroups=groups)["ClusterArn"]
+    cluster_id = arn.rsplit("/", 1)[1]
+    filled = dict(database, Port=3306, Name=f"slurm_acct_db_{cluster_id}")
+    assert sm.describe_cluster(ClusterName="s")["Orchestrator"] == {"Slurm": {"AccountingDatabase": filled}}
+    admin(manual, "/_hyperpod/settle", {})
+    # Orchestrator.Slurm without it keeps the stored one: nothing changes.
+    sm.update_cluster(ClusterName="s", Orchestrator={"Slurm": {}})
+    assert sm.describe_cluster(ClusterName="s")["ClusterStatus"] == "InService"
+    assert sm.describe_cluster(ClusterName="s")["Orchestrator"] == {"Slurm": {"AccountingDatabase": filled}}
+    # A change is cluster-level: Updating, applied after T_config with its Cluster event.
+    sm.update_cluster(ClusterName="s", Orchestrator={"Slurm": {"AccountingDatabase": dict(database, Endpoint="db2.internal", Port=3307)}})
+    described = sm.describe_cluster(ClusterName="s")
+    assert described["ClusterStatus"] == "Updating"
+    assert described["Orchestrator"]["Slurm"]["AccountingDatabase"] == dict(filled, Endpoint="db2.internal", Port=3307)
+    admin(manual, "/_hyperpod/settle", {})
+    events = sm.list_cluster_events(ClusterName="s", ResourceType="Cluster", MaxResults=100)["Events"]
+    [applied] = [e for e in events if e["Description"] == "Slurm accounting database configuration updated in Cluster s"]
+    assert applied["EventLevel"] == "Info"
+    detail = sm.describe_cluster_event(ClusterName="s", EventId=applied["EventId"])["EventDetails"]
+    assert detail["EventDetails"]["EventMetadata"] == {"DatabaseConfiguration": {}}
