@@ -142,6 +142,18 @@ public struct LifecycleContext {
     public var launchFaults: [LaunchFault] = []
     /// `SourceS3Uri` prefixes whose bucket is marked missing (RA7 `lifecycle-bucket-missing`, R119).
     public var missingBuckets: [String] = []
+    /// An injected failure of the cluster's accounting database changes (RA22 `accounting-db-failure`, R342).
+    public var accountingDatabaseFailure: AccountingDatabaseFailure?
+
+    /// How an accounting database change fails (spec R342): its `RollbackStatus` and `FailureMessage`.
+    public struct AccountingDatabaseFailure: Sendable, Equatable {
+        public var rollbackStatus: DatabaseConfigurationRollbackStatus
+        public var message: String
+        public init(rollbackStatus: DatabaseConfigurationRollbackStatus, message: String) {
+            self.rollbackStatus = rollbackStatus
+            self.message = message
+        }
+    }
 
     /// The next `count` launches of an instance type fail (spec RA7, R116–R120).
     public struct LaunchFault: Sendable, Equatable {
@@ -350,12 +362,25 @@ public struct ClusterLifecycle: Sendable, Equatable {
             cluster.pendingConfigToken = nil
             for i in cluster.groups.indices { cluster.groups[i].appliedKubernetesConfig = cluster.groups[i].spec.kubernetesConfig }
             cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig
-            // R342: an accounting database change takes effect now, with its Cluster event.
+            // R342: an accounting database change takes effect now, with its Cluster event; an injected failure records
+            // an Error and, unless it could not revert, puts the stored value back.
             if let database = cluster.request.orchestrator?.slurm?.accountingDatabase, database != cluster.appliedAccountingDatabase {
-                cluster.appliedAccountingDatabase = database
-                newEvents.append(ClusterEventRecord(
-                    resourceType: .cluster, level: .info, description: "Slurm accounting database configuration updated in Cluster \(c)",
-                    metadata: .databaseConfiguration(DatabaseConfigurationMetadata())))
+                if let failure = context.accountingDatabaseFailure {
+                    newEvents.append(ClusterEventRecord(
+                        resourceType: .cluster, level: .error, description: "Slurm accounting database configuration failed in Cluster \(c)",
+                        metadata: .databaseConfiguration(DatabaseConfigurationMetadata(rollbackStatus: failure.rollbackStatus,
+                                                                                       failureMessage: failure.message))))
+                    if failure.rollbackStatus == .revertFailed {
+                        cluster.appliedAccountingDatabase = database
+                    } else {
+                        cluster.request.orchestrator?.slurm?.accountingDatabase = cluster.appliedAccountingDatabase
+                    }
+                } else {
+                    cluster.appliedAccountingDatabase = database
+                    newEvents.append(ClusterEventRecord(
+                        resourceType: .cluster, level: .info, description: "Slurm accounting database configuration updated in Cluster \(c)",
+                        metadata: .databaseConfiguration(DatabaseConfigurationMetadata())))
+                }
             }
             switch cluster.autoScalingStatus {
             case .creating?:

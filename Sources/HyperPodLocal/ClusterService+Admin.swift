@@ -391,6 +391,12 @@ extension ClusterService: AdminBackend {
             guard body["state"]?.stringValue == "missing" || body["availabilityZone"]?.stringValue != nil else {
                 throw .badBody("ebs-volume needs \"state\": \"missing\" or an availabilityZone")
             }
+        case "accounting-db-failure":  // RA22: accounting database changes of a cluster fail (R342)
+            _ = try text("cluster")
+            if let status = body["rollbackStatus"], DatabaseConfigurationRollbackStatus(rawValue: status.stringValue ?? "") == nil {
+                throw .badBody("rollbackStatus must be NotApplicable, Reverted or RevertFailed")
+            }
+            if let message = body["message"], message.stringValue == nil { throw .badBody("message must be a string") }
         case "extension-failure":  // RA22: node issues of an extension (R314, R318)
             _ = try text("cluster")
             _ = try text("extension")
@@ -407,7 +413,7 @@ extension ClusterService: AdminBackend {
             guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
-                           + "ebs-volume, network-interface, extension-failure")
+                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure")
         }
         do {
             try database.write { db in

@@ -406,6 +406,13 @@ public final class ClusterService: @unchecked Sendable {
                 context.launchFaults.append(.init(id: fault.id, instanceType: type, cause: cause, remaining: fault.body["count"]?.intValue ?? 1))
             case "lifecycle-bucket-missing":
                 if let prefix = fault.body["sourceS3Uri"]?.stringValue { context.missingBuckets.append(prefix) }
+            case "accounting-db-failure":  // RA22, for the named cluster of its partition (R342)
+                guard fault.body["cluster"]?.stringValue == cluster.name,
+                      (fault.body["account"]?.stringValue ?? defaultAccountID) == cluster.account,
+                      (fault.body["region"]?.stringValue ?? defaultRegion) == cluster.region else { continue }
+                context.accountingDatabaseFailure = .init(
+                    rollbackStatus: fault.body["rollbackStatus"]?.stringValue.flatMap(DatabaseConfigurationRollbackStatus.init(rawValue:)) ?? .notApplicable,
+                    message: fault.body["message"]?.stringValue ?? "The accounting database could not be configured.")
             default:
                 break
             }

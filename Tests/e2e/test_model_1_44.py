@@ -174,3 +174,25 @@ def test_R342_the_Slurm_accounting_database_is_echoed_with_defaults_kept_and_its
     assert applied["EventLevel"] == "Info"
     detail = sm.describe_cluster_event(ClusterName="s", EventId=applied["EventId"])["EventDetails"]
     assert detail["EventDetails"]["EventMetadata"] == {"DatabaseConfiguration": {}}
+
+
+@pytest.mark.parametrize("rollback, kept", [("Reverted", "db.internal"), ("RevertFailed", "db3.internal"), (None, "db.internal")])
+def test_R342_a_failed_accounting_database_change_records_an_Error_and_reverts_unless_RevertFailed(manual, sm, rollback, kept):
+    if "AccountingDatabase" not in sm.meta.service_model.shape_for("ClusterOrchestratorSlurmConfig").members:
+        pytest.skip("AccountingDatabase is new in botocore 1.44; this SDK refuses it client-side")
+    database = {"Endpoint": "db.internal", "SecretArn": SECRET}
+    sm.create_cluster(ClusterName="s", NodeProvisioningMode="Continuous", Orchestrator={"Slurm": {"AccountingDatabase": database}},
+                      InstanceGroups=[group("ctl", 1, SlurmConfig={"NodeType": "Controller"})])
+    admin(manual, "/_hyperpod/settle", {})
+    fault = {"kind": "accounting-db-failure", "cluster": "s", "message": "endpoint unreachable"}
+    if rollback:
+        fault["rollbackStatus"] = rollback
+    admin(manual, "/_hyperpod/faults", fault)
+    sm.update_cluster(ClusterName="s", Orchestrator={"Slurm": {"AccountingDatabase": dict(database, Endpoint="db3.internal")}})
+    admin(manual, "/_hyperpod/settle", {})
+    events = sm.list_cluster_events(ClusterName="s", ResourceType="Cluster", MaxResults=100)["Events"]
+    [failed] = [e for e in events if e["Description"] == "Slurm accounting database configuration failed in Cluster s"]
+    assert failed["EventLevel"] == "Error"
+    metadata = sm.describe_cluster_event(ClusterName="s", EventId=failed["EventId"])["EventDetails"]["EventDetails"]["EventMetadata"]
+    assert metadata == {"DatabaseConfiguration": {"RollbackStatus": rollback or "NotApplicable", "FailureMessage": "endpoint unreachable"}}
+    assert sm.describe_cluster(ClusterName="s")["Orchestrator"]["Slurm"]["AccountingDatabase"]["Endpoint"] == kept
