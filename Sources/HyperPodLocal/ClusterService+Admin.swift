@@ -391,6 +391,18 @@ extension ClusterService: AdminBackend {
             guard body["state"]?.stringValue == "missing" || body["availabilityZone"]?.stringValue != nil else {
                 throw .badBody("ebs-volume needs \"state\": \"missing\" or an availabilityZone")
             }
+        case "slurmdbd-unhealthy":  // RA22: the accounting daemon of a Slurm cluster reports unhealthy (R343)
+            guard SlurmHealthReason(rawValue: try text("reason")) != nil else {
+                throw .badBody("reason must be DaemonDown, DaemonDisabled or DbUnreachable")
+            }
+            let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+            let name = try text("cluster")
+            do {
+                let hasController = try database.read { db in
+                    try ClusterStore.resolve(name, in: partition, db: db).flatMap { try ClusterStore.loadRecord($0, db: db) }?.slurmControllerGroup != nil
+                }
+                guard hasController else { throw AdminError.badBody("No Slurm cluster \(name) with a Controller group in account \(partition.account), region \(partition.region)") }
+            } catch let error as AdminError { throw error } catch { throw Self.adminError(error) }
         case "accounting-db-failure":  // RA22: accounting database changes of a cluster fail (R342)
             _ = try text("cluster")
             if let status = body["rollbackStatus"], DatabaseConfigurationRollbackStatus(rawValue: status.stringValue ?? "") == nil {
@@ -413,12 +425,13 @@ extension ClusterService: AdminBackend {
             guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
-                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure")
+                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure, slurmdbd-unhealthy")
         }
         do {
             try database.write { db in
                 try settleEndedExtensionSteps(db: db, at: clock.now())  // R314: outcomes before the issues change
                 try ServerStore.addFault(id: id, body: body, db: db)
+                if kind == "slurmdbd-unhealthy" { try recordSlurmdbdHealth(body, healthy: false, db: db) }
                 try persistGenerator(db)
             }
             try loadFaults()
@@ -452,7 +465,9 @@ extension ClusterService: AdminBackend {
         do {
             try database.write { db in
                 try settleEndedExtensionSteps(db: db, at: clock.now())
+                for fault in faults.all where fault.kind == "slurmdbd-unhealthy" { try recordSlurmdbdHealth(fault.body, healthy: true, db: db) }
                 try ServerStore.removeAllFaults(db: db)
+                try persistGenerator(db)
             }
             try loadFaults()
         } catch { throw Self.adminError(error) }
@@ -463,11 +478,30 @@ extension ClusterService: AdminBackend {
         do {
             try database.write { db in
                 try settleEndedExtensionSteps(db: db, at: clock.now())
+                for fault in faults.all where fault.id == id && fault.kind == "slurmdbd-unhealthy" {
+                    try recordSlurmdbdHealth(fault.body, healthy: true, db: db)
+                }
                 try ServerStore.removeFault(id: id, db: db)
+                try persistGenerator(db)
             }
             try loadFaults()
         } catch { throw Self.adminError(error) }
         return true
+    }
+
+    /// R343: the Cluster event of a `slurmdbd-unhealthy` fault's cluster (if it still exists): unhealthy when the fault
+    /// is added (Error; Warn for `DaemonDisabled`), healthy again when it is deleted (Info, no `Reason`).
+    func recordSlurmdbdHealth(_ body: JSONObject, healthy: Bool, db: StoreTransaction) throws {
+        let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+        guard let name = body["cluster"]?.stringValue, let arn = try ClusterStore.resolve(name, in: partition, db: db) else { return }
+        let reason = body["reason"]?.stringValue.flatMap(SlurmHealthReason.init(rawValue:))
+        let event = ClusterEventRecord(
+            resourceType: .cluster, level: healthy ? .info : (reason == .daemonDisabled ? .warn : .error),
+            description: "Slurm accounting daemon is \(healthy ? "healthy" : "unhealthy") in Cluster \(name)",
+            metadata: .slurmHealth(SlurmHealthMetadata(component: .slurmdbd, status: healthy ? .healthy : .unhealthy,
+                                                       reason: healthy ? nil : reason)))
+        let id = generator.withLock { Identifiers.uuid(using: &$0) }
+        try ClusterStore.addEvent(event, id: id, cluster: arn, at: clock.now(), db: db)
     }
 
     static func adminError(_ error: any Error) -> AdminError {

@@ -196,3 +196,38 @@ def test_R342_a_failed_accounting_database_change_records_an_Error_and_reverts_u
     metadata = sm.describe_cluster_event(ClusterName="s", EventId=failed["EventId"])["EventDetails"]["EventDetails"]["EventMetadata"]
     assert metadata == {"DatabaseConfiguration": {"RollbackStatus": rollback or "NotApplicable", "FailureMessage": "endpoint unreachable"}}
     assert sm.describe_cluster(ClusterName="s")["Orchestrator"]["Slurm"]["AccountingDatabase"]["Endpoint"] == kept
+
+
+@pytest.mark.parametrize("reason, level", [("DaemonDown", "Error"), ("DbUnreachable", "Error"), ("DaemonDisabled", "Warn")])
+def test_R343_slurmdbd_health_is_recorded_as_Cluster_events(manual, sm, reason, level):
+    sm.create_cluster(ClusterName="s", Orchestrator={"Slurm": {}}, InstanceGroups=[group("ctl", 1, SlurmConfig={"NodeType": "Controller"})])
+    admin(manual, "/_hyperpod/settle", {})
+    fault = admin(manual, "/_hyperpod/faults", {"kind": "slurmdbd-unhealthy", "cluster": "s", "reason": reason})
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1})
+    admin(manual, f"/_hyperpod/faults/{fault['id']}", method="DELETE")
+
+    def health_events():
+        events = sm.list_cluster_events(ClusterName="s", ResourceType="Cluster", MaxResults=100, SortOrder="Ascending")["Events"]
+        return [e for e in events if "accounting daemon" in e["Description"]]
+
+    unhealthy, healthy = health_events()
+    assert (unhealthy["Description"], unhealthy["EventLevel"]) == ("Slurm accounting daemon is unhealthy in Cluster s", level)
+    assert (healthy["Description"], healthy["EventLevel"]) == ("Slurm accounting daemon is healthy in Cluster s", "Info")
+    details = [sm.describe_cluster_event(ClusterName="s", EventId=e["EventId"])["EventDetails"]["EventDetails"]["EventMetadata"]
+               for e in (unhealthy, healthy)]
+    if "SlurmHealth" in sm.meta.service_model.shape_for("EventMetadata").members:
+        assert details == [{"SlurmHealth": {"Component": "Slurmdbd", "Status": "Unhealthy", "Reason": reason}},
+                           {"SlurmHealth": {"Component": "Slurmdbd", "Status": "Healthy"}}]
+    else:  # a 1.43 SDK reads the union member it does not know as botocore's placeholder, without failing
+        assert details == [{"SDK_UNKNOWN_MEMBER": {"name": "SlurmHealth"}}] * 2
+
+
+def test_R343_the_fault_needs_a_Slurm_cluster_with_a_controller(manual, sm):
+    import urllib.error
+    sm.create_cluster(ClusterName="plain", InstanceGroups=[group("w", 1)])
+    for body in ({"kind": "slurmdbd-unhealthy", "cluster": "plain", "reason": "DaemonDown"},
+                 {"kind": "slurmdbd-unhealthy", "cluster": "nope", "reason": "DaemonDown"},
+                 {"kind": "slurmdbd-unhealthy", "cluster": "plain", "reason": "Sleepy"}):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            admin(manual, "/_hyperpod/faults", body)
+        assert caught.value.code == 400
