@@ -18,7 +18,14 @@ extension ClusterService {
             }
             let (version, settings) = try catalogueEntry(input.extensionName, version: input.extensionVersion)
             let configuration = try configure(input.configurationValues, base: nil, settings: settings)
-            let existing = try ExtensionStore.extensions(of: c.arn, db: db).filter { try view($0, of: lifecycle, at: now, db: db) != nil }
+            var existing: [ClusterExtensionRecord] = []
+            for record in try ExtensionStore.extensions(of: c.arn, db: db) {
+                if try view(record, of: lifecycle, at: now, db: db) != nil {
+                    existing.append(record)
+                } else {
+                    try ExtensionStore.remove(record.extensionARN, db: db)  // a removal that has ended
+                }
+            }
             if existing.contains(where: { $0.name == input.extensionName }) {
                 throw AWSError.resourceInUse("Extension \(input.extensionName) already exists on cluster \(c.arn).")
             }
@@ -206,11 +213,10 @@ extension ClusterService {
         return (record, status)
     }
 
-    /// The status of an extension now (R314); nil once its removal has ended (the row is removed on a write path).
+    /// The status of an extension now (R314); nil once its removal has ended. Reads only: reads run in read-only
+    /// transactions, so a removed extension's row goes on a write path (create, and before a fault changes).
     func view(_ record: ClusterExtensionRecord, of lifecycle: ClusterLifecycle, at now: VirtualTime, db: StoreTransaction) throws -> ClusterExtensionRecord.Status? {
-        let status = record.status(at: now, runningNodes: runningInstances(lifecycle).count, nodesWithIssues: issues(of: record, in: lifecycle).count)
-        if status == nil && onStateQueue { try ExtensionStore.remove(record.extensionARN, db: db) }
-        return status
+        record.status(at: now, runningNodes: runningInstances(lifecycle).count, nodesWithIssues: issues(of: record, in: lifecycle).count)
     }
 
     func runningInstances(_ lifecycle: ClusterLifecycle) -> [String] {
