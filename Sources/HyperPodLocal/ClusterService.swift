@@ -407,9 +407,7 @@ public final class ClusterService: @unchecked Sendable {
             case "lifecycle-bucket-missing":
                 if let prefix = fault.body["sourceS3Uri"]?.stringValue { context.missingBuckets.append(prefix) }
             case "accounting-db-failure":  // RA22, for the named cluster of its partition (R342)
-                guard fault.body["cluster"]?.stringValue == cluster.name,
-                      (fault.body["account"]?.stringValue ?? defaultAccountID) == cluster.account,
-                      (fault.body["region"]?.stringValue ?? defaultRegion) == cluster.region else { continue }
+                guard self.fault(fault, names: cluster) else { continue }
                 context.accountingDatabaseFailure = .init(
                     rollbackStatus: fault.body["rollbackStatus"]?.stringValue.flatMap(DatabaseConfigurationRollbackStatus.init(rawValue:)) ?? .notApplicable,
                     message: fault.body["message"]?.stringValue ?? "The accounting database could not be configured.")
@@ -418,6 +416,14 @@ public final class ClusterService: @unchecked Sendable {
             }
         }
         return context
+    }
+
+    /// Whether a fault that names a cluster (`cluster`, with optional `account` and `region`, default the server's)
+    /// names `cluster` (RA22).
+    func fault(_ fault: FaultRegistry.Fault, names cluster: ClusterRecord) -> Bool {
+        fault.body["cluster"]?.stringValue == cluster.name
+            && (fault.body["account"]?.stringValue ?? defaultAccountID) == cluster.account
+            && (fault.body["region"]?.stringValue ?? defaultRegion) == cluster.region
     }
 
     /// After a transition: keeps the generator's state (ids stay reproducible under `--seed`) and stores what is left

@@ -229,10 +229,8 @@ extension ClusterService {
     func issues(of record: ClusterExtensionRecord, in lifecycle: ClusterLifecycle) -> [String: (code: String, message: String)] {
         let running = Set(runningInstances(lifecycle))
         var perNode: [String: (code: String, message: String)] = [:]
-        let c = lifecycle.cluster
         for fault in faults.all where fault.kind == "extension-failure" && fault.body["extension"]?.stringValue == record.name
-            && fault.body["cluster"]?.stringValue == c.name
-            && (fault.body["account"]?.stringValue ?? defaultAccountID) == c.account && (fault.body["region"]?.stringValue ?? defaultRegion) == c.region {
+            && self.fault(fault, names: lifecycle.cluster) {
             let nodes = fault.body["nodeIds"]?.arrayValue?.compactMap(\.stringValue).filter(running.contains) ?? Array(running)
             for node in nodes {
                 perNode[node] = (fault.body["code"]?.stringValue ?? "Other", fault.body["message"]?.stringValue ?? "")

@@ -67,7 +67,7 @@ extension ClusterService {
             }
             let wanted = input.nodeId ?? input.nodeLogicalId!
             guard let node = lifecycle.nodes.first(where: { input.nodeId != nil ? $0.instanceID == wanted : $0.logicalID == wanted }) else {
-                throw AWSError.resourceNotFound("Could not find node '\(wanted)' in cluster '\(cluster.arn)'")
+                throw ClusterErrors.nodeNotFound(wanted, cluster: cluster.arn)
             }
             let group = cluster.groups.first { $0.name == node.groupName }
             let spec = group?.spec

@@ -94,7 +94,7 @@ extension ClusterService {
                 throw AWSError.validation("Cluster \(c.name) is in \(c.status.rawValue) state and cannot have network interfaces attached.")
             }
             guard let node = lifecycle.nodes.first(where: { $0.instanceID == input.nodeId }) else {
-                throw AWSError.resourceNotFound("Could not find node '\(input.nodeId)' in cluster '\(c.arn)'")
+                throw ClusterErrors.nodeNotFound(input.nodeId, cluster: c.arn)
             }
             if let group = c.groups.first(where: { $0.name == node.groupName }), group.restrictedSpec != nil {
                 throw AWSError.validation(
@@ -152,7 +152,7 @@ extension ClusterService {
             throw AWSError.validation("Cluster \(c.name) is in \(c.status.rawValue) state; \(noun) can be attached or detached only while it is InService.")
         }
         guard let node = lifecycle.nodes.first(where: { $0.instanceID == nodeID }) else {
-            throw AWSError.resourceNotFound("Could not find node '\(nodeID)' in cluster '\(c.arn)'")
+            throw ClusterErrors.nodeNotFound(nodeID, cluster: c.arn)
         }
         return (lifecycle, node)
     }

@@ -20,6 +20,11 @@ enum ClusterErrors {
         return AWSError.resourceNotFound("Could not find cluster '\(arn)'")
     }
 
+    /// 400 `ResourceNotFound` `Could not find node '<id>' in cluster '<cluster-arn>'` (spec R94).
+    static func nodeNotFound(_ id: String, cluster arn: String) -> AWSError {
+        AWSError.resourceNotFound("Could not find node '\(id)' in cluster '\(arn)'")
+    }
+
     /// 400 `ValidationException` for a call on a cluster whose stored record cannot be decoded (a database edited by
     /// hand, or a bug): it names the damage and the way out. Emulator decision (issue #14): a 400, not a 500, so SDKs
     /// do not retry a call that cannot succeed.
@@ -48,9 +53,7 @@ extension ClusterService {
     func resolveClusterAllowingDamage(
         _ nameOrARN: String, context: AWSRequestContext, db: StoreTransaction
     ) throws -> Result<ClusterLifecycle, DamagedClusterRecord> {
-        guard let arn = try ClusterStore.resolve(nameOrARN, in: context.partition, db: db) else {
-            throw ClusterErrors.notFound(nameOrARN, context: context)
-        }
+        let arn = try resolveClusterARN(nameOrARN, context: context, db: db)
         do {
             guard let lifecycle = try ClusterStore.load(arn, db: db) else { throw ClusterErrors.notFound(nameOrARN, context: context) }
             return .success(lifecycle)
