@@ -211,6 +211,8 @@ def test_soak_concurrent_keep_alive_clients_no_5xx_no_drops_no_leaks(make_server
     assert not [s for s in statuses if s >= 500], statuses
     assert sum(statuses.values()) > CLIENTS * SOAK_SECONDS  # it really was busy
     assert after[1] <= baseline_sockets, (baseline_sockets, after)  # every closed connection's socket closed
-    assert after[2] <= before[2] + 2, (before, after)  # files and pipes: flat
+    # Files, pipes and event descriptors: flat. Dispatch may open an event descriptor or two as its pool grows; a leak
+    # would grow with the thousands of requests.
+    assert after[2] <= before[2] + 4, (before, after)
     assert after[0] <= before[0] + 30 * 1024, (before, after)  # resident memory (KiB): no leak beyond the new state
     assert "InternalFailure" not in server.log()
