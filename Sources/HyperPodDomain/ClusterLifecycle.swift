@@ -41,6 +41,13 @@ public enum LifecycleEvent: Sendable, Equatable {
     case softwareReverted(group: String, nodes: [String])
     /// A group's `ScheduledUpdateConfig` matches now (R110). Stale unless `token` is the group's.
     case scheduledUpdate(group: String, token: Int)
+    /// Moving nodes leave their source cluster, T_term after MoveClusterNodes accepted them (R324). The service hands
+    /// them to their target cluster: it is the one transition that changes two clusters.
+    case movedNodesDetached(nodes: [String])
+    /// Moved nodes ran the target group's scripts, T_launch after the hand-off (R324).
+    case movedNodesAttached(group: String, nodes: [String])
+    /// Moved nodes finished the target group's on-start deep health checks (R324, N4).
+    case movedNodesHealthChecked(group: String, nodes: [String])
 
     /// The timer row's text.
     public var encoded: String {
@@ -72,6 +79,11 @@ public enum LifecycleEvent: Sendable, Equatable {
             object = ["event": .string("scheduledUpdate"), "group": .string(group), "token": .integer(Int64(token))]
         case .softwareReverted(let group, let nodes):
             object = ["event": .string("softwareReverted"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
+        case .movedNodesDetached(let nodes): object = ["event": .string("movedNodesDetached"), "nodes": .array(nodes.map(JSONValue.string))]
+        case .movedNodesAttached(let group, let nodes):
+            object = ["event": .string("movedNodesAttached"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
+        case .movedNodesHealthChecked(let group, let nodes):
+            object = ["event": .string("movedNodesHealthChecked"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
         }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
@@ -102,6 +114,9 @@ public enum LifecycleEvent: Sendable, Equatable {
         case "softwareBaked": self = .softwareBaked(group: group)
         case "scheduledUpdate": self = .scheduledUpdate(group: group, token: token)
         case "softwareReverted": self = .softwareReverted(group: group, nodes: nodes)
+        case "movedNodesDetached": self = .movedNodesDetached(nodes: nodes)
+        case "movedNodesAttached": self = .movedNodesAttached(group: group, nodes: nodes)
+        case "movedNodesHealthChecked": self = .movedNodesHealthChecked(group: group, nodes: nodes)
         default: return nil
         }
     }
@@ -438,6 +453,12 @@ public struct ClusterLifecycle: Sendable, Equatable {
         case .scheduledUpdate(let group, let token):
             guard let g = groupIndex(group), cluster.groups[g].scheduleToken == token else { return [] }
             effects += runScheduledUpdate(g, context: &context)
+        case .movedNodesDetached:
+            return []  // two clusters: the service hands the nodes over (ClusterService.handOffMovedNodes)
+        case .movedNodesAttached(let group, let ids):
+            effects += finishAttach(group, ids, context: &context)
+        case .movedNodesHealthChecked(_, let ids):
+            finishMovedHealthChecks(ids)
         }
         effects += startDeferredTerminations(context: &context)
         settle()
@@ -516,6 +537,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
                 nodes[i].instanceType = type
                 nodes[i].zone = zone
                 nodes[i].privateIP = context.allocator.newAddress(subnet: subnet)
+                nodes[i].subnet = subnet
                 nodes[i].launchTime = context.now
                 nodes[i].lifeCycleConfig = group.spec.lifeCycleConfig
                 nodes[i].imageID = group.desiredImage(region: cluster.region)  // R108: new nodes use DesiredImageId
@@ -620,7 +642,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// nodes picked pseudo-randomly — a flexible group's lowest-priority types first (R76).
     mutating func scaleDownVictims(of group: InstanceGroupRecord, count: Int, context: inout LifecycleContext) -> [String] {
         guard count > 0 else { return [] }
-        let live = nodes.filter { $0.groupName == group.name && $0.status != .shuttingDown }
+        let live = nodes.filter { $0.groupName == group.name && $0.status != .shuttingDown && $0.status != .detachInProgress }
         var victims = live.filter { !$0.reachedRunning && $0.status != .failure }.reversed().map(\.logicalID)
         victims += live.filter { $0.status == .failure }.map(\.logicalID)
         var rest = live.filter { $0.reachedRunning && $0.status != .failure }
@@ -637,7 +659,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// Brings a group's live slots to its TargetCount: adds slots or terminates victims (spec R74).
     mutating func reconcileCount(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
         let group = cluster.groups[g]
-        let live = nodes.reduce(0) { $0 + ($1.groupName == group.name && $1.status != .shuttingDown ? 1 : 0) }
+        let live = liveSlots(of: group)
         if group.targetCount > live {
             addSlots(to: group.name, count: group.targetCount - live, context: &context)
             return startLaunches(group.name, context: &context)

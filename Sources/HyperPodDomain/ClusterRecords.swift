@@ -124,6 +124,9 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     public var softwareUpdateStatus: SoftwareUpdateStatus?
     /// The token of the pending `ScheduledUpdateConfig` timer (spec R110); every change of the schedule hands out a new one.
     public var scheduleToken: Int = 0
+    /// Nodes a MoveClusterNodes accepted into this group that have not arrived yet (spec R324): counted in TargetCount,
+    /// without a slot until the hand-off.
+    public var incomingMoves: Int = 0
 
     /// Counts a group can return to (spec R73).
     public struct Counts: Sendable, Equatable {
@@ -211,6 +214,11 @@ public struct NodeRecord: Sendable, Equatable {
     public var imageID: String?
     /// `LastSoftwareUpdateTime` (spec R93, R108).
     public var lastSoftwareUpdateTime: VirtualTime?
+    /// The subnet the instance was launched into (spec R116; R322 compares it with a move's target group); nil for a
+    /// slot without an instance, a cluster without VpcConfig, or a node stored before it was recorded.
+    public var subnet: String?
+    /// Where the node is going while `DetachInProgress` (spec R324); nil otherwise.
+    public var moveTarget: NodeMoveTarget?
 
     public init(
         logicalID: String, instanceID: String?, groupName: String, status: ClusterInstanceStatus, message: String = "",

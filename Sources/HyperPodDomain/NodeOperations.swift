@@ -153,7 +153,7 @@ extension ClusterLifecycle {
         let group = cluster.groups.first { $0.name == node.groupName }
         switch operation {
         case .delete:
-            if [.shuttingDown, .systemUpdating].contains(node.status) {
+            if [.shuttingDown, .systemUpdating, .detachInProgress, .attachInProgress].contains(node.status) {
                 return .init(id: id, code: "InvalidNodeStatus", message: "Node \(id) is in \(node.status.rawValue) status and cannot be deleted.")
             }
             if let group, cluster.isContinuous, [.creating, .updating].contains(group.status), (group.spec.minInstanceCount ?? 0) > 0 {

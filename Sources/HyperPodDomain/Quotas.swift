@@ -71,6 +71,15 @@ public enum Quotas {
         }
     }
 
+    /// The per-cluster quota alone (spec R323: the only one a move into another cluster checks): a cluster whose
+    /// TargetCounts total `clusterTotal` grows by `delta`.
+    /// - Returns: the violation, nil when the quota holds or `delta` ≤ 0.
+    public static func perClusterViolation(clusterTotal: Int, delta: Int, limits: [String: Int] = [:]) -> Violation? {
+        let limit = limits[Quota.instancesPerCluster.name] ?? Quota.instancesPerCluster.defaultLimit
+        guard delta > 0, clusterTotal + delta > limit else { return nil }
+        return Violation(quota: .instancesPerCluster, limit: limit, usage: clusterTotal, delta: delta)
+    }
+
     /// What a partition already uses: TargetCount by instance type over its clusters that are not `Deleting`, and
     /// how many such clusters there are.
     public struct Usage: Sendable, Equatable {

@@ -283,6 +283,11 @@ public final class ClusterService: @unchecked Sendable {
         guard let loaded = try ClusterStore.load(transition.resourceARN, db: db),
               loaded.cluster.generation == transition.generation else { return [] }
         guard let event = LifecycleEvent(encoded: transition.event) else { throw UnknownTransition(event: transition.event) }
+        if case .movedNodesDetached(let nodes) = event {  // the one transition that changes two clusters (R324)
+            let timers = try handOffMovedNodes(nodes, from: loaded, at: transition.dueAt, db: db)
+            try persistGenerator(db)
+            return timers
+        }
         var lifecycle = loaded
         let timers = try self.transition(&lifecycle, at: transition.dueAt, db: db) { l, c in ((), l.handle(event, context: &c)) }.timers
         try persistGenerator(db)

@@ -85,6 +85,7 @@ public final class Emulator: Sendable {
             "BatchAddClusterNodes": AWSJSONRouter.operation { (i: BatchAddClusterNodesRequest, c) in
                 try s.batchAddClusterNodes(i, context: c)
             },
+            "MoveClusterNodes": AWSJSONRouter.operation { (i: MoveClusterNodesRequest, c) in try s.moveClusterNodes(i, context: c) },
             "UpdateClusterSoftware": AWSJSONRouter.operation { (i: UpdateClusterSoftwareRequest, c) in
                 try s.updateClusterSoftware(i, context: c)
             },

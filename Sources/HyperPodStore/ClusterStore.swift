@@ -335,6 +335,7 @@ public enum ClusterStore {
         if let image = g.desiredImageID { object["desiredImageID"] = .string(image) }
         if let status = g.softwareUpdateStatus { object["softwareUpdateStatus"] = .string(status.rawValue) }
         object["scheduleToken"] = .integer(Int64(g.scheduleToken))
+        if g.incomingMoves != 0 { object["incomingMoves"] = .integer(Int64(g.incomingMoves)) }
         return .object(object)
     }
 
@@ -349,6 +350,7 @@ public enum ClusterStore {
         }
         group.operation = g["operation"]?.stringValue.flatMap(GroupOperation.init(rawValue:))
         group.scheduleToken = g["scheduleToken"]?.intValue ?? 0
+        group.incomingMoves = g["incomingMoves"]?.intValue ?? 0
         group.currentImageID = g["currentImageID"]?.stringValue
         group.desiredImageID = g["desiredImageID"]?.stringValue
         group.softwareUpdateStatus = g["softwareUpdateStatus"]?.stringValue.flatMap(SoftwareUpdateStatus.init(rawValue:))
@@ -450,6 +452,11 @@ public enum ClusterStore {
         if n.rebooting { object["rebooting"] = .bool(true) }
         if let image = n.imageID { object["imageID"] = .string(image) }
         if let time = n.lastSoftwareUpdateTime { object["lastSoftwareUpdateTime"] = .integer(time.milliseconds) }
+        if let subnet = n.subnet { object["subnet"] = .string(subnet) }
+        if let target = n.moveTarget {
+            object["moveTarget"] = .object(["clusterArn": .string(target.clusterARN), "clusterName": .string(target.clusterName),
+                                            "instanceGroupName": .string(target.instanceGroupName)])
+        }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
@@ -486,6 +493,11 @@ public enum ClusterStore {
         node.rebooting = object["rebooting"] == .bool(true)
         node.imageID = object["imageID"]?.stringValue
         if case .integer(let ms)? = object["lastSoftwareUpdateTime"] { node.lastSoftwareUpdateTime = VirtualTime(milliseconds: ms) }
+        node.subnet = object["subnet"]?.stringValue
+        if let target = object["moveTarget"]?.objectValue, let arn = target["clusterArn"]?.stringValue,
+           let name = target["clusterName"]?.stringValue, let group = target["instanceGroupName"]?.stringValue {
+            node.moveTarget = NodeMoveTarget(clusterARN: arn, clusterName: name, instanceGroupName: group)
+        }
         return node
     }
 }

@@ -24,8 +24,10 @@ extension ClusterService {
                 throw AWSError.conflict("Cluster \(lifecycle.cluster.name) is already being deleted.")
             }
             try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, db: db)
+            let outgoing = lifecycle.outgoingMoves  // R326: nodes still DetachInProgress terminate with this cluster
             let effects = lifecycle.delete(timing: timing)
             try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
+            try withdrawMoves(outgoing, from: lifecycle, at: now, db: db)
             return DeleteClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }
