@@ -40,6 +40,12 @@ public protocol AdminBackend: Sendable {
     /// RA8 PUT: `{"restrictedInstanceGroupsOnCreate": "reject" | "allow"}` for a partition. - Throws: `AdminError` 400.
     func putSettings(_ body: JSONObject) throws(AdminError)
     /// RA7 POST: adds a fault. - Returns: its id. - Throws: `AdminError` 400 for a bad body or an unknown target.
+    /// RA20: a partition's extension catalogue, `{"account", "region", "extensions": {<name>: {<version>: {defaults, enums,
+    /// optional}}}}`. - Throws: `AdminError` 500 on a store failure.
+    func extensionCatalogueBody(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// RA20: replaces a partition's extension catalogue with `catalogue` (that form). - Throws: `AdminError` 400 for a
+    /// catalogue not of that form.
+    func replaceExtensionCatalogue(_ catalogue: JSONObject, account: String?, region: String?) throws(AdminError)
     func addFault(_ body: JSONObject) throws(AdminError) -> String
     /// RA7 GET: the active faults.
     func faultsBody() -> JSONObject

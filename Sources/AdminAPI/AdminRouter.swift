@@ -118,6 +118,11 @@ public struct AdminRouter: Sendable {
                     return Self.error(.notFound, "No fault \(path.dropFirst("/_hyperpod/faults/".count))")
                 }
                 return Self.json(.ok, backend.faultsBody())
+            case ("GET", "/_hyperpod/extensions"):  // RA20; the partition comes from the query only (C-§14a)
+                return Self.json(.ok, try backend.extensionCatalogueBody(account: query["account"], region: query["region"]))
+            case ("PUT", "/_hyperpod/extensions"):
+                try backend.replaceExtensionCatalogue(body, account: query["account"], region: query["region"])
+                return Self.json(.ok, try backend.extensionCatalogueBody(account: query["account"], region: query["region"]))
             case ("GET", "/_hyperpod/quotas"):
                 return Self.json(.ok, try backend.quotasBody(account: query["account"], region: query["region"]))
             case ("PUT", "/_hyperpod/quotas"):

@@ -135,6 +135,133 @@ public enum ExtensionCatalogue {
     }
 }
 
+extension ExtensionCatalogue {
+    /// A catalogue as the admin API takes and gives it (spec RA20):
+    /// `{"<name>": {"<version>": {"defaults": {…}, "enums": {"<dotted.path>": ["<v>", …]}, "optional": ["<dotted.path>", …]}}}`.
+    /// A default's JSON type makes the setting's type (a string; an integer, which must be positive; a boolean); an
+    /// object is a group of settings; `enums` lists the values a string setting allows; `optional` names string
+    /// settings without a default. Object order is kept: it is the order of a stored configuration (R315).
+    /// - Throws: `ExtensionConfigurationError` naming the first entry that is not of this form.
+    public static func decode(_ json: JSONValue) throws(ExtensionConfigurationError) -> [String: [String: ExtensionSetting]] {
+        guard let names = json.objectValue else { throw ExtensionConfigurationError("The catalogue must be a JSON object of extension names.") }
+        var catalogue: [String: [String: ExtensionSetting]] = [:]
+        for (name, versionsValue) in names.members {
+            guard !name.isEmpty, let versions = versionsValue.objectValue, !versions.members.isEmpty else {
+                throw ExtensionConfigurationError("Extension \(name) must map at least one version to its settings.")
+            }
+            for (version, entryValue) in versions.members {
+                let parts = version.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
+                    throw ExtensionConfigurationError("Version \(version) of extension \(name) must be MAJOR.MINOR.PATCH.")
+                }
+                guard let entry = entryValue.objectValue else {
+                    throw ExtensionConfigurationError("Version \(version) of extension \(name) must be an object with defaults, enums and optional.")
+                }
+                if let unknown = entry.keys.first(where: { !["defaults", "enums", "optional"].contains($0) }) {
+                    throw ExtensionConfigurationError("Unknown member \(unknown) in version \(version) of extension \(name).")
+                }
+                let place = "extension \(name) \(version)"
+                var enums: [String: [String]] = [:]
+                for (path, values) in entry["enums"]?.objectValue?.members ?? [] {
+                    guard let list = values.arrayValue?.compactMap(\.stringValue), list.count == values.arrayValue?.count, !list.isEmpty else {
+                        throw ExtensionConfigurationError("enums.\(path) of \(place) must be a non-empty list of strings.")
+                    }
+                    enums[path] = list
+                }
+                var used: Set<String> = []
+                var root = try setting(entry["defaults"]?.objectValue ?? JSONObject(), path: "", enums: enums, used: &used, place: place)
+                for pathValue in entry["optional"]?.arrayValue ?? [] {
+                    guard let path = pathValue.stringValue, !path.isEmpty else {
+                        throw ExtensionConfigurationError("optional of \(place) must list dotted setting paths.")
+                    }
+                    root = try inserting(.value(.string, defaultValue: nil, allowed: enums[path]), at: path.split(separator: ".").map(String.init),
+                                         into: root, place: place)
+                    used.insert(path)
+                }
+                if let stray = enums.keys.sorted().first(where: { !used.contains($0) }) {
+                    throw ExtensionConfigurationError("enums.\(stray) of \(place) names no string setting.")
+                }
+                catalogue[name, default: [:]][version] = root
+            }
+        }
+        return catalogue
+    }
+
+    static func setting(_ object: JSONObject, path: String, enums: [String: [String]], used: inout Set<String>,
+                        place: String) throws(ExtensionConfigurationError) -> ExtensionSetting {
+        var children: [(String, ExtensionSetting)] = []
+        for (key, value) in object.members {
+            let dotted = path.isEmpty ? key : "\(path).\(key)"
+            switch value {
+            case .object(let inner):
+                children.append((key, try setting(inner, path: dotted, enums: enums, used: &used, place: place)))
+            case .string(let text):
+                if let allowed = enums[dotted], !allowed.contains(text) {
+                    throw ExtensionConfigurationError("The default of \(dotted) in \(place) is not among its enums.")
+                }
+                if enums[dotted] != nil { used.insert(dotted) }
+                children.append((key, .value(.string, defaultValue: value, allowed: enums[dotted])))
+            case .integer(let n) where n > 0:
+                children.append((key, .value(.positiveInteger, defaultValue: value, allowed: nil)))
+            case .bool:
+                children.append((key, .value(.boolean, defaultValue: value, allowed: nil)))
+            default:
+                throw ExtensionConfigurationError("The default of \(dotted) in \(place) must be a string, a positive integer, a boolean or an object.")
+            }
+        }
+        return .group(children)
+    }
+
+    static func inserting(_ leaf: ExtensionSetting, at path: [String], into setting: ExtensionSetting,
+                          place: String) throws(ExtensionConfigurationError) -> ExtensionSetting {
+        guard case .group(var children) = setting, let key = path.first else {
+            throw ExtensionConfigurationError("optional \(path.joined(separator: ".")) of \(place) is inside a setting that is not a group.")
+        }
+        let index = children.firstIndex { $0.0 == key }
+        if path.count == 1 {
+            guard index == nil else { throw ExtensionConfigurationError("optional \(key) of \(place) also has a default.") }
+            children.append((key, leaf))
+        } else if let index {
+            children[index].1 = try inserting(leaf, at: Array(path.dropFirst()), into: children[index].1, place: place)
+        } else {
+            children.append((key, try inserting(leaf, at: Array(path.dropFirst()), into: .group([]), place: place)))
+        }
+        return .group(children)
+    }
+
+    /// `catalogue` in RA20's form (what `decode` reads back to the same catalogue), names and versions sorted.
+    public static func encode(_ catalogue: [String: [String: ExtensionSetting]]) -> JSONValue {
+        var names = JSONObject()
+        for name in catalogue.keys.sorted() {
+            var versions = JSONObject()
+            for version in (catalogue[name] ?? [:]).keys.sorted(by: versionPrecedes) {
+                var enums = JSONObject()
+                var optional: [JSONValue] = []
+                let defaults = encodeGroup(catalogue[name]![version]!, path: "", enums: &enums, optional: &optional)
+                versions[version] = .object(["defaults": .object(defaults), "enums": .object(enums), "optional": .array(optional)])
+            }
+            names[name] = .object(versions)
+        }
+        return .object(names)
+    }
+
+    static func encodeGroup(_ setting: ExtensionSetting, path: String, enums: inout JSONObject, optional: inout [JSONValue]) -> JSONObject {
+        guard case .group(let children) = setting else { return JSONObject() }
+        var out = JSONObject()
+        for (key, child) in children {
+            let dotted = path.isEmpty ? key : "\(path).\(key)"
+            switch child {
+            case .group:
+                out[key] = .object(encodeGroup(child, path: dotted, enums: &enums, optional: &optional))
+            case .value(_, let defaultValue, let allowed):
+                if let allowed { enums[dotted] = .array(allowed.map(JSONValue.string)) }
+                if let defaultValue { out[key] = defaultValue } else { optional.append(.string(dotted)) }
+            }
+        }
+        return out
+    }
+}
+
 /// A refused `ConfigurationValues` (spec R315): answered as a ValidationException with `message`.
 public struct ExtensionConfigurationError: Error, Sendable, Equatable {
     public let message: String

@@ -326,6 +326,32 @@ extension ClusterService: AdminBackend {
         } catch { throw Self.adminError(error) }
     }
 
+    // MARK: Extension catalogue (RA20)
+
+    public func extensionCatalogueBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
+        let partition = partition(account: account, region: region)
+        do {
+            let catalogue = try database.read { db in try extensionCatalogue(in: partition, db: db) }
+            return ["account": .string(partition.account), "region": .string(partition.region),
+                    "extensions": ExtensionCatalogue.encode(catalogue)]
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func replaceExtensionCatalogue(_ catalogue: JSONObject, account: String?, region: String?) throws(AdminError) {
+        let partition = partition(account: account, region: region)
+        let decoded: [String: [String: ExtensionSetting]]
+        do {
+            decoded = try ExtensionCatalogue.decode(.object(catalogue))
+        } catch {
+            throw .badBody(error.message)
+        }
+        do {
+            _ = try perform { db, _ in
+                try PartitionSettings.set(PartitionSettings.extensionCatalogue, ExtensionCatalogue.encode(decoded), in: partition, db: db)
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
     // MARK: Faults (RA7)
 
     public func addFault(_ body: JSONObject) throws(AdminError) -> String {

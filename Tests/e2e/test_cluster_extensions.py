@@ -2,6 +2,7 @@
 profile (T_config 1 s). The operations are new in botocore 1.44: on the 1.43 SDK run the module is skipped."""
 import json
 import re
+import urllib.error
 
 import pytest
 
@@ -189,3 +190,47 @@ def test_R314_an_issue_on_every_node_after_the_step_degrades_an_Active_extension
     admin(manual, "/_hyperpod/faults", everywhere)
     advance(manual, 1)
     assert other.describe_cluster_extension(ClusterArn=arn2, ExtensionArn=ext2)["ExtensionDetails"]["Status"] == "Active"
+
+
+def test_RA20_the_catalogue_route_replaces_a_partitions_catalogue_and_installed_extensions_stay(manual, sm):
+    cluster = slurm_continuous(sm, manual)
+    installed = sm.create_cluster_extension(ClusterArn=cluster, ExtensionName=NAME, ExtensionVersion="1.0.0")["ExtensionArn"]
+    assert settle(manual)
+    # GET: the default catalogue (R310) in the route's form.
+    default = admin(manual, "/_hyperpod/extensions")
+    assert (default["account"], default["region"]) == ("000000000000", "us-east-1")
+    assert sorted(default["extensions"][NAME]) == ["1.0.0", "1.1.0"]
+    assert default["extensions"][NAME]["1.1.0"]["defaults"] == dict(DEFAULTS, prometheus={})  # a group of optional settings
+    assert default["extensions"][NAME]["1.1.0"]["enums"]["metricsProvider.nodeMetrics.level"] == ["BASIC", "ADVANCED", "DISABLED"]
+    assert default["extensions"][NAME]["1.1.0"]["optional"] == ["prometheus.remoteWriteUrl"]
+    # PUT replaces it: a new extension, and sagemaker-observability 1.0.0 removed.
+    catalogue = {"acme-agent": {"2.0.0": {"defaults": {"mode": "fast", "interval": 10, "verbose": False},
+                                          "enums": {"mode": ["fast", "slow"]}, "optional": ["endpoint"]},
+                                "1.5.0": {"defaults": {"mode": "fast"}, "enums": {}, "optional": []}},
+                 NAME: {"1.1.0": default["extensions"][NAME]["1.1.0"]}}
+    replaced = admin(manual, "/_hyperpod/extensions", catalogue, method="PUT")
+    assert sorted(replaced["extensions"]) == ["acme-agent", NAME] and list(replaced["extensions"][NAME]) == ["1.1.0"]
+    assert [v["ExtensionVersion"] for v in sm.list_cluster_extension_versions(ExtensionName="acme-agent")["ExtensionVersions"]] == [
+        "2.0.0", "1.5.0"]
+    acme = sm.create_cluster_extension(ClusterArn=cluster, ExtensionName="acme-agent", ConfigurationValues='{"mode":"slow","endpoint":"https://x"}')
+    stored = json.loads(describe(sm, cluster, acme["ExtensionArn"])["ExtensionDetails"]["ConfigurationValues"])
+    assert stored == {"mode": "slow", "interval": 10, "verbose": False, "endpoint": "https://x"}
+    assert error_of(sm.create_cluster_extension, ClusterArn=slurm_continuous(sm, manual, "t"), ExtensionName="acme-agent",
+                    ConfigurationValues='{"mode":"medium"}') == ("ValidationException", "Invalid value for setting 'mode'.")
+    assert error_of(sm.create_cluster_extension, ClusterArn=cluster, ExtensionName=NAME, ExtensionVersion="1.0.0")[1] == (
+        f"Version 1.0.0 of extension {NAME} is not available.")
+    # The installed 1.0.0 stays: described, and updated in place.
+    assert describe(sm, cluster, installed)["ExtensionDetails"]["ExtensionVersion"] == "1.0.0"
+    sm.update_cluster_extension(ClusterArn=cluster, ExtensionArn=installed, ConfigurationValues='{"profilesProvider":{"hostProfiling":{"enabled":true}}}')
+    # Other partitions keep the default; a malformed catalogue is refused whole.
+    other = admin(manual, "/_hyperpod/extensions?account=111122223333&region=us-east-1")
+    assert sorted(other["extensions"][NAME]) == ["1.0.0", "1.1.0"] and "acme-agent" not in other["extensions"]
+    for bad, message in [({"x": {"1": {"defaults": {}}}}, "Version 1 of extension x must be MAJOR.MINOR.PATCH."),
+                         ({"x": {"1.0.0": {"defaults": {"n": 0}}}},
+                          "The default of n in extension x 1.0.0 must be a string, a positive integer, a boolean or an object."),
+                         ({"x": {"1.0.0": {"defaults": {"m": "a"}, "enums": {"m": ["b"]}}}},
+                          "The default of m in extension x 1.0.0 is not among its enums.")]:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            admin(manual, "/_hyperpod/extensions", bad, method="PUT")
+        assert caught.value.code == 400 and json.load(caught.value)["error"] == message
+    assert sorted(admin(manual, "/_hyperpod/extensions")["extensions"]) == ["acme-agent", NAME]

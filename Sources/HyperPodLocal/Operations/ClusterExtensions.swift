@@ -16,7 +16,8 @@ extension ClusterService {
             if let token = input.clientToken, let arn = try replay(token, parameters: parameters, cluster: c.arn, at: now, db: db) {
                 return CreateClusterExtensionResponse(extensionArn: arn)
             }
-            let (version, settings) = try catalogueEntry(input.extensionName, version: input.extensionVersion)
+            let (version, settings) = try catalogueEntry(input.extensionName, version: input.extensionVersion,
+                                                         in: try extensionCatalogue(in: context.partition, db: db))
             let configuration = try configure(input.configurationValues, base: nil, settings: settings)
             var existing: [ClusterExtensionRecord] = []
             for record in try ExtensionStore.extensions(of: c.arn, db: db) {
@@ -61,7 +62,13 @@ extension ClusterService {
                 throw AWSError.validation("ExtensionVersion \(version) is earlier than the current version \(record.version); "
                                           + "delete the extension and create it again to use an earlier version.")
             }
-            let (_, settings) = try catalogueEntry(record.name, version: version)
+            // RA20: removing a version from the catalogue does not affect an installed extension: a request that keeps
+            // it validates against the default catalogue's settings of that version.
+            var catalogue = try extensionCatalogue(in: context.partition, db: db)
+            if version == record.version, catalogue[record.name]?[version] == nil, let standard = ExtensionCatalogue.standard[record.name]?[version] {
+                catalogue[record.name, default: [:]][version] = standard
+            }
+            let (_, settings) = try catalogueEntry(record.name, version: version, in: catalogue)
             let base = try? JSONParser.parse(Array(record.configuration.utf8)).objectValue
             let configuration = try configure(input.configurationValues, base: base, settings: settings)
             let changed = version != record.version || configuration != record.configuration
@@ -147,7 +154,8 @@ extension ClusterService {
     /// not in the catalogue.
     /// - Throws: `ValidationException` `Invalid NextToken value.`
     func listClusterExtensionVersions(_ input: ListClusterExtensionVersionsRequest, context: AWSRequestContext) throws -> ListClusterExtensionVersionsResponse {
-        let versions = ExtensionCatalogue.versions(of: input.extensionName)
+        let catalogue = try read { db, _ in try extensionCatalogue(in: context.partition, db: db) }
+        let versions = ExtensionCatalogue.versions(of: input.extensionName, in: catalogue)
         let ranked = versions.enumerated().map { (rank: $0.offset, version: $0.element) }
         let (page, next) = try PageToken.page(ranked, key: { [sortKey(Int64($0.rank)), $0.version] }, descending: false,
                                               token: input.nextToken, operation: "ListClusterExtensionVersions",
@@ -182,10 +190,23 @@ extension ClusterService {
         return lifecycle
     }
 
+    /// A partition's extension catalogue: the one RA20 stored, else the default (R310).
+    /// - Throws: SQLite errors; `StoreError` for a stored catalogue that no longer decodes.
+    func extensionCatalogue(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> [String: [String: ExtensionSetting]] {
+        guard let stored = try PartitionSettings.value(PartitionSettings.extensionCatalogue, in: partition, db: db) else {
+            return ExtensionCatalogue.standard
+        }
+        do {
+            return try ExtensionCatalogue.decode(stored)
+        } catch {
+            throw StoreError.corrupt("extension catalogue of \(partition.account)/\(partition.region) (\(error.message))")
+        }
+    }
+
     /// The catalogue's version (absent: the highest) and its settings.
     /// - Throws: `ValidationException` for a name or version not offered (R312).
-    func catalogueEntry(_ name: String, version: String?) throws -> (String, ExtensionSetting) {
-        guard let versions = ExtensionCatalogue.standard[name], let highest = ExtensionCatalogue.versions(of: name).first else {
+    func catalogueEntry(_ name: String, version: String?, in catalogue: [String: [String: ExtensionSetting]]) throws -> (String, ExtensionSetting) {
+        guard let versions = catalogue[name], let highest = ExtensionCatalogue.versions(of: name, in: catalogue).first else {
             throw AWSError.validation("Extension \(name) is not available.")
         }
         let chosen = version ?? highest
