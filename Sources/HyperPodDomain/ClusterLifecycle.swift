@@ -664,7 +664,8 @@ public struct ClusterLifecycle: Sendable, Equatable {
             addSlots(to: group.name, count: group.targetCount - live, context: &context)
             return startLaunches(group.name, context: &context)
         }
-        let victims = scaleDownVictims(of: group, count: live - group.targetCount, context: &context)
+        // Nodes on their way in (R324) cannot be picked: the excess they make is taken when they arrive.
+        let victims = scaleDownVictims(of: group, count: live - group.targetCount - group.incomingMoves, context: &context)
         return terminate(victims, timing: context.timing)
     }
 

@@ -239,7 +239,7 @@ extension ClusterLifecycle {
     /// NodeLogicalId, address, placement, type and LaunchTime; they take the group's LifeCycleConfig and desired image
     /// and run its scripts for T_launch. R325's "moved into" event for each.
     /// - Returns: the timer that ends the attach.
-    public mutating func receiveMovedNodes(_ arriving: [NodeRecord], into targetGroup: String, timing: TimingProfile) -> [LifecycleEffect] {
+    public mutating func receiveMovedNodes(_ arriving: [NodeRecord], into targetGroup: String, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard let g = groupIndex(targetGroup), cluster.groups[g].status != .deleting else { return [] }
         cluster.groups[g].incomingMoves = max(0, cluster.groups[g].incomingMoves - arriving.count)
         let group = cluster.groups[g]
@@ -257,14 +257,19 @@ extension ClusterLifecycle {
             nodes.append(node)
             recordInstance(node, "EC2 Instance \(node.instanceID ?? node.logicalID) moved into Cluster \(c) and IG \(targetGroup)")
         }
+        var effects: [LifecycleEffect] = [.schedule(.movedNodesAttached(group: targetGroup, nodes: arriving.map(\.logicalID)),
+                                                    afterSeconds: context.timing[.launch])]
+        // The group was scaled down while the nodes were on their way (R74 left them for now): the excess goes, the
+        // arriving nodes first (they are not Running yet).
+        if liveSlots(of: cluster.groups[g]) > cluster.groups[g].targetCount { effects += reconcileCount(g, context: &context) }
         settle()
-        return [.schedule(.movedNodesAttached(group: targetGroup, nodes: arriving.map(\.logicalID)), afterSeconds: timing[.launch])]
+        return effects
     }
 
     /// The source of a move was deleted before the hand-off (R326): `count` nodes will not arrive, so the target
     /// group's TargetCount shrinks back by them.
     public mutating func cancelMoveIn(_ count: Int, to targetGroup: String, from source: String) {
-        guard let g = groupIndex(targetGroup), count > 0 else { return }
+        guard let g = groupIndex(targetGroup), cluster.groups[g].status != .deleting, count > 0 else { return }
         let withdrawn = min(count, cluster.groups[g].incomingMoves)
         cluster.groups[g].incomingMoves -= withdrawn
         cluster.groups[g].targetCount = max(0, cluster.groups[g].targetCount - withdrawn)
@@ -322,11 +327,15 @@ extension ClusterLifecycle {
         recordInstance(nodes[i], "Instance move \(nodes[i].instanceID ?? "") in Cluster \(c) and IG \(nodes[i].groupName) completed successfully")
     }
 
-    /// The nodes of this cluster on their way out (`DetachInProgress`), by where they go: what a deletion of this
-    /// cluster withdraws from each target (R326).
-    public var outgoingMoves: [NodeMoveTarget: Int] {
+    /// Moves this change withdrew (R326): nodes that were `DetachInProgress` in `previous` and are now terminating with
+    /// their group or cluster (`ShuttingDown`), by where they were going. Each target's TargetCount must shrink back by
+    /// them (`cancelMoveIn`).
+    public func withdrawnMoves(since previous: ClusterLifecycle) -> [NodeMoveTarget: Int] {
         var moves: [NodeMoveTarget: Int] = [:]
-        for node in nodes where node.status == .detachInProgress { if let target = node.moveTarget { moves[target, default: 0] += 1 } }
+        let now = Dictionary(nodes.map { ($0.logicalID, $0.status) }, uniquingKeysWith: { a, _ in a })
+        for node in previous.nodes where node.status == .detachInProgress && now[node.logicalID] == .shuttingDown {
+            if let target = node.moveTarget { moves[target, default: 0] += 1 }
+        }
         return moves
     }
 }

@@ -348,6 +348,10 @@ public final class ClusterService: @unchecked Sendable {
         for var operation in operations where operation.reconcile(with: lifecycle) {
             try ClusterOperationStore.save(operation, db: db)
         }
+        if let previous {  // R326: moves this change ended before their hand-off
+            let withdrawn = lifecycle.withdrawnMoves(since: previous)
+            if !withdrawn.isEmpty { try withdrawMoves(withdrawn, from: lifecycle, at: time, db: db) }
+        }
         return timers
     }
 

@@ -164,6 +164,17 @@ extension ClusterStore {
         }
     }
 
+    /// The newest record of `token` kept with any cluster of a partition (a token that is the caller's, not one
+    /// cluster's: MoveClusterNodes, R326).
+    public static func clientToken(_ token: String, in partition: Partition, db: StoreTransaction) throws -> ClientTokenRecord? {
+        try Row.fetchOne(db.database.cachedStatement(sql: """
+            SELECT t.parameters, t.response, t.created_at_ms FROM client_tokens t JOIN clusters c ON c.arn = t.cluster_arn
+            WHERE c.account = ? AND c.region = ? AND t.token = ? ORDER BY t.created_at_ms DESC LIMIT 1
+            """), arguments: [partition.account, partition.region, token]).map {
+            ClientTokenRecord(parameters: $0[0], response: $0[1], createdAt: VirtualTime(milliseconds: $0[2]))
+        }
+    }
+
     public static func saveClientToken(_ token: String, cluster arn: String, record: ClientTokenRecord, db: StoreTransaction) throws {
         try db.database.execute(
             sql: """

@@ -64,7 +64,8 @@ struct NodeMovesTests {
         #expect(d.lifecycle.liveSlots(of: d.lifecycle.cluster.groups[1]) == 2)
         let leaving = d.lifecycle.handOff(plan.accepted)
         #expect(leaving.map(\.instanceID) == [node.instanceID])
-        let attach = d.lifecycle.receiveMovedNodes(leaving, into: "b", timing: d.timing)
+        var context = LifecycleContext(now: d.now, timing: d.timing, allocator: d.allocator)
+        let attach = d.lifecycle.receiveMovedNodes(leaving, into: "b", context: &context)
         let arrived = d.lifecycle.nodes.first { $0.logicalID == node.logicalID }!
         #expect(arrived.groupName == "b" && arrived.status == .attachInProgress && arrived.privateIP == node.privateIP)
         #expect(d.lifecycle.currentCount(of: "a") == 2 && d.lifecycle.currentCount(of: "b") == 1)

@@ -282,3 +282,47 @@ def test_R324_a_move_survives_a_restart_mid_hand_off(make_server, tmp_path):
     assert settle(again)
     assert node(sm, "dst", moving)["InstanceStatus"]["Status"] == "Running"
     assert counts(sm, "src") == {"a": (1, 1)} and counts(sm, "dst") == {"b": (2, 2)}
+
+
+def test_R326_deleting_the_source_group_mid_move_withdraws_the_move_from_the_target(manual, sm):
+    source = eks(sm, manual, "src", group("a", 3), group("a2", 1))
+    target = eks(sm, manual, "dst", group("b", 1))
+    moving = ids(sm, "src", "a")[:2]
+    move(sm, source, "a", target, "b", NodeIds=moving)
+    sm.update_cluster(ClusterName="src", InstanceGroups=[group("a2", 1)], InstanceGroupsToDelete=["a"])
+    assert counts(sm, "dst") == {"b": (1, 1)}  # the nodes will not come
+    assert settle(manual)
+    assert counts(sm, "dst") == {"b": (1, 1)} and "ActiveOperations" not in sm.describe_cluster(ClusterName="dst")
+    assert all(o["Status"] != "InProgress" for o in operations(sm, "dst"))
+    assert [e["Description"] for e in events(sm, "dst") if e.get("EventLevel") == "Warn"] == [
+        "Instance move of 2 nodes from Cluster src into Cluster dst and IG b failed"]
+    assert not set(moving) & set(ids(sm, "dst", "b"))
+    # Within one cluster, the same.
+    arn = eks(sm, manual, "one", group("x", 2), group("y", 1))
+    move(sm, arn, "x", arn, "y", NodeIds=ids(sm, "one", "x")[:1])
+    sm.update_cluster(ClusterName="one", InstanceGroups=[group("y", 2)], InstanceGroupsToDelete=["x"])
+    assert settle(manual)
+    # y's TargetCount of 2 held the node on its way (the update kept it); that node will not come, so y shrinks back.
+    assert counts(sm, "one") == {"y": (1, 1)}
+
+
+def test_R324_scaling_the_target_down_mid_move_converges_taking_the_arriving_nodes_first(manual, sm):
+    source = eks(sm, manual, "src", group("a", 3))
+    target = eks(sm, manual, "dst", group("b", 1), group("b2", 1))
+    [resident] = ids(sm, "dst", "b")
+    move(sm, source, "a", target, "b", NodeIds=ids(sm, "src", "a")[:2])
+    sm.update_cluster(ClusterName="dst", InstanceGroups=[group("b", 1), group("b2", 1)])  # TargetCount 3 → 1 before the hand-off
+    assert settle(manual)
+    assert counts(sm, "dst") == {"b": (1, 1), "b2": (1, 1)}
+    assert ids(sm, "dst", "b") == [resident]  # the node that was there stays; the arrivals were the excess
+    assert all(o["Status"] != "InProgress" for o in operations(sm, "dst"))
+    assert counts(sm, "src") == {"a": (1, 1)}
+
+
+def test_R326_a_client_token_belongs_to_the_caller_not_to_one_source_cluster(manual, sm):
+    a = eks(sm, manual, "src", group("a", 2))
+    b = eks(sm, manual, "dst", group("b", 2))
+    move(sm, a, "a", b, "b", NodeIds=ids(sm, "src", "a")[:1], ClientToken="tok-1")
+    assert error_of(sm.move_cluster_nodes, SourceClusterArn=b, SourceInstanceGroupName="b", TargetClusterArn=a,
+                    TargetInstanceGroupName="a", NodeIds=ids(sm, "dst", "b")[:1], ClientToken="tok-1") == (
+        "ValidationException", "ClientToken tok-1 was already used with different parameters.")

@@ -24,10 +24,8 @@ extension ClusterService {
                 throw AWSError.conflict("Cluster \(lifecycle.cluster.name) is already being deleted.")
             }
             try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, db: db)
-            let outgoing = lifecycle.outgoingMoves  // R326: nodes still DetachInProgress terminate with this cluster
-            let effects = lifecycle.delete(timing: timing)
+            let effects = lifecycle.delete(timing: timing)  // R326: nodes still DetachInProgress terminate with it (apply)
             try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)
-            try withdrawMoves(outgoing, from: lifecycle, at: now, db: db)
             return DeleteClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }

@@ -21,7 +21,8 @@ extension ClusterService {
             let partition = context.partition
             for arn in [input.sourceClusterArn, input.targetClusterArn] {
                 let fields = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-                guard fields.count == 6, fields[3] == partition.region, fields[4] == partition.account else {
+                guard fields.count == 6, fields[1] == context.identity.partition, fields[3] == partition.region,
+                      fields[4] == partition.account else {
                     throw AWSError.validation("SourceClusterArn and TargetClusterArn must be in the account and Region of the request.")
                 }
             }
@@ -31,9 +32,10 @@ extension ClusterService {
 
             // R326: a token seen within 8 virtual hours replays its answer.
             let parameters = Self.moveParameters(input)
+            // Tokens are the caller's, whatever the clusters: looked up over the partition, kept with the source cluster.
             let tokenKey = input.clientToken.map { "MoveClusterNodes:" + $0 }
             if let token = input.clientToken, let key = tokenKey,
-               let stored = try ClusterStore.clientToken(key, cluster: loadedSource.cluster.arn, db: db),
+               let stored = try ClusterStore.clientToken(key, in: partition, db: db),
                now.milliseconds - stored.createdAt.milliseconds < Int64(Self.clientTokenLifetimeSeconds * 1000) {
                 guard stored.parameters == parameters else {
                     throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
@@ -144,11 +146,11 @@ extension ClusterService {
             timers += try transition(&source, at: now, db: db) { l, c in
                 leaving = l.handOff(moving)
                 guard sameCluster else { return ((), []) }
-                return ((), l.receiveMovedNodes(leaving, into: destination.instanceGroupName, timing: c.timing))
+                return ((), l.receiveMovedNodes(leaving, into: destination.instanceGroupName, context: &c))
             }.timers
             if !sameCluster, var target {
                 timers += try transition(&target, at: now, db: db) { l, c in
-                    ((), l.receiveMovedNodes(leaving, into: destination.instanceGroupName, timing: c.timing))
+                    ((), l.receiveMovedNodes(leaving, into: destination.instanceGroupName, context: &c))
                 }.timers
             }
             let moved = Set(leaving.map(\.logicalID))
@@ -161,10 +163,11 @@ extension ClusterService {
         return timers
     }
 
-    /// A source cluster deleted while nodes were still `DetachInProgress` (R326): those nodes terminate with it, and each
-    /// target group's TargetCount shrinks back by the nodes that will not arrive.
+    /// Nodes a change terminated while they were `DetachInProgress` (their source cluster or group deleted, R326): each
+    /// target group's TargetCount shrinks back by the nodes that will not arrive. Called by `apply` once the source is
+    /// saved (a target in the same cluster is loaded again, with that change).
     func withdrawMoves(_ moves: [NodeMoveTarget: Int], from source: ClusterLifecycle, at now: VirtualTime, db: StoreTransaction) throws {
-        for (destination, count) in moves where destination.clusterARN != source.cluster.arn {
+        for (destination, count) in moves.sorted(by: { $0.key.clusterARN + $0.key.instanceGroupName < $1.key.clusterARN + $1.key.instanceGroupName }) {
             guard var target = try ClusterStore.load(destination.clusterARN, db: db), target.cluster.status != .deleting else { continue }
             try commit(&target, at: now, db: db, records: .none) { l, _ in
                 l.cancelMoveIn(count, to: destination.instanceGroupName, from: source.cluster.name)
