@@ -377,6 +377,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             cluster.pendingConfigToken = nil
             for i in cluster.groups.indices { cluster.groups[i].appliedKubernetesConfig = cluster.groups[i].spec.kubernetesConfig }
             cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig
+            cluster.appliedSharedEnvironment = cluster.request.restrictedInstanceGroupsConfig?.sharedEnvironmentConfig  // R341
             // R342: an accounting database change takes effect now, with its Cluster event; an injected failure records
             // an Error and, unless it could not revert, puts the stored value back.
             if let database = cluster.request.orchestrator?.slurm?.accountingDatabase, database != cluster.appliedAccountingDatabase {
@@ -799,6 +800,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
         recordCluster("create", .completed)
         cluster.appliedTieredStorageConfig = cluster.request.tieredStorageConfig  // R48
         cluster.appliedAccountingDatabase = cluster.request.orchestrator?.slurm?.accountingDatabase  // R342
+        cluster.appliedSharedEnvironment = cluster.request.restrictedInstanceGroupsConfig?.sharedEnvironmentConfig  // R341
         if cluster.autoScalingStatus == .creating { cluster.autoScalingStatus = .inService }
     }
 

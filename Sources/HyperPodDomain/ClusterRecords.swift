@@ -22,6 +22,9 @@ public struct ClusterRecord: Sendable, Equatable {
     /// The Slurm `AccountingDatabase` in effect (spec R342): set at the end of create and when an update's change is
     /// applied, which records its event.
     public var appliedAccountingDatabase: ClusterAccountingDatabase?
+    /// The `RestrictedInstanceGroupsConfig.SharedEnvironmentConfig` in effect (spec R341): set at the end of create and
+    /// when a change is applied (T_config); the request's is the desired one.
+    public var appliedSharedEnvironment: ClusterSharedEnvironmentConfig?
     /// The token of the pending T_config (or T_setup, for a mode conversion) timer; nil when no non-scaling change is
     /// being applied (spec C8, R72, R77, R81, R82). A timer carrying another token is stale.
     public var pendingConfigToken: Int?

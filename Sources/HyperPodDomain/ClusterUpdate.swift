@@ -97,6 +97,7 @@ extension ClusterLifecycle {
         if let value = r.clusterRole { settings.clusterRole = value }
         if let value = r.nodeRecovery { settings.nodeRecovery = value }
         if let value = r.tieredStorageConfig { settings.tieredStorageConfig = value }
+        if let value = r.restrictedInstanceGroupsConfig { settings.restrictedInstanceGroupsConfig = value }
         if var value = r.orchestrator {
             // R342: an Orchestrator.Slurm without AccountingDatabase keeps the stored one (it is never removed).
             if value.slurm != nil {
@@ -162,6 +163,15 @@ extension ClusterLifecycle {
         }
         groups.removeAll { deleted.contains($0.name) }
         if groups.isEmpty { throw .validation("Cluster \(c.name) must keep at least one instance group.") }
+
+        // R341: a shared environment the request sets needs a restricted group after it; its FSx size never shrinks.
+        if let shared = r.restrictedInstanceGroupsConfig?.sharedEnvironmentConfig {
+            if !groups.contains(where: { $0.restrictedSpec != nil }) { throw .validation(CreateClusterRules.sharedEnvironmentWithoutRestrictedGroups) }
+            if let before = c.request.restrictedInstanceGroupsConfig?.sharedEnvironmentConfig.fSxLustreConfig.sizeInGiB,
+               shared.fSxLustreConfig.sizeInGiB < before {
+                throw .validation("SharedEnvironmentConfig FSxLustreConfig SizeInGiB cannot be decreased.")
+            }
+        }
 
         // R76: a flexible group keeps every type that still has instances.
         for g in requested {

@@ -3,6 +3,9 @@ import SageMakerShapes
 /// The business checks of `CreateCluster` that need no stored state (spec R50–R64, in the order of R49: R64 first,
 /// then R50 … R63). Each answers a `ValidationException` with one message, no count prefix (spec R23).
 public enum CreateClusterRules {
+    /// R341: `RestrictedInstanceGroupsConfig` needs a restricted group in the resulting configuration.
+    public static let sharedEnvironmentWithoutRestrictedGroups = "RestrictedInstanceGroupsConfig requires at least one restricted instance group."
+
     /// The first failing check's message, nil when the request passes them all.
     public static func firstViolation(_ r: CreateClusterRequest, allowRestrictedGroups: Bool = false) -> String? {
         let groups = r.instanceGroups ?? []
@@ -12,13 +15,16 @@ public enum CreateClusterRules {
         let slurmGroups = groups.filter { $0.slurmConfig != nil }
         let apiDrivenSlurm = !isEKS && (r.orchestrator?.slurm != nil || !slurmGroups.isEmpty)
 
-        // R64
-        if !restricted.isEmpty && !allowRestrictedGroups {
+        // R64 (R341: RestrictedInstanceGroupsConfig with it)
+        if (!restricted.isEmpty || r.restrictedInstanceGroupsConfig != nil) && !allowRestrictedGroups {
             return "Found RestrictedInstanceGroups in the cluster input. Please remove RestrictedInstanceGroups from the request and try again."
         }
         // R50
         if groups.isEmpty && restricted.isEmpty {
             return "At least one of InstanceGroups or RestrictedInstanceGroups must be specified."
+        }
+        if r.restrictedInstanceGroupsConfig != nil && restricted.isEmpty {  // R341
+            return sharedEnvironmentWithoutRestrictedGroups
         }
         var names: Set<String> = []
         for name in groups.map(\.instanceGroupName) + restricted.map(\.instanceGroupName) where !names.insert(name).inserted {

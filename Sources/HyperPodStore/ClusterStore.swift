@@ -294,6 +294,7 @@ public enum ClusterStore {
         if let status = c.autoScalingStatus { object["autoScalingStatus"] = .string(status.rawValue) }
         if let tiered = c.appliedTieredStorageConfig { object["appliedTieredStorageConfig"] = tiered.jsonValue }
         if let database = c.appliedAccountingDatabase { object["appliedAccountingDatabase"] = database.jsonValue }
+        if let shared = c.appliedSharedEnvironment { object["appliedSharedEnvironment"] = shared.jsonValue }
         if let token = c.pendingConfigToken { object["pendingConfigToken"] = .integer(Int64(token)) }
         object["configTokens"] = .integer(Int64(c.configTokens))
         object["timerTokens"] = .integer(Int64(c.timerTokens))
@@ -417,6 +418,7 @@ public enum ClusterStore {
         cluster.autoScalingStatus = object["autoScalingStatus"]?.stringValue.flatMap(ClusterAutoScalingStatus.init(rawValue:))
         cluster.appliedTieredStorageConfig = try object["appliedTieredStorageConfig"].map { try ClusterTieredStorageConfig(json: $0) }
         cluster.appliedAccountingDatabase = try object["appliedAccountingDatabase"].map { try ClusterAccountingDatabase(json: $0) }
+        cluster.appliedSharedEnvironment = try object["appliedSharedEnvironment"].map { try ClusterSharedEnvironmentConfig(json: $0) }
         cluster.pendingConfigToken = object["pendingConfigToken"]?.intValue
         cluster.configTokens = object["configTokens"]?.intValue ?? 0
         cluster.timerTokens = object["timerTokens"]?.intValue

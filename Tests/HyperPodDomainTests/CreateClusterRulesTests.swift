@@ -92,4 +92,12 @@ struct CreateClusterRulesTests {
         #expect(CreateClusterRules.firstViolation(request) == "Found RestrictedInstanceGroups in the cluster input. Please remove RestrictedInstanceGroups from the request and try again.")
         #expect(CreateClusterRules.firstViolation(request, allowRestrictedGroups: true) == nil)
     }
+
+    @Test func aSharedEnvironment_IsRefusedLikeRestrictedGroups_AndNeedsOne() throws {
+        let shared = #""RestrictedInstanceGroupsConfig":{"SharedEnvironmentConfig":{"FSxLustreDeletionPolicy":"Keep","FSxLustreConfig":{"SizeInGiB":1200,"PerUnitStorageThroughput":125}}}"#
+        let alone = try CreateClusterRequest(json: try JSONParser.parse(#"{"ClusterName":"c",\#(shared),"InstanceGroups":[{"InstanceGroupName":"a","InstanceType":"ml.c5.xlarge","InstanceCount":1,"ExecutionRole":"\#(Self.role)","LifeCycleConfig":{"SourceS3Uri":"s3://b/l/","OnCreate":"c.sh"}}]}"#))
+        // R64 first (R341: subject to it like the groups), then R341's own rule.
+        #expect(CreateClusterRules.firstViolation(alone) == "Found RestrictedInstanceGroups in the cluster input. Please remove RestrictedInstanceGroups from the request and try again.")
+        #expect(CreateClusterRules.firstViolation(alone, allowRestrictedGroups: true) == CreateClusterRules.sharedEnvironmentWithoutRestrictedGroups)
+    }
 }

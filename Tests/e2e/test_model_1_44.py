@@ -231,3 +231,4 @@ def test_R343_the_fault_needs_a_Slurm_cluster_with_a_controller(manual, sm):
         with pytest.raises(urllib.error.HTTPError) as caught:
             admin(manual, "/_hyperpod/faults", body)
         assert caught.value.code == 400
+

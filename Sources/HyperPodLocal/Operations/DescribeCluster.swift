@@ -115,6 +115,7 @@ extension ClusterService {
         return DescribeClusterResponse(
             clusterArn: c.arn, clusterName: c.name, clusterStatus: c.status, creationTime: c.creationTime.epochSeconds,
             failureMessage: c.failureMessage, instanceGroups: groups, restrictedInstanceGroups: restricted.isEmpty ? nil : restricted,
+            restrictedInstanceGroupsConfig: Self.sharedEnvironment(of: c),
             vpcConfig: request.vpcConfig, orchestrator: request.orchestrator, tieredStorageConfig: c.appliedTieredStorageConfig,
             nodeRecovery: request.nodeRecovery ?? .automatic, nodeProvisioningMode: request.nodeProvisioningMode,
             clusterRole: request.clusterRole, autoScaling: request.autoScaling.map {
@@ -122,5 +123,18 @@ extension ClusterService {
                                                status: c.autoScalingStatus ?? .inService, failureMessage: "")
             }
         )
+    }
+
+    /// R341: `RestrictedInstanceGroupsConfig.SharedEnvironmentConfig` once set: the applied (Current) and requested
+    /// (Desired) FSx configuration and deletion policy. With `DeleteIfNotUsed` in effect and no restricted group left,
+    /// the FSx configurations are gone (omitted) until a restricted group is added again.
+    static func sharedEnvironment(of c: ClusterRecord) -> ClusterRestrictedInstanceGroupsConfigOutput? {
+        let desired = c.request.restrictedInstanceGroupsConfig?.sharedEnvironmentConfig, current = c.appliedSharedEnvironment
+        guard desired != nil || current != nil else { return nil }
+        let unused = !c.groups.contains { $0.restrictedSpec != nil && $0.status != .deleting }
+        let deleted = unused && (current ?? desired)?.fSxLustreDeletionPolicy == .deleteIfNotUsed
+        return ClusterRestrictedInstanceGroupsConfigOutput(sharedEnvironmentConfig: ClusterSharedEnvironmentConfigDetails(
+            currentFSxLustreConfig: deleted ? nil : current?.fSxLustreConfig, desiredFSxLustreConfig: deleted ? nil : desired?.fSxLustreConfig,
+            currentFSxLustreDeletionPolicy: current?.fSxLustreDeletionPolicy, desiredFSxLustreDeletionPolicy: desired?.fSxLustreDeletionPolicy))
     }
 }
