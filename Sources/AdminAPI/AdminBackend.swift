@@ -46,6 +46,12 @@ public protocol AdminBackend: Sendable {
     /// RA20: replaces a partition's extension catalogue with `catalogue` (that form). - Throws: `AdminError` 400 for a
     /// catalogue not of that form.
     func replaceExtensionCatalogue(_ catalogue: JSONObject, account: String?, region: String?) throws(AdminError)
+    /// RA21: a partition's HyperPod AMI releases, `{"account", "region", "releases": [{version, architecture, security,
+    /// publishedAt, imageId}], "endOfLife": {"x86_64": ["1.0"]}}`. - Throws: `AdminError` 500 on a store failure.
+    func amiReleasesBody(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// RA21: `{"version", "architecture", "security"}` publishes a release (409 unless higher than every release of its
+    /// architecture); `{"endOfLife": "<MAJOR.MINOR>", "architecture"?}` ends a line. - Throws: `AdminError` 400/409.
+    func changeAMIReleases(_ body: JSONObject) throws(AdminError)
     func addFault(_ body: JSONObject) throws(AdminError) -> String
     /// RA7 GET: the active faults.
     func faultsBody() -> JSONObject

@@ -123,6 +123,11 @@ public struct AdminRouter: Sendable {
             case ("PUT", "/_hyperpod/extensions"):
                 try backend.replaceExtensionCatalogue(body, account: query["account"], region: query["region"])
                 return Self.json(.ok, try backend.extensionCatalogueBody(account: query["account"], region: query["region"]))
+            case ("GET", "/_hyperpod/ami-releases"):  // RA21
+                return Self.json(.ok, try backend.amiReleasesBody(account: query["account"], region: query["region"]))
+            case ("POST", "/_hyperpod/ami-releases"):
+                try backend.changeAMIReleases(body)
+                return Self.json(.ok, try backend.amiReleasesBody(account: body["account"]?.stringValue, region: body["region"]?.stringValue))
             case ("GET", "/_hyperpod/quotas"):
                 return Self.json(.ok, try backend.quotasBody(account: query["account"], region: query["region"]))
             case ("PUT", "/_hyperpod/quotas"):

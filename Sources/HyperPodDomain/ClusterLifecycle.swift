@@ -48,6 +48,16 @@ public enum LifecycleEvent: Sendable, Equatable {
     case movedNodesAttached(group: String, nodes: [String])
     /// Moved nodes finished the target group's on-start deep health checks (R324, N4).
     case movedNodesHealthChecked(group: String, nodes: [String])
+    /// A group's automatic patch reaches its NextPatchDate (R340). Stale unless `token` is the run's.
+    case autoPatchDue(group: String, token: Int)
+    /// A rescheduled NextPatchDate becomes the current one, T_config after UpdateCluster (R339).
+    case autoPatchScheduleApplied(group: String, token: Int)
+    /// Auto-patched nodes run the target release, T_patch after they started (R340, N8).
+    case autoPatchNodesPatched(group: String, nodes: [String], token: Int)
+    /// The idle window of a WhenIdle/WhenAllIdle patch ends (R340).
+    case autoPatchWindowEnded(group: String, token: Int)
+    /// The drain timeout of a DrainFirst batch with busy nodes ends (R340).
+    case autoPatchDrained(group: String, nodes: [String], token: Int)
 
     /// The timer row's text.
     public var encoded: String {
@@ -84,6 +94,18 @@ public enum LifecycleEvent: Sendable, Equatable {
             object = ["event": .string("movedNodesAttached"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
         case .movedNodesHealthChecked(let group, let nodes):
             object = ["event": .string("movedNodesHealthChecked"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string))]
+        case .autoPatchDue(let group, let token):
+            object = ["event": .string("autoPatchDue"), "group": .string(group), "token": .integer(Int64(token))]
+        case .autoPatchScheduleApplied(let group, let token):
+            object = ["event": .string("autoPatchScheduleApplied"), "group": .string(group), "token": .integer(Int64(token))]
+        case .autoPatchNodesPatched(let group, let nodes, let token):
+            object = ["event": .string("autoPatchNodesPatched"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string)),
+                      "token": .integer(Int64(token))]
+        case .autoPatchWindowEnded(let group, let token):
+            object = ["event": .string("autoPatchWindowEnded"), "group": .string(group), "token": .integer(Int64(token))]
+        case .autoPatchDrained(let group, let nodes, let token):
+            object = ["event": .string("autoPatchDrained"), "group": .string(group), "nodes": .array(nodes.map(JSONValue.string)),
+                      "token": .integer(Int64(token))]
         }
         return String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
@@ -117,6 +139,11 @@ public enum LifecycleEvent: Sendable, Equatable {
         case "movedNodesDetached": self = .movedNodesDetached(nodes: nodes)
         case "movedNodesAttached": self = .movedNodesAttached(group: group, nodes: nodes)
         case "movedNodesHealthChecked": self = .movedNodesHealthChecked(group: group, nodes: nodes)
+        case "autoPatchDue": self = .autoPatchDue(group: group, token: token)
+        case "autoPatchScheduleApplied": self = .autoPatchScheduleApplied(group: group, token: token)
+        case "autoPatchNodesPatched": self = .autoPatchNodesPatched(group: group, nodes: nodes, token: token)
+        case "autoPatchWindowEnded": self = .autoPatchWindowEnded(group: group, token: token)
+        case "autoPatchDrained": self = .autoPatchDrained(group: group, nodes: nodes, token: token)
         default: return nil
         }
     }
@@ -159,6 +186,10 @@ public struct LifecycleContext {
     public var missingBuckets: [String] = []
     /// An injected failure of the cluster's accounting database changes (RA22 `accounting-db-failure`, R342).
     public var accountingDatabaseFailure: AccountingDatabaseFailure?
+    /// The partition's HyperPod AMI releases (R334); nil: the catalogue a region starts with.
+    public var images: ImageCatalogue?
+    /// Nodes RA22 `node-busy` faults mark busy (InstanceIds or NodeLogicalIds): automatic patches wait for them (R340).
+    public var busyNodes: Set<String> = []
 
     /// How an accounting database change fails (spec R342): its `RollbackStatus` and `FailureMessage`.
     public struct AccountingDatabaseFailure: Sendable, Equatable {
@@ -241,13 +272,18 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// no nodes yet; setup completes after T_setup. Groups with a MinInstanceCount get their T_min timer (R73).
     public static func create(
         request: CreateClusterRequest, arn: String, clusterID: String, account: String, region: String,
-        at now: VirtualTime, timing: TimingProfile
+        at now: VirtualTime, timing: TimingProfile, images: ImageCatalogue? = nil
     ) -> (ClusterLifecycle, [LifecycleEffect]) {
         var groups = (request.instanceGroups ?? []).map {
             InstanceGroupRecord(spec: $0, status: .creating, targetCount: $0.instanceCount, appliedKubernetesConfig: $0.kubernetesConfig,
                                 operation: .create)
         }
-        for i in groups.indices { groups[i].currentImageID = PlatformImages.image(for: groups[i].spec.imageId, region: region) }
+        let catalogue = images ?? .initial(region: region)
+        for i in groups.indices {  // R334, R335: the AMI of the group's architecture (or release, or its custom one)
+            groups[i].spec.autoPatchConfig?.patchSchedule = nil  // R339: ignored at create
+            groups[i].currentImageID = catalogue.image(for: groups[i].spec)
+            groups[i].desiredImageID = groups[i].currentImageID
+        }
         groups += (request.restrictedInstanceGroups ?? []).map {
             InstanceGroupRecord(spec: ClusterInstanceGroupSpecification(restricted: $0), status: .creating, targetCount: $0.instanceCount,
                                 restrictedSpec: $0, operation: .create)
@@ -291,6 +327,9 @@ public struct ClusterLifecycle: Sendable, Equatable {
     }
 
     func groupIndex(_ name: String) -> Int? { cluster.groups.firstIndex { $0.name == name } }
+
+    /// The partition's AMI releases a change works with (R334).
+    func images(_ context: LifecycleContext) -> ImageCatalogue { context.images ?? .initial(region: cluster.region) }
 
     /// A timer token never handed out before in this cluster: a group re-created under an old name cannot match the
     /// timers of its predecessor.
@@ -460,6 +499,21 @@ public struct ClusterLifecycle: Sendable, Equatable {
             effects += finishAttach(group, ids, context: &context)
         case .movedNodesHealthChecked(_, let ids):
             finishMovedHealthChecks(ids)
+        case .autoPatchDue(let group, let token):
+            guard let g = groupIndex(group) else { return [] }
+            effects += startAutoPatch(g, token: token, context: &context)
+        case .autoPatchScheduleApplied(let group, let token):
+            guard let g = groupIndex(group) else { return [] }
+            effects += applyPatchSchedule(g, token: token, context: &context)
+        case .autoPatchNodesPatched(let group, let ids, let token):
+            guard let g = groupIndex(group) else { return [] }
+            effects += finishAutoPatchBatch(g, ids, token: token, context: &context)
+        case .autoPatchWindowEnded(let group, let token):
+            guard let g = groupIndex(group) else { return [] }
+            effects += endIdleWindow(g, token: token, context: &context)
+        case .autoPatchDrained(let group, let ids, let token):
+            guard let g = groupIndex(group) else { return [] }
+            effects += finishDrain(g, ids, token: token, context: &context)
         }
         effects += startDeferredTerminations(context: &context)
         settle()

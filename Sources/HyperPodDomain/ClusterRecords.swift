@@ -127,6 +127,8 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     public var softwareUpdateStatus: SoftwareUpdateStatus?
     /// The token of the pending `ScheduledUpdateConfig` timer (spec R110); every change of the schedule hands out a new one.
     public var scheduleToken: Int = 0
+    /// The automatic patch pending or running (spec R339, R340); nil when none is.
+    public var autoPatch: AutoPatchRun?
     /// Nodes a MoveClusterNodes accepted into this group that have not arrived yet (spec R324): counted in TargetCount,
     /// without a slot until the hand-off.
     public var incomingMoves: Int = 0

@@ -30,6 +30,8 @@ public struct UpdatePlan: Sendable, Equatable {
     public var modeConversion: Bool
     /// Nothing would change (R86): the request is accepted and touches nothing.
     public var isNoOp: Bool
+    /// R339: groups whose pending automatic patch moves to a new NextPatchDate.
+    public var reschedules: [String: VirtualTime] = [:]
 
     /// TargetCount by charged instance type after the update (spec R84's "after").
     public var targetCounts: [(String, Int)] { groups.map { ($0.spec.chargedInstanceType, $0.targetCount) } }
@@ -49,7 +51,11 @@ extension ClusterLifecycle {
     /// what it would change. Pure: nothing is modified.
     /// - Parameter healthChecksInProgress: a StartClusterHealthCheck run is in progress (R85).
     /// - Throws: `UpdateRejection` with the spec's message.
-    public func planUpdate(_ r: UpdateClusterRequest, healthChecksInProgress: Bool = false) throws(UpdateRejection) -> UpdatePlan {
+    /// - Parameters:
+    ///   - images: the partition's AMI releases (R335); nil: the initial catalogue.
+    ///   - now: the request's instant, for R339's NextPatchDate check.
+    public func planUpdate(_ r: UpdateClusterRequest, healthChecksInProgress: Bool = false,
+                           images: ImageCatalogue? = nil, now: VirtualTime = VirtualTime(milliseconds: 0)) throws(UpdateRejection) -> UpdatePlan {
         let c = cluster
         // R69
         let allowed: [ClusterStatus] = c.isContinuous ? [.inService, .updating] : [.inService]
@@ -246,6 +252,23 @@ extension ClusterLifecycle {
             }
         }
 
+        // R335: the release each group the request names selects, on the merged specification.
+        let catalogue = images ?? .initial(region: c.region)
+        for spec in requestedSpecs { if let message = catalogue.violation(spec) { throw .validation(message) } }
+        // R338: AutoPatchConfig of the groups the request names; R339: a NextPatchDate reschedules a pending patch.
+        for spec in requestedSpecs { if let message = AutoPatchRules.violation(spec, eks: c.isEKS) { throw .validation(message) } }
+        var reschedules: [String: VirtualTime] = [:]
+        for g in requested {
+            guard let date = g.autoPatchConfig?.patchSchedule?.nextPatchDate else { continue }
+            let when = VirtualTime(milliseconds: Int64((date * 1000).rounded()))
+            guard when > now else { throw .validation("NextPatchDate must be in the future.") }
+            guard let run = stored[g.instanceGroupName]?.autoPatch, !run.started else {
+                throw .validation("No patch is pending for instance group \(g.instanceGroupName); NextPatchDate cannot be set.")
+            }
+            reschedules[g.instanceGroupName] = when
+        }
+        for i in groups.indices { groups[i].spec.autoPatchConfig?.patchSchedule = nil }  // shown as Current/Desired instead
+
         // R110: schedule expressions.
         for spec in requestedSpecs {
             if let expression = spec.scheduledUpdateConfig?.scheduleExpression, CronSchedule(expression) == nil {
@@ -260,16 +283,22 @@ extension ClusterLifecycle {
             return Self.normalized(old.spec) != Self.normalized(new.spec) || old.targetCount != new.targetCount
                 || old.restrictedSpec?.environmentConfig != new.restrictedSpec?.environmentConfig
         }
-        return UpdatePlan(
+        var plan = UpdatePlan(
             request: r, groups: groups, added: added, updated: updated, deleted: deleted, settings: settings,
             clusterLevelChange: clusterLevelChange, modeConversion: modeConversion, isNoOp: !clusterLevelChange && !groupsChange
         )
+        plan.reschedules = reschedules
+        return plan
     }
 
     /// Applies a checked plan at `context.now` (spec R72 … R83, C7, G1, G3, G4, G8). Returns the timers to set.
     public mutating func applyUpdate(_ plan: UpdatePlan, context: inout LifecycleContext) -> [LifecycleEffect] {
-        guard !plan.isNoOp else { return [] }  // R86
+        // R339: a reschedule alone changes no status (C-R339).
         var effects: [LifecycleEffect] = []
+        for (name, date) in plan.reschedules.sorted(by: { $0.key < $1.key }) {
+            if let g = groupIndex(name) { effects += reschedulePatch(g, to: date, context: &context) }
+        }
+        guard !plan.isNoOp else { return effects }  // R86
         // Group semantics follow the resulting mode: a conversion to Continuous (R82) makes the groups Continuous now.
         let legacy = plan.settings.nodeProvisioningMode != .continuous
         cluster.failureMessage = nil  // R47
@@ -315,9 +344,10 @@ extension ClusterLifecycle {
             let nonCountChange = Self.normalized(changedSpec) != Self.normalized(new.spec)
                 || old.restrictedSpec?.environmentConfig != new.restrictedSpec?.environmentConfig
             let countChange = old.targetCount != new.targetCount
-            if old.spec.imageId != new.spec.imageId {  // R72: ImageId sets DesiredImageId; nodes change only by a patch
+            // R72, R335: ImageId or ImageReleaseVersion sets DesiredImageId; nodes change only by a patch.
+            if old.spec.imageId != new.spec.imageId || old.spec.imageReleaseVersion != new.spec.imageReleaseVersion {
                 cluster.groups[g].currentImageID = old.currentImage(region: cluster.region)
-                cluster.groups[g].desiredImageID = nil
+                cluster.groups[g].desiredImageID = images(context).image(for: new.spec)
             }
             cluster.groups[g].spec = new.spec
             cluster.groups[g].restrictedSpec = new.restrictedSpec
@@ -349,7 +379,17 @@ extension ClusterLifecycle {
             guard let new = plan.groups.first(where: { $0.name == name }) else { continue }
             var added = new
             added.operation = .create
-            added.currentImageID = PlatformImages.image(for: new.spec.imageId, region: cluster.region)
+            added.currentImageID = images(context).image(for: new.spec)
+            // R335: on a Continuous cluster a group added on the default AMI inherits the AMI (and release) of the
+            // earliest existing group of its architecture.
+            if cluster.isContinuous, new.restrictedSpec == nil, new.spec.imageId == nil || new.spec.imageId == "default",
+               new.spec.imageReleaseVersion == nil,
+               let earliest = cluster.groups.first(where: {
+                   $0.restrictedSpec == nil && $0.status != .deleting && $0.spec.architecture == new.spec.architecture
+               }) {
+                added.currentImageID = earliest.currentImage(region: cluster.region)
+            }
+            added.desiredImageID = added.currentImageID
             cluster.groups.append(added)
             let g = cluster.groups.count - 1
             recordGroup(name, .create, .started)
@@ -443,6 +483,9 @@ extension ClusterLifecycle {
         merged.kubernetesConfig = new.kubernetesConfig ?? old.kubernetesConfig
         merged.scheduledUpdateConfig = new.scheduledUpdateConfig ?? old.scheduledUpdateConfig
         merged.imageId = new.imageId ?? old.imageId
+        // R335: omitted keeps the stored release; a new ImageId alone replaces it.
+        merged.imageReleaseVersion = new.imageReleaseVersion ?? (new.imageId == nil ? old.imageReleaseVersion : nil)
+        merged.autoPatchConfig = new.autoPatchConfig ?? old.autoPatchConfig  // R338: omitted keeps the stored one
         merged.slurmConfig = new.slurmConfig ?? old.slurmConfig
         merged.threadsPerCore = new.threadsPerCore ?? old.threadsPerCore
         return merged

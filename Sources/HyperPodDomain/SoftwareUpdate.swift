@@ -60,7 +60,8 @@ extension ClusterLifecycle {
     /// - Returns: the timers to set; empty for a no-op (every targeted group already runs the target AMI).
     /// - Throws: `UpdateRejection.conflict` (R105), `.validation` (R106, R107).
     public mutating func startSoftwareUpdate(
-        groupNames: [String]?, imageID: String?, deployment: DeploymentConfiguration?, context: inout LifecycleContext
+        groupNames: [String]?, imageID: String?, deployment: DeploymentConfiguration?, releases: [String: String] = [:],
+        context: inout LifecycleContext
     ) throws(UpdateRejection) -> [LifecycleEffect] {
         let patchFailed = cluster.status == .failed && cluster.groups.contains { $0.softwareUpdateStatus == .failed }
         guard cluster.status == .inService || patchFailed else {
@@ -73,21 +74,38 @@ extension ClusterLifecycle {
             }
             targets.append(name)
         }
-        let latest = PlatformImages.latest(region: cluster.region)
-        let target = imageID.map { $0 == "default" ? latest : $0 } ?? latest
-        if imageID == nil {
-            for name in targets {
-                let group = cluster.groups.first { $0.name == name }!
-                if let custom = group.spec.imageId, custom != "default" {
+        // R336, C-R336: a group's ImageReleaseVersion is its target (it may be lower than the current one); it cannot
+        // come with a custom top-level ImageId. Other groups: the top-level ImageId, `default` (or none) being the
+        // latest release of the group's architecture (R334).
+        let catalogue = images(context)
+        let customTarget = imageID.flatMap { $0 == "default" ? nil : $0 }
+        if customTarget != nil && !releases.isEmpty {
+            throw .validation("ImageReleaseVersion cannot be specified together with a custom ImageId.")
+        }
+        var targetImages: [String: String] = [:]
+        for name in targets {
+            let group = cluster.groups.first { $0.name == name }!
+            let custom = group.spec.imageId.flatMap { $0 == "default" ? nil : $0 }
+            if let version = releases[name] {
+                if custom != nil { throw .validation("ImageReleaseVersion cannot be combined with a custom ImageId for instance group \(name).") }
+                guard let release = catalogue.release(version, group.spec.architecture) else {
+                    throw .validation("ImageReleaseVersion \(version) is not available for instance group \(name).")
+                }
+                targetImages[name] = release.imageID
+            } else if let customTarget {
+                targetImages[name] = customTarget
+            } else {
+                if imageID == nil && custom != nil {
                     throw .validation("Instance group \(name) uses a custom AMI; specify ImageId or 'default'.")
                 }
+                targetImages[name] = catalogue.latest(group.spec.architecture).imageID
             }
         }
         if deployment != nil && !cluster.isEKS {
             throw .validation("DeploymentConfig is only supported for clusters with an Eks orchestrator.")
         }
         targets = targets.filter { name in
-            let g = groupIndex(name)!
+            let g = groupIndex(name)!, target = targetImages[name]!
             return cluster.groups[g].currentImage(region: cluster.region) != target
                 || nodes.contains { $0.groupName == name && $0.instanceID != nil && image(of: $0) != target }
         }
@@ -97,11 +115,12 @@ extension ClusterLifecycle {
         recordCluster("update", .started)
         for name in targets {
             let g = groupIndex(name)!
-            cluster.groups[g].desiredImageID = target
+            cluster.groups[g].desiredImageID = targetImages[name]
             cluster.groups[g].softwareUpdateStatus = .pending  // S1
             recordGroupText(name, "InstanceGroup \(name) in Cluster \(c) has been scheduled for UpdateClusterSoftware to latest.", level: .info)
         }
-        cluster.softwareUpdate = SoftwareUpdateRun(queue: targets, current: nil, targetImage: target, previousImage: target,
+        let first = targetImages[targets[0]]!
+        cluster.softwareUpdate = SoftwareUpdateRun(queue: targets, current: nil, targetImage: first, previousImage: first,
                                                    deployment: deployment)
         return startNextSoftwareGroup(context: &context)
     }
@@ -118,6 +137,7 @@ extension ClusterLifecycle {
         let name = run.queue.removeFirst()
         let g = groupIndex(name)!
         run.current = name
+        run.targetImage = cluster.groups[g].desiredImage(region: cluster.region)  // each group's own target (R336)
         run.previousImage = cluster.groups[g].currentImage(region: cluster.region)
         run.patched = []
         run.batches = 0
@@ -313,7 +333,7 @@ extension ClusterLifecycle {
     mutating func runScheduledUpdate(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
         var effects = restartSchedule(g, at: context.now)
         let group = cluster.groups[g]
-        let latest = PlatformImages.latest(region: cluster.region)
+        let latest = images(context).latest(group.spec.architecture).imageID
         let onPlatformImages = group.spec.imageId == nil || group.spec.imageId == "default"  // custom AMIs are not patched
         guard cluster.status == .inService, group.status == .inService, onPlatformImages,
               group.currentImage(region: cluster.region) != latest else {

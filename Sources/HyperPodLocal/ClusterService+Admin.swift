@@ -88,7 +88,8 @@ extension ClusterService: AdminBackend {
                     }
                     guard let lifecycle = loaded else { continue }
                     let scaling = try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db)
-                    var cluster = Self.describe(lifecycle, scalingGroups: scaling).jsonValue.objectValue ?? JSONObject()
+                    var cluster = Self.describe(lifecycle, scalingGroups: scaling, images: try imageCatalogue(in: partition, db: db))
+                        .jsonValue.objectValue ?? JSONObject()
                     cluster["Nodes"] = .array(lifecycle.nodes.map { node in
                         var object: JSONObject = [
                             "NodeLogicalId": .string(node.logicalID), "InstanceGroupName": .string(node.groupName),
@@ -326,6 +327,65 @@ extension ClusterService: AdminBackend {
         } catch { throw Self.adminError(error) }
     }
 
+    // MARK: HyperPod AMI releases (RA21)
+
+    public func amiReleasesBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
+        let partition = partition(account: account, region: region)
+        do {
+            let catalogue = try database.read { db in try imageCatalogue(in: partition, db: db) }
+            var body: JSONObject = ["account": .string(partition.account), "region": .string(partition.region)]
+            for (key, value) in catalogue.jsonValue.objectValue?.members ?? [] { body[key] = value }
+            return body
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func changeAMIReleases(_ body: JSONObject) throws(AdminError) {
+        let partition = partition(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
+        let architecture: InstanceArchitecture?
+        if let text = body["architecture"] {
+            guard let value = text.stringValue.flatMap(InstanceArchitecture.init(rawValue:)) else {
+                throw .badBody("architecture must be x86_64 or arm64")
+            }
+            architecture = value
+        } else {
+            architecture = nil
+        }
+        let known: Set<String> = ["account", "region", "version", "architecture", "security", "endOfLife"]
+        if let unknown = body.keys.first(where: { !known.contains($0) }) { throw .badBody("Unknown member \(unknown)") }
+        var failure: ImageCatalogueError?
+        do {
+            _ = try perform { db, now in
+                var catalogue = try imageCatalogue(in: partition, db: db)
+                if let line = body["endOfLife"] {
+                    let parts = line.stringValue?.split(separator: ".", omittingEmptySubsequences: false) ?? []
+                    guard body["version"] == nil, parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
+                        failure = ImageCatalogueError(message: "endOfLife must be MAJOR.MINOR, without version", isConflict: false)
+                        return
+                    }
+                    catalogue.markEndOfLife(line.stringValue!, architecture: architecture)
+                } else {
+                    guard let version = body["version"]?.stringValue, let architecture else {
+                        failure = ImageCatalogueError(message: "Send version and architecture, or endOfLife", isConflict: false)
+                        return
+                    }
+                    if let security = body["security"], case .bool = security {} else if body["security"] != nil {
+                        failure = ImageCatalogueError(message: "security must be true or false", isConflict: false)
+                        return
+                    }
+                    do {
+                        _ = try catalogue.publish(version: version, architecture: architecture, security: body["security"] == .bool(true), at: now)
+                    } catch let refused as ImageCatalogueError {
+                        failure = refused
+                        return
+                    }
+                }
+                try PartitionSettings.set(PartitionSettings.amiReleases, catalogue.jsonValue, in: partition, db: db)
+                try scheduleAutoPatches(in: partition, at: now, db: db)  // R339
+            }
+        } catch { throw Self.adminError(error) }
+        if let failure { throw failure.isConflict ? .conflict(failure.message) : .badBody(failure.message) }
+    }
+
     // MARK: Extension catalogue (RA20)
 
     public func extensionCatalogueBody(account: String?, region: String?) throws(AdminError) -> JSONObject {
@@ -446,12 +506,15 @@ extension ClusterService: AdminBackend {
             if let ids = body["nodeIds"], ids.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
                 throw .badBody("nodeIds must be a list of instance ids")
             }
+        case "node-busy":  // RA22: a node runs work; automatic patches wait for it (R340)
+            _ = try text("cluster")
+            _ = try text("nodeId")
         case "network-interface":  // RA22: a missing network interface (R332)
             guard try text("networkInterfaceId").hasPrefix("eni-") else { throw .badBody("networkInterfaceId must be an eni- id") }
             guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
-                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure, slurmdbd-unhealthy")
+                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure, slurmdbd-unhealthy, node-busy")
         }
         do {
             try database.write { db in
@@ -495,7 +558,9 @@ extension ClusterService: AdminBackend {
                 try ServerStore.removeAllFaults(db: db)
                 try persistGenerator(db)
             }
+            let busy = faults.all.filter { $0.kind == "node-busy" }
             try loadFaults()
+            for fault in busy { try wakeAutoPatches(fault.body) }
         } catch { throw Self.adminError(error) }
     }
 
@@ -510,7 +575,9 @@ extension ClusterService: AdminBackend {
                 try ServerStore.removeFault(id: id, db: db)
                 try persistGenerator(db)
             }
+            let busy = faults.all.filter { $0.id == id && $0.kind == "node-busy" }
             try loadFaults()
+            for fault in busy { try wakeAutoPatches(fault.body) }
         } catch { throw Self.adminError(error) }
         return true
     }

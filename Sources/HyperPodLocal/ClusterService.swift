@@ -407,6 +407,7 @@ public final class ClusterService: @unchecked Sendable {
         }, failure: failure)
         var context = LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db),
                                        allocator: allocator, alarmsInAlarm: faults.alarmsInAlarm())
+        context.images = try imageCatalogue(in: partition, db: db)
         for fault in faults.all {
             switch fault.kind {
             case "launch-failure":
@@ -415,6 +416,8 @@ public final class ClusterService: @unchecked Sendable {
                 context.launchFaults.append(.init(id: fault.id, instanceType: type, cause: cause, remaining: fault.body["count"]?.intValue ?? 1))
             case "lifecycle-bucket-missing":
                 if let prefix = fault.body["sourceS3Uri"]?.stringValue { context.missingBuckets.append(prefix) }
+            case "node-busy":  // RA22, for the named cluster of its partition (R340)
+                if self.fault(fault, names: cluster), let node = fault.body["nodeId"]?.stringValue { context.busyNodes.insert(node) }
             case "accounting-db-failure":  // RA22, for the named cluster of its partition (R342)
                 guard self.fault(fault, names: cluster) else { continue }
                 context.accountingDatabaseFailure = .init(
@@ -455,6 +458,20 @@ public final class ClusterService: @unchecked Sendable {
             }
         }
         if changed { try reloadFaults(db) }
+    }
+
+    // MARK: HyperPod AMI releases (spec R334, RA21)
+
+    /// A partition's AMI releases: the stored catalogue (RA21), else the one a region starts with.
+    /// - Throws: SQLite errors; `StoreError` for a stored catalogue that no longer decodes.
+    func imageCatalogue(in partition: ClusterStore.Partition, db: StoreTransaction) throws -> ImageCatalogue {
+        guard let stored = try PartitionSettings.value(PartitionSettings.amiReleases, in: partition, db: db) else {
+            return .initial(region: partition.region)
+        }
+        guard let catalogue = ImageCatalogue(json: stored, region: partition.region) else {
+            throw StoreError.corrupt("AMI releases of \(partition.account)/\(partition.region)")
+        }
+        return catalogue
     }
 
     // MARK: Capacity and quotas (spec R84, R116, RA4, RA5)
@@ -578,6 +595,7 @@ public final class ClusterService: @unchecked Sendable {
     /// Timer texts that are timeouts or schedules rather than transitional states (RA11).
     static let notTransitional = [
         LifecycleEvent.minCountTimeout(group: "", token: 0), LifecycleEvent.scheduledUpdate(group: "", token: 0),
+        LifecycleEvent.autoPatchDue(group: "", token: 0), LifecycleEvent.autoPatchScheduleApplied(group: "", token: 0),  // R346
     ].map { $0.encoded.prefix(while: { $0 != "," }).description }
 
     /// Persists the clock so a restart resumes it (spec R38).

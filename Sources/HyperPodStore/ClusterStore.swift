@@ -337,6 +337,15 @@ public enum ClusterStore {
         if let status = g.softwareUpdateStatus { object["softwareUpdateStatus"] = .string(status.rawValue) }
         object["scheduleToken"] = .integer(Int64(g.scheduleToken))
         if g.incomingMoves != 0 { object["incomingMoves"] = .integer(Int64(g.incomingMoves)) }
+        if let run = g.autoPatch {
+            object["autoPatch"] = .object([
+                "targetVersion": .string(run.targetVersion), "targetImage": .string(run.targetImage),
+                "nextPatchDate": .integer(run.nextPatchDate.milliseconds), "desiredPatchDate": .integer(run.desiredPatchDate.milliseconds),
+                "token": .integer(Int64(run.token)), "started": .bool(run.started), "windowEnded": .bool(run.windowEnded),
+                "postponed": .bool(run.postponed), "patched": .array(run.patched.map(JSONValue.string)),
+                "inFlight": .array(run.inFlight.map(JSONValue.string)), "skipped": .array(run.skipped.map(JSONValue.string)),
+            ])
+        }
         return .object(object)
     }
 
@@ -352,6 +361,20 @@ public enum ClusterStore {
         group.operation = g["operation"]?.stringValue.flatMap(GroupOperation.init(rawValue:))
         group.scheduleToken = g["scheduleToken"]?.intValue ?? 0
         group.incomingMoves = g["incomingMoves"]?.intValue ?? 0
+        if let run = g["autoPatch"]?.objectValue {
+            guard let version = run["targetVersion"]?.stringValue, let image = run["targetImage"]?.stringValue,
+                  case .integer(let next)? = run["nextPatchDate"], case .integer(let desired)? = run["desiredPatchDate"],
+                  let token = run["token"]?.intValue else { throw StoreError.corrupt("auto-patch of a group of \(arn)") }
+            var decoded = AutoPatchRun(targetVersion: version, targetImage: image, nextPatchDate: VirtualTime(milliseconds: next), token: token)
+            decoded.desiredPatchDate = VirtualTime(milliseconds: desired)
+            decoded.started = run["started"] == .bool(true)
+            decoded.windowEnded = run["windowEnded"] == .bool(true)
+            decoded.postponed = run["postponed"] == .bool(true)
+            decoded.patched = run["patched"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            decoded.inFlight = run["inFlight"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            decoded.skipped = run["skipped"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            group.autoPatch = decoded
+        }
         group.currentImageID = g["currentImageID"]?.stringValue
         group.desiredImageID = g["desiredImageID"]?.stringValue
         group.softwareUpdateStatus = g["softwareUpdateStatus"]?.stringValue.flatMap(SoftwareUpdateStatus.init(rawValue:))

@@ -12,6 +12,8 @@ public enum PartitionSettings {
     public static let restrictedInstanceGroupsOnCreate = "restrictedInstanceGroupsOnCreate"
     /// RA21: volumes attached per node (1–25, default 25).
     public static let volumeAttachmentLimit = "volumeAttachmentLimit"
+    /// RA21: the partition's HyperPod AMI releases (absent: `1.0.0` of both architectures, R334).
+    public static let amiReleases = "amiReleases"
     /// RA20: the extension catalogue, in the admin API's form (absent: the default catalogue, R310).
     public static let extensionCatalogue = "extensionCatalogue"
     /// RA21: network interfaces attached per node (at least 1, default 8).

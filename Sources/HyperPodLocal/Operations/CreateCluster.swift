@@ -16,6 +16,13 @@ extension ClusterService {
                 throw AWSError.validation(message)
             }
             let groups = input.instanceGroups ?? []
+            // R335: each group's ImageReleaseVersion, against the partition's releases.
+            let images = try imageCatalogue(in: context.partition, db: db)
+            for group in groups { if let message = images.violation(group) { throw AWSError.validation(message) } }
+            // R338: each group's AutoPatchConfig.
+            for group in groups {
+                if let message = AutoPatchRules.violation(group, eks: input.orchestrator?.eks != nil) { throw AWSError.validation(message) }
+            }
             // R56: one HyperPod cluster per EKS cluster in the partition, until its record is removed.
             if let eks = input.orchestrator?.eks?.clusterArn, try ClusterStore.isBound(eksClusterARN: eks, in: context.partition, db: db) {
                 throw AWSError.validation("Specified cluster external resource id \(eks) already in use")
@@ -43,7 +50,7 @@ extension ClusterService {
                                              account: context.identity.accountID, clusterID: clusterID)
             let (lifecycle, effects) = ClusterLifecycle.create(
                 request: input, arn: arn, clusterID: clusterID, account: context.identity.accountID,
-                region: context.identity.region, at: now, timing: timing
+                region: context.identity.region, at: now, timing: timing, images: images
             )
             let timers = try apply(effects, to: lifecycle, at: now, db: db, records: .scaling)  // R303
             try TransitionStore.schedule(timers, db: db)

@@ -19,7 +19,8 @@ extension ClusterService {
         let response = try read { db, _ in
             switch try resolveClusterAllowingDamage(input.clusterName, context: context, db: db) {
             case .success(let lifecycle):
-                Self.describe(lifecycle, scalingGroups: try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db))
+                Self.describe(lifecycle, scalingGroups: try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db),
+                              images: try imageCatalogue(in: context.partition, db: db))
             case .failure(let damaged): Self.describe(damaged)
             }
         }
@@ -45,10 +46,9 @@ extension ClusterService {
 
     /// DescribeCluster's answer for a cluster. `scalingGroups`: the groups with an `InProgress` Scaling operation
     /// detail, which show `ActiveOperations` `{"Scaling": 1}` (R45 as R306 refines it: exactly while the detail is).
-    static func describe(_ lifecycle: ClusterLifecycle, scalingGroups: Set<String>) -> DescribeClusterResponse {
+    static func describe(_ lifecycle: ClusterLifecycle, scalingGroups: Set<String>, images: ImageCatalogue) -> DescribeClusterResponse {
         let c = lifecycle.cluster
         let request = c.request
-        let image = PlatformImages.latest(region: c.region)
         var groups: [ClusterInstanceGroupDetails] = []
         var restricted: [ClusterRestrictedInstanceGroupDetails] = []
         for group in c.groups {
@@ -100,8 +100,12 @@ extension ClusterService {
                 threadsPerCore: spec.threadsPerCore ?? 1, instanceStorageConfigs: spec.instanceStorageConfigs,
                 onStartDeepHealthChecks: spec.onStartDeepHealthChecks, status: group.status, trainingPlanArn: spec.trainingPlanArn,
                 overrideVpcConfig: spec.overrideVpcConfig, scheduledUpdateConfig: spec.scheduledUpdateConfig,
+                autoPatchConfig: spec.autoPatchConfig.map { AutoPatchRules.details($0, run: group.autoPatch) },  // R338, R339
                 currentImageId: currentImage, desiredImageId: desiredImage,
-                imageVersionStatus: currentImage == image || !PlatformImages.isPlatform(currentImage, region: c.region) ? .upToDate : .updateAvailable,
+                // R337: the release versions of HyperPod AMIs (omitted for custom ones) and the group's status.
+                currentImageReleaseVersion: images.release(ofImage: currentImage)?.version,
+                desiredImageReleaseVersion: images.release(ofImage: desiredImage)?.version,
+                imageVersionStatus: images.status(ofImage: currentImage),
                 activeOperations: c.isContinuous && scalingGroups.contains(group.name) ? ["Scaling": 1] : nil,
                 kubernetesConfig: kubernetes, capacityRequirements: spec.capacityRequirements,
                 // R91: nodes on DesiredImageId, from the first software update on.

@@ -16,6 +16,7 @@ extension ClusterService {
                 loaded = try ClusterStore.resolve(input.clusterName, in: context.partition, db: db).flatMap { try ClusterStore.loadRecord($0, db: db) }
             } catch let damaged as DamagedClusterRecord { throw ClusterErrors.damaged(damaged) }
             guard let cluster = loaded else { throw ClusterErrors.notFound(input.clusterName, context: context) }
+            let images = try imageCatalogue(in: context.partition, db: db)
             let byName = input.sortBy == .name
             let descending = input.sortOrder == .descending
             let binding = "\(cluster.arn)|\(input.sortBy?.rawValue ?? "")|\(input.sortOrder?.rawValue ?? "")|"
@@ -40,13 +41,15 @@ extension ClusterService {
                 let type: ClusterInstanceType = node.instanceType.flatMap(ClusterInstanceType.init(rawValue:)) ?? group?.spec.instanceType
                     ?? group?.spec.instanceRequirements?.instanceTypes.first ?? .mlC5Xlarge
                 let updated: Double? = node.lastSoftwareUpdateTime?.epochSeconds
+                let image = node.imageID ?? group?.currentImage(region: cluster.region) ?? ""
                 return ClusterNodeSummary(
                     instanceGroupName: node.groupName, instanceId: node.instanceID ?? "",
                     nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
                     instanceType: type, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds, lastSoftwareUpdateTime: updated,
                     instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
                     privateDnsHostname: node.privateIP.map { Placement.privateDNSHostname($0, region: cluster.region) },
-                    imageVersionStatus: .upToDate
+                    currentImageReleaseVersion: images.release(ofImage: image)?.version,  // R337
+                    imageVersionStatus: images.status(ofImage: image)
                 )
             }
             return ListClusterNodesResponse(nextToken: next, clusterNodeSummaries: summaries)
@@ -71,6 +74,7 @@ extension ClusterService {
             }
             let group = cluster.groups.first { $0.name == node.groupName }
             let spec = group?.spec
+            let images = try imageCatalogue(in: context.partition, db: db)
             let image = lifecycle.image(of: node)
             let desired = group?.desiredImage(region: cluster.region) ?? image
             let updated: Double? = node.lastSoftwareUpdateTime?.epochSeconds
@@ -87,7 +91,9 @@ extension ClusterService {
                 placement: node.zone.map {
                     ClusterInstancePlacement(availabilityZone: $0, availabilityZoneId: Placement.zoneID(of: $0, region: cluster.region))
                 },
-                currentImageId: image, desiredImageId: desired, imageVersionStatus: .upToDate,
+                currentImageId: image, desiredImageId: desired,
+                currentImageReleaseVersion: images.release(ofImage: image)?.version,  // R337
+                desiredImageReleaseVersion: images.release(ofImage: desired)?.version, imageVersionStatus: images.status(ofImage: image),
                 kubernetesConfig: cluster.isEKS && (spec?.kubernetesConfig ?? group?.appliedKubernetesConfig) != nil
                     ? ClusterKubernetesConfigNodeDetails(
                         currentLabels: group?.appliedKubernetesConfig?.labels, desiredLabels: spec?.kubernetesConfig?.labels,

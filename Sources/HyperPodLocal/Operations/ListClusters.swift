@@ -27,6 +27,7 @@ extension ClusterService {
                                       key: [byName ? last.name : sortKey(last.createdAt.milliseconds), last.arn])
             }
             var summaries: [ClusterSummary] = []
+            let images = try imageCatalogue(in: context.partition, db: db)
             for row in evaluated {
                 if let after = input.creationTimeAfter, !(row.createdAt.epochSeconds > after) { continue }
                 if let before = input.creationTimeBefore, !(row.createdAt.epochSeconds < before) { continue }
@@ -34,9 +35,14 @@ extension ClusterService {
                 let plans = row.trainingPlanARNs
                 if let plan = input.trainingPlanArn, !plans.contains(plan) { continue }
                 guard let status = ClusterStatus(rawValue: row.status) else { throw StoreError.corrupt("cluster \(row.arn)") }
+                // R337: the worst ImageVersionStatus over the cluster's groups (a damaged record: none to judge).
+                let record = try? ClusterStore.loadRecord(row.arn, db: db)
+                let worst = ImageCatalogue.worst((record?.groups ?? []).filter { $0.status != .deleting }.map {
+                    images.status(ofImage: $0.currentImage(region: context.partition.region))
+                })
                 summaries.append(ClusterSummary(
                     clusterArn: row.arn, clusterName: row.name, creationTime: row.createdAt.epochSeconds,
-                    clusterStatus: status, trainingPlanArns: plans.isEmpty ? nil : plans
+                    clusterStatus: status, trainingPlanArns: plans.isEmpty ? nil : plans, imageVersionStatus: worst
                 ))
             }
             return ListClustersResponse(nextToken: next, clusterSummaries: summaries)

@@ -13,7 +13,8 @@ extension ClusterService {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
             let plan = try checked(.conflictOrValidation) {
-                try lifecycle.planUpdate(input, healthChecksInProgress: lifecycle.healthChecksInProgress)
+                try lifecycle.planUpdate(input, healthChecksInProgress: lifecycle.healthChecksInProgress,
+                                         images: try imageCatalogue(in: context.partition, db: db), now: now)
             }
             // R84: the net increase the request causes, against the partition's usage.
             if let violation = Quotas.firstViolation(
@@ -25,7 +26,7 @@ extension ClusterService {
             ) {
                 throw AWSError.resourceLimitExceeded(violation.message)
             }
-            guard !plan.isNoOp else { return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn) }  // R86
+            guard !plan.isNoOp || !plan.reschedules.isEmpty else { return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn) }  // R86
             try commit(&lifecycle, at: now, db: db) { l, c in ((), l.applyUpdate(plan, context: &c)) }
             return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn)
         }

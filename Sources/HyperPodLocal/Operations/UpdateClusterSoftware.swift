@@ -12,8 +12,11 @@ extension ClusterService {
         try perform { db, now in
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
             try commit(&lifecycle, at: now, db: db, onlyIfChanged: true) { l, c in
-                ((), try l.startSoftwareUpdate(groupNames: input.instanceGroups?.map(\.instanceGroupName), imageID: input.imageId,
-                                               deployment: input.deploymentConfig, context: &c))
+                // R336: the groups' ImageReleaseVersion, by group name.
+                var releases: [String: String] = [:]
+                for group in input.instanceGroups ?? [] { if let version = group.imageReleaseVersion { releases[group.instanceGroupName] = version } }
+                return ((), try l.startSoftwareUpdate(groupNames: input.instanceGroups?.map(\.instanceGroupName), imageID: input.imageId,
+                                                      deployment: input.deploymentConfig, releases: releases, context: &c))
             }
             return UpdateClusterSoftwareResponse(clusterArn: lifecycle.cluster.arn)
         }
