@@ -43,7 +43,7 @@ def describe(sm, cluster, extension):
     return out
 
 
-def test_R311_R312_R315_R318_create_is_Creating_then_Active_with_every_default_stored(manual, sm):
+def test_R310_R311_R312_R315_R318_create_is_Creating_then_Active_with_every_default_stored(manual, sm):
     cluster = slurm_continuous(sm, manual)
     cluster_id = cluster.rsplit("/", 1)[1]
     arn = sm.create_cluster_extension(ClusterArn=cluster, ExtensionName=NAME)["ExtensionArn"]
@@ -64,7 +64,7 @@ def test_R311_R312_R315_R318_create_is_Creating_then_Active_with_every_default_s
     assert sm.list_cluster_extension_versions(ExtensionName="nope")["ExtensionVersions"] == []
 
 
-def test_R312_checks_in_order(manual, sm):
+def test_R312_R319_checks_in_order_and_versions_without_a_cluster(manual, sm):
     eks = sm.create_cluster(ClusterName="e", InstanceGroups=[group("a", 1)], VpcConfig=VPC,
                             Orchestrator={"Eks": {"ClusterArn": EKS_ARN}}, NodeProvisioningMode="Continuous")["ClusterArn"]
     assert settle(manual)
@@ -97,7 +97,7 @@ def test_R315_configuration_values_are_checked_against_the_catalogue(manual, sm,
         "ValidationException", message)
 
 
-def test_R316_update_merges_resets_with_null_refuses_a_downgrade_and_a_running_step(manual, sm):
+def test_R316_R346_update_merges_resets_with_null_refuses_a_downgrade_and_a_running_step(manual, sm):
     cluster = slurm_continuous(sm, manual)
     arn = sm.create_cluster_extension(ClusterArn=cluster, ExtensionName=NAME, ConfigurationValues=json.dumps(
         {"metricsProvider": {"nodeMetrics": {"level": "ADVANCED"}}, "prometheus": {"remoteWriteUrl": "https://prom/write"}}))["ExtensionArn"]

@@ -161,7 +161,7 @@ def node_ids(sm, name, group_name):
     return sorted(n["InstanceId"] for n in nodes(sm, name) if n["InstanceGroupName"] == group_name)
 
 
-def test_R339_R340_WhenIdle_patches_idle_nodes_at_NextPatchDate_and_busy_ones_when_they_are_idle(manual, sm):
+def test_R339_R340_RA22_WhenIdle_patches_idle_nodes_at_NextPatchDate_and_busy_ones_when_they_are_idle(manual, sm):
     sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2, AutoPatchConfig={"PatchingStrategy": "WhenIdle"}), group("plain", 1)])
     assert settle(manual)
     assert "CurrentPatchSchedule" not in groups_of(sm, "c")["a"]["AutoPatchConfig"]  # nothing pending
@@ -214,7 +214,7 @@ def test_R339_R340_WhenIdle_patches_idle_nodes_at_NextPatchDate_and_busy_ones_wh
     assert descriptions[-1] == "UpdateClusterSoftware completed successfully for IG a in Cluster c."
 
 
-def test_R340_WhenIdle_window_ends_with_some_nodes_patched_PartiallySucceeded(manual, sm):
+def test_R302_R340_R346_WhenIdle_window_ends_with_some_nodes_patched_PartiallySucceeded(manual, sm):
     sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2, AutoPatchConfig={"PatchingStrategy": "WhenIdle",
                                                                                         "IdleWaitWindowInSeconds": 3600})])
     assert settle(manual)

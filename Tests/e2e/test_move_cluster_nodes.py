@@ -49,7 +49,7 @@ def events(sm, name):
     return sm.list_cluster_events(ClusterName=name, MaxResults=100, SortOrder="Ascending")["Events"]
 
 
-def test_R324_a_node_moves_to_another_cluster_keeping_its_identity_detach_then_attach_then_running(manual, sm):
+def test_R302_R324_a_node_moves_to_another_cluster_keeping_its_identity_detach_then_attach_then_running(manual, sm):
     source = eks(sm, manual, "src", group("a", 3))
     target = eks(sm, manual, "dst", group("b", 1))
     moving = ids(sm, "src", "a")[0]
@@ -115,7 +115,7 @@ def test_R324_within_one_cluster_one_operation_with_both_groups_and_logical_ids(
     assert [(n["InstanceGroupName"], n["InstanceStatus"]["Status"]) for n in moved] == [("b", "Running")]
 
 
-def test_R320_request_checks_in_order_nothing_moves(manual, sm):
+def test_R320_R321_request_checks_in_order_nothing_moves(manual, sm):
     source = eks(sm, manual, "src", group("a", 2), group("a2", 1))
     target = eks(sm, manual, "dst", group("b", 1))
     one = ids(sm, "src", "a")[0]

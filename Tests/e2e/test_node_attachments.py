@@ -30,7 +30,7 @@ def attach(sm, arn, node, volume=VOLUME):
     return out
 
 
-def test_R329_attach_is_attaching_then_attached_and_a_repeat_answers_the_same_attachment(manual, sm):
+def test_R329_R346_attach_is_attaching_then_attached_and_a_repeat_answers_the_same_attachment(manual, sm):
     arn, (node, _) = eks_cluster(sm, manual)
     first = attach(sm, arn, node)
     assert (first["ClusterArn"], first["NodeId"], first["VolumeId"], first["Status"], first["DeviceName"]) == (
@@ -69,7 +69,7 @@ def test_R327_checks_in_order_cluster_orchestrator_state_node(manual, sm):
         "ValidationException", "Cluster k is in Updating state; volumes can be attached or detached only while it is InService.")
 
 
-def test_R328_volume_errors_in_the_ec2_wrapped_form(manual, sm):
+def test_R328_R330_RA22_volume_errors_in_the_ec2_wrapped_form(manual, sm):
     arn, (node, other) = eks_cluster(sm, manual)
     admin(manual, "/_hyperpod/faults", {"kind": "ebs-volume", "volumeId": "vol-00000000000000bad", "state": "missing"})
     assert error_of(sm.attach_cluster_node_volume, ClusterArn=arn, NodeId=node, VolumeId="vol-00000000000000bad") == (
