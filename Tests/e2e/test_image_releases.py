@@ -214,14 +214,20 @@ def test_R339_R340_RA22_WhenIdle_patches_idle_nodes_at_NextPatchDate_and_busy_on
     assert descriptions[-1] == "UpdateClusterSoftware completed successfully for IG a in Cluster c."
 
 
-def test_R302_R340_R346_WhenIdle_window_ends_with_some_nodes_patched_PartiallySucceeded(manual, sm):
-    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2, AutoPatchConfig={"PatchingStrategy": "WhenIdle",
-                                                                                        "IdleWaitWindowInSeconds": 3600})])
-    assert settle(manual)
+def patch_due_with_a_busy_node(sm, server, strategy, **config):
+    """Cluster c with group a (2 nodes) on `strategy`, its first node busy (RA22), 1.0.1 published and the clock at
+    NextPatchDate (7 days later). Returns (busy, idle, fault id)."""
+    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2, AutoPatchConfig={"PatchingStrategy": strategy, **config})])
+    assert settle(server)
     busy, idle = node_ids(sm, "c", "a")
-    admin(manual, "/_hyperpod/faults", {"kind": "node-busy", "cluster": "c", "nodeId": busy})
-    publish(manual, "1.0.1")
-    advance(manual, 7 * DAY)
+    fault = admin(server, "/_hyperpod/faults", {"kind": "node-busy", "cluster": "c", "nodeId": busy})["id"]
+    publish(server, "1.0.1")
+    advance(server, 7 * DAY)
+    return busy, idle, fault
+
+
+def test_R302_R340_R346_WhenIdle_window_ends_with_some_nodes_patched_PartiallySucceeded(manual, sm):
+    busy, idle, _ = patch_due_with_a_busy_node(sm, manual, "WhenIdle", IdleWaitWindowInSeconds=3600)
     assert settle(manual)  # the patch runs its window (R346: InProgress is unsettled)
     a = groups_of(sm, "c")["a"]
     assert a["SoftwareUpdateStatus"] == "PartiallySucceeded" and a["CurrentImageReleaseVersion"] == "1.0.0"
@@ -234,13 +240,7 @@ def test_R302_R340_R346_WhenIdle_window_ends_with_some_nodes_patched_PartiallySu
 
 
 def test_R340_WhenAllIdle_waits_for_every_node_and_fails_when_the_window_ends_first(manual, sm):
-    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2, AutoPatchConfig={"PatchingStrategy": "WhenAllIdle",
-                                                                                        "IdleWaitWindowInSeconds": 3600})])
-    assert settle(manual)
-    busy, _ = node_ids(sm, "c", "a")
-    admin(manual, "/_hyperpod/faults", {"kind": "node-busy", "cluster": "c", "nodeId": busy})
-    publish(manual, "1.0.1")
-    advance(manual, 7 * DAY)
+    patch_due_with_a_busy_node(sm, manual, "WhenAllIdle", IdleWaitWindowInSeconds=3600)
     assert {n["InstanceStatus"]["Status"] for n in nodes(sm, "c")} == {"Running"}  # nothing patched while one is busy
     events = sm.list_cluster_events(ClusterName="c", MaxResults=100)["Events"]
     assert any(e["Description"] == "Auto-patching of InstanceGroup a in Cluster c was postponed: not all nodes were idle."
@@ -252,12 +252,7 @@ def test_R340_WhenAllIdle_waits_for_every_node_and_fails_when_the_window_ends_fi
 
 
 def test_R340_WhenAllIdle_patches_all_together_once_none_is_busy(manual, sm):
-    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 2, AutoPatchConfig={"PatchingStrategy": "WhenAllIdle"})])
-    assert settle(manual)
-    busy, _ = node_ids(sm, "c", "a")
-    fault = admin(manual, "/_hyperpod/faults", {"kind": "node-busy", "cluster": "c", "nodeId": busy})["id"]
-    publish(manual, "1.0.1")
-    advance(manual, 7 * DAY)
+    _, _, fault = patch_due_with_a_busy_node(sm, manual, "WhenAllIdle")
     admin(manual, f"/_hyperpod/faults/{fault}", method="DELETE")
     assert {n["InstanceStatus"]["Status"] for n in nodes(sm, "c")} == {"SystemUpdating"}
     advance(manual, 1)
