@@ -121,6 +121,7 @@ public struct AdminRouter: Sendable {
             case ("GET", "/_hyperpod/extensions"):  // RA20; the partition comes from the query only (C-§14a)
                 return Self.json(.ok, try backend.extensionCatalogueBody(account: query["account"], region: query["region"]))
             case ("PUT", "/_hyperpod/extensions"):
+                guard request.body.contains(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) else { throw AdminError.badBody("Send the catalogue: a JSON object of extension names") }
                 try backend.replaceExtensionCatalogue(body, account: query["account"], region: query["region"])
                 return Self.json(.ok, try backend.extensionCatalogueBody(account: query["account"], region: query["region"]))
             case ("GET", "/_hyperpod/ami-releases"):  // RA21

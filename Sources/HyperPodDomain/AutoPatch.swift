@@ -35,10 +35,11 @@ public struct AutoPatchRun: Sendable, Equatable {
 /// R338: the checks of an instance group's `AutoPatchConfig`, and its defaults.
 public enum AutoPatchRules {
     /// The first failing rule's message (R338 order), nil when the group passes.
-    public static func violation(_ spec: ClusterInstanceGroupSpecification, eks: Bool) -> String? {
+    public static func violation(_ spec: ClusterInstanceGroupSpecification, eks: Bool, images: ImageCatalogue) -> String? {
         guard let config = spec.autoPatchConfig else { return nil }
         let name = spec.instanceGroupName
-        if let custom = spec.imageId, custom != "default" {
+        // A custom AMI is one that is no HyperPod AMI (an ImageId naming a release's AMI is that release).
+        if let custom = spec.imageId, custom != "default", images.release(ofImage: custom) == nil {
             return "AutoPatchConfig is not supported for instance group \(name) because it uses a custom AMI."
         }
         let drainFirst = config.patchingStrategy == .drainFirst
@@ -83,8 +84,12 @@ extension ClusterLifecycle {
     /// a higher PATCH release gets (or moves to) that target, NextPatchDate = now + T_patch_notice; a run already under
     /// way is left alone.
     public mutating func detectPatches(context: inout LifecycleContext) -> [LifecycleEffect] {
+        detectPatches(images: images(context), now: context.now)
+    }
+
+    /// `detectPatches` with the catalogue and instant given (CreateCluster has no context yet).
+    mutating func detectPatches(images catalogue: ImageCatalogue, now: VirtualTime) -> [LifecycleEffect] {
         guard cluster.status != .deleting else { return [] }
-        let catalogue = images(context)
         var effects: [LifecycleEffect] = []
         for g in cluster.groups.indices where cluster.groups[g].spec.autoPatchConfig != nil && cluster.groups[g].restrictedSpec == nil
             && cluster.groups[g].status != .deleting {
@@ -102,7 +107,7 @@ extension ClusterLifecycle {
                 continue
             }
             let token = nextToken()
-            let due = context.now.adding(seconds: AutoPatchRules.noticeSeconds)
+            let due = now.adding(seconds: AutoPatchRules.noticeSeconds)
             cluster.groups[g].autoPatch = AutoPatchRun(targetVersion: target.version, targetImage: target.imageID, nextPatchDate: due, token: token)
             recordGroupText(group.name, "InstanceGroup \(group.name) in Cluster \(c) has been scheduled for UpdateClusterSoftware to \(target.version).")
             effects.append(.schedule(.autoPatchDue(group: group.name, token: token), afterSeconds: AutoPatchRules.noticeSeconds))
@@ -134,11 +139,17 @@ extension ClusterLifecycle {
     mutating func startAutoPatch(_ g: Int, token: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard var run = cluster.groups[g].autoPatch, run.token == token, !run.started, let config = cluster.groups[g].spec.autoPatchConfig,
               cluster.status != .deleting, cluster.groups[g].status != .deleting else { return [] }
+        let name = cluster.groups[g].name
+        if let update = cluster.softwareUpdate, update.current == name || update.queue.contains(name) {
+            // An UpdateClusterSoftware run has the group: the patch waits for it, trying again after T_patch.
+            run.token = nextToken()
+            cluster.groups[g].autoPatch = run
+            return [.schedule(.autoPatchDue(group: name, token: run.token), afterSeconds: context.timing[.patch])]
+        }
         run.started = true
         cluster.groups[g].autoPatch = run
         cluster.groups[g].softwareUpdateStatus = .inProgress
         cluster.groups[g].desiredImageID = run.targetImage
-        let name = cluster.groups[g].name
         recordGroupText(name, "UpdateClusterSoftware initiated for IG \(name) in Cluster \(c) using \(config.patchingStrategy.rawValue) strategy.")
         var effects: [LifecycleEffect] = []
         if config.patchingStrategy != .drainFirst {
@@ -259,6 +270,17 @@ extension ClusterLifecycle {
         run.windowEnded = true
         cluster.groups[g].autoPatch = run
         return continueAutoPatch(g, context: &context)
+    }
+
+    /// After any change: started runs with nothing in flight take their next step (a busy node removed or replaced
+    /// may have left every other node patched: R340's "as soon as every node is patched").
+    mutating func advanceAutoPatches(context: inout LifecycleContext) -> [LifecycleEffect] {
+        var effects: [LifecycleEffect] = []
+        for g in cluster.groups.indices {
+            guard let run = cluster.groups[g].autoPatch, run.started, run.inFlight.isEmpty else { continue }
+            effects += continueAutoPatch(g, context: &context)
+        }
+        return effects
     }
 
     /// RA22: a `node-busy` fault was deleted; started runs patch the nodes that are idle now.

@@ -146,13 +146,13 @@ extension ExtensionCatalogue {
         guard let names = json.objectValue else { throw ExtensionConfigurationError("The catalogue must be a JSON object of extension names.") }
         var catalogue: [String: [String: ExtensionSetting]] = [:]
         for (name, versionsValue) in names.members {
-            guard !name.isEmpty, let versions = versionsValue.objectValue, !versions.members.isEmpty else {
+            guard !name.isEmpty else { throw ExtensionConfigurationError("Extension names must not be empty.") }
+            guard let versions = versionsValue.objectValue, !versions.members.isEmpty else {
                 throw ExtensionConfigurationError("Extension \(name) must map at least one version to its settings.")
             }
             for (version, entryValue) in versions.members {
-                let parts = version.split(separator: ".", omittingEmptySubsequences: false)
-                guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
-                    throw ExtensionConfigurationError("Version \(version) of extension \(name) must be MAJOR.MINOR.PATCH.")
+                guard ImageCatalogue.isVersion(version) else {  // versions are spelt as AMI releases are (RA21)
+                    throw ExtensionConfigurationError("Version \(version) of extension \(name) must be \(ImageCatalogue.versionRule).")
                 }
                 guard let entry = entryValue.objectValue else {
                     throw ExtensionConfigurationError("Version \(version) of extension \(name) must be an object with defaults, enums and optional.")
@@ -171,9 +171,10 @@ extension ExtensionCatalogue {
                 var used: Set<String> = []
                 var root = try setting(entry["defaults"]?.objectValue ?? JSONObject(), path: "", enums: enums, used: &used, place: place)
                 for pathValue in entry["optional"]?.arrayValue ?? [] {
-                    guard let path = pathValue.stringValue, !path.isEmpty else {
+                    guard let path = pathValue.stringValue, !path.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
                         throw ExtensionConfigurationError("optional of \(place) must list dotted setting paths.")
                     }
+                    guard !used.contains(path) else { throw ExtensionConfigurationError("optional \(path) of \(place) is listed twice.") }
                     root = try inserting(.value(.string, defaultValue: nil, allowed: enums[path]), at: path.split(separator: ".").map(String.init),
                                          into: root, place: place)
                     used.insert(path)
@@ -192,6 +193,9 @@ extension ExtensionCatalogue {
         var children: [(String, ExtensionSetting)] = []
         for (key, value) in object.members {
             let dotted = path.isEmpty ? key : "\(path).\(key)"
+            guard !key.isEmpty, !key.contains(".") else {  // a setting is named by its dotted path
+                throw ExtensionConfigurationError("Setting names in \(place) must be non-empty and without dots: '\(dotted)'.")
+            }
             switch value {
             case .object(let inner):
                 children.append((key, try setting(inner, path: dotted, enums: enums, used: &used, place: place)))

@@ -309,6 +309,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             if request.nodeProvisioningMode == .continuous { effects += lifecycle.restartMinCountTimer(g, timing: timing) }
             effects += lifecycle.restartSchedule(g, at: now)
         }
+        effects += lifecycle.detectPatches(images: catalogue, now: now)  // R339: a group created below its line's patch
         lifecycle.recordCluster("create", .started)
         for group in groups { lifecycle.recordGroup(group.name, .create, .started) }
         return (lifecycle, effects)
@@ -516,6 +517,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
             effects += finishDrain(g, ids, token: token, context: &context)
         }
         effects += startDeferredTerminations(context: &context)
+        effects += advanceAutoPatches(context: &context)
         settle()
         return effects
     }

@@ -256,11 +256,16 @@ extension ClusterLifecycle {
         let catalogue = images ?? .initial(region: c.region)
         for spec in requestedSpecs { if let message = catalogue.violation(spec) { throw .validation(message) } }
         // R338: AutoPatchConfig of the groups the request names; R339: a NextPatchDate reschedules a pending patch.
-        for spec in requestedSpecs { if let message = AutoPatchRules.violation(spec, eks: c.isEKS) { throw .validation(message) } }
+        for spec in requestedSpecs {
+            if let message = AutoPatchRules.violation(spec, eks: c.isEKS, images: catalogue) { throw .validation(message) }
+        }
         var reschedules: [String: VirtualTime] = [:]
         for g in requested {
             guard let date = g.autoPatchConfig?.patchSchedule?.nextPatchDate else { continue }
-            let when = VirtualTime(milliseconds: Int64((date * 1000).rounded()))
+            guard date.isFinite, date <= VirtualTime.max.epochSeconds else {  // the clock ends at 9999-12-31T23:59:59Z
+                throw .validation("NextPatchDate must be before 10000-01-01T00:00:00Z.")
+            }
+            let when = VirtualTime(epochSeconds: date)
             guard when > now else { throw .validation("NextPatchDate must be in the future.") }
             guard let run = stored[g.instanceGroupName]?.autoPatch, !run.started else {
                 throw .validation("No patch is pending for instance group \(g.instanceGroupName); NextPatchDate cannot be set.")
@@ -327,6 +332,10 @@ extension ClusterLifecycle {
             cluster.groups[g].retryDelay = nil
             cluster.groups[g].operation = nil
             recordGroup(name, .delete, .started)
+            if let run = cluster.groups[g].autoPatch {  // its patch ends with it
+                if run.started { effects.append(.cancel(.autoPatchWindowEnded(group: name, token: run.token))) }
+                cluster.groups[g].autoPatch = nil
+            }
             let ids = Set(nodes.filter { $0.groupName == name && $0.status != .shuttingDown }.map(\.logicalID))
             for i in nodes.indices where ids.contains(nodes[i].logicalID) {
                 recordTermination(nodes[i])
@@ -405,6 +414,7 @@ extension ClusterLifecycle {
             let delay = plan.modeConversion ? context.timing[.setup] : context.timing[.config]
             effects.append(.schedule(.configApplied(token: cluster.configTokens), afterSeconds: delay))
         }
+        effects += detectPatches(context: &context)  // R339: AutoPatchConfig added to a group below its line's patch
         settle()
         return effects
     }

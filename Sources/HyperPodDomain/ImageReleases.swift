@@ -69,11 +69,18 @@ public struct ImageCatalogue: Sendable, Equatable {
         a.split(separator: ".").map { Int($0) ?? 0 }.lexicographicallyPrecedes(b.split(separator: ".").map { Int($0) ?? 0 })
     }
 
-    /// Whether `text` is `MAJOR.MINOR.PATCH` (the model's `ImageReleaseVersion` pattern is the same shape).
-    public static func isVersion(_ text: String) -> Bool {
+    /// Whether `text` is `MAJOR.MINOR.PATCH` (`components` numbers; the model's `ImageReleaseVersion` pattern is the
+    /// same shape): each of 1 to 9 ASCII digits, without a leading zero (semantic versioning), so that one version has
+    /// one spelling and compares as numbers.
+    public static func isVersion(_ text: String, components: Int = 3) -> Bool {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 3 && parts.allSatisfy { !$0.isEmpty && $0.count <= 9 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+        return parts.count == components && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 9 && part.unicodeScalars.allSatisfy { ("0"..."9").contains($0) } && (part == "0" || part.first != "0")
+        }
     }
+
+    /// What `isVersion` asks for, as the admin API says it.
+    public static let versionRule = "MAJOR.MINOR.PATCH: numbers of 1 to 9 digits without leading zeros"
 
     /// The highest release of an architecture.
     public func latest(_ architecture: InstanceArchitecture) -> ImageRelease {
@@ -129,7 +136,7 @@ public struct ImageCatalogue: Sendable, Equatable {
     /// RA21: publishes a release, higher than every release of its architecture (else a conflict).
     /// - Throws: `ImageCatalogueError`.
     public mutating func publish(version: String, architecture: InstanceArchitecture, security: Bool, at now: VirtualTime) throws(ImageCatalogueError) -> ImageRelease {
-        guard Self.isVersion(version) else { throw ImageCatalogueError(message: "version must be MAJOR.MINOR.PATCH", isConflict: false) }
+        guard Self.isVersion(version) else { throw ImageCatalogueError(message: "version must be \(Self.versionRule)", isConflict: false) }
         let highest = latest(architecture)
         guard Self.precedes(highest.version, version) else {
             throw ImageCatalogueError(message: "Release \(version) of \(architecture.rawValue) is not higher than \(highest.version).", isConflict: true)

@@ -74,6 +74,9 @@ extension ClusterLifecycle {
             }
             targets.append(name)
         }
+        if let patching = targets.first(where: { name in cluster.groups.first { $0.name == name }?.autoPatch?.started == true }) {
+            throw .conflict("Instance group \(patching) is being patched automatically (AutoPatchConfig) and cannot be updated until the patch ends.")
+        }
         // R336, C-R336: a group's ImageReleaseVersion is its target (it may be lower than the current one); it cannot
         // come with a custom top-level ImageId. Other groups: the top-level ImageId, `default` (or none) being the
         // latest release of the group's architecture (R334).

@@ -357,12 +357,14 @@ extension ClusterService: AdminBackend {
             _ = try perform { db, now in
                 var catalogue = try imageCatalogue(in: partition, db: db)
                 if let line = body["endOfLife"] {
-                    let parts = line.stringValue?.split(separator: ".", omittingEmptySubsequences: false) ?? []
-                    guard body["version"] == nil, parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
-                        failure = ImageCatalogueError(message: "endOfLife must be MAJOR.MINOR, without version", isConflict: false)
+                    guard body["version"] == nil, let text = line.stringValue, ImageCatalogue.isVersion(text, components: 2) else {
+                        failure = ImageCatalogueError(message: "endOfLife must be MAJOR.MINOR (numbers of 1 to 9 digits without leading zeros), without version",
+                                                      isConflict: false)
                         return
                     }
-                    catalogue.markEndOfLife(line.stringValue!, architecture: architecture)
+                    catalogue.markEndOfLife(text, architecture: architecture)
+                    try PartitionSettings.set(PartitionSettings.amiReleases, catalogue.jsonValue, in: partition, db: db)
+                    return  // R339: only a published release schedules patches
                 } else {
                     guard let version = body["version"]?.stringValue, let architecture else {
                         failure = ImageCatalogueError(message: "Send version and architecture, or endOfLife", isConflict: false)

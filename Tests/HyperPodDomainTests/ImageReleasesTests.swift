@@ -41,13 +41,14 @@ struct ImageReleasesTests {
     @Test func autoPatchConfig_ChecksInOrder() {
         var spec = ClusterLifecycleTests.group("a", count: 1)
         spec.autoPatchConfig = ClusterAutoPatchConfig(patchingStrategy: .drainFirst, idleWaitWindowInSeconds: 3_600)
-        #expect(AutoPatchRules.violation(spec, eks: false) == "PatchingStrategy DrainFirst is only supported for clusters with an Eks orchestrator.")
-        #expect(AutoPatchRules.violation(spec, eks: true) == "PatchingStrategy DrainFirst requires DeploymentConfig with a RollingUpdatePolicy MaximumBatchSize.")
+        let images = ImageCatalogue.initial(region: "us-east-1")
+        #expect(AutoPatchRules.violation(spec, eks: false, images: images) == "PatchingStrategy DrainFirst is only supported for clusters with an Eks orchestrator.")
+        #expect(AutoPatchRules.violation(spec, eks: true, images: images) == "PatchingStrategy DrainFirst requires DeploymentConfig with a RollingUpdatePolicy MaximumBatchSize.")
         spec.imageId = "ami-0123456789abcdef0"
-        #expect(AutoPatchRules.violation(spec, eks: true) == "AutoPatchConfig is not supported for instance group a because it uses a custom AMI.")
-        spec.imageId = nil
+        #expect(AutoPatchRules.violation(spec, eks: true, images: images) == "AutoPatchConfig is not supported for instance group a because it uses a custom AMI.")
+        spec.imageId = images.latest(.x86_64).imageID  // a HyperPod AMI named by its id is no custom AMI
         spec.autoPatchConfig = ClusterAutoPatchConfig(patchingStrategy: .whenIdle)
-        #expect(AutoPatchRules.violation(spec, eks: false) == nil)
+        #expect(AutoPatchRules.violation(spec, eks: false, images: images) == nil)
         #expect(AutoPatchRules.details(spec.autoPatchConfig!, run: nil).idleWaitWindowInSeconds == 86_400)
     }
 }

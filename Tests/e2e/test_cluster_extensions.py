@@ -3,6 +3,7 @@ profile (T_config 1 s). The operations are new in botocore 1.44: on the 1.43 SDK
 import json
 import re
 import urllib.error
+import urllib.request
 
 import pytest
 
@@ -225,12 +226,23 @@ def test_RA20_the_catalogue_route_replaces_a_partitions_catalogue_and_installed_
     # Other partitions keep the default; a malformed catalogue is refused whole.
     other = admin(manual, "/_hyperpod/extensions?account=111122223333&region=us-east-1")
     assert sorted(other["extensions"][NAME]) == ["1.0.0", "1.1.0"] and "acme-agent" not in other["extensions"]
-    for bad, message in [({"x": {"1": {"defaults": {}}}}, "Version 1 of extension x must be MAJOR.MINOR.PATCH."),
+    for bad, message in [({"x": {"1": {"defaults": {}}}},
+                          "Version 1 of extension x must be MAJOR.MINOR.PATCH: numbers of 1 to 9 digits without leading zeros."),
                          ({"x": {"1.0.0": {"defaults": {"n": 0}}}},
                           "The default of n in extension x 1.0.0 must be a string, a positive integer, a boolean or an object."),
                          ({"x": {"1.0.0": {"defaults": {"m": "a"}, "enums": {"m": ["b"]}}}},
-                          "The default of m in extension x 1.0.0 is not among its enums.")]:
+                          "The default of m in extension x 1.0.0 is not among its enums."),
+                         ({"": {"1.0.0": {"defaults": {}}}}, "Extension names must not be empty."),
+                         ({"x": {"01.0.0": {"defaults": {}}}},
+                          "Version 01.0.0 of extension x must be MAJOR.MINOR.PATCH: numbers of 1 to 9 digits without leading zeros."),
+                         ({"x": {"1.0.0": {"defaults": {"a.b": 1}}}},
+                          "Setting names in extension x 1.0.0 must be non-empty and without dots: 'a.b'."),
+                         ({"x": {"1.0.0": {"defaults": {}, "optional": ["a..b"]}}}, "optional of extension x 1.0.0 must list dotted setting paths."),
+                         ({"x": {"1.0.0": {"defaults": {}, "optional": ["a", "a"]}}}, "optional a of extension x 1.0.0 is listed twice.")]:
         with pytest.raises(urllib.error.HTTPError) as caught:
             admin(manual, "/_hyperpod/extensions", bad, method="PUT")
         assert caught.value.code == 400 and json.load(caught.value)["error"] == message
+    with pytest.raises(urllib.error.HTTPError) as caught:  # no body is no catalogue (an empty object would be one)
+        urllib.request.urlopen(urllib.request.Request(manual.endpoint + "/_hyperpod/extensions", data=b"", method="PUT"), timeout=10)
+    assert caught.value.code == 400
     assert sorted(admin(manual, "/_hyperpod/extensions")["extensions"]) == ["acme-agent", NAME]

@@ -283,3 +283,61 @@ def test_R340_DrainFirst_goes_in_batches_and_skips_a_node_that_does_not_drain(ma
     assert settle(manual, 2 * 3600)  # the busy node gets the default DrainTimeoutInSeconds (3600) first
     assert groups_of(sm, "k")["a"]["SoftwareUpdateStatus"] == "Succeeded"
     assert {n["CurrentImageReleaseVersion"] for n in nodes(sm, "k")} == {"1.0.2"}
+
+
+def test_R339_a_group_created_below_its_lines_patch_is_scheduled_and_end_of_life_schedules_nothing(manual, sm):
+    publish(manual, "1.0.1")
+    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 1, ImageReleaseVersion="1.0.0",
+                                                             AutoPatchConfig={"PatchingStrategy": "WhenIdle"}),
+                                                       group("b", 1, ImageReleaseVersion="1.0.0")])
+    now = admin(manual, "/_hyperpod/clock")["now"]
+    assert settle(manual)
+    config = groups_of(sm, "c")["a"]["AutoPatchConfig"]
+    assert config["CurrentPatchSchedule"]["NextPatchDate"].timestamp() == pytest.approx(now + 7 * DAY)
+    admin(manual, "/_hyperpod/ami-releases", {"endOfLife": "1.0"})
+    sm.update_cluster(ClusterName="c", InstanceGroups=[group("b", 1, AutoPatchConfig={"PatchingStrategy": "WhenIdle"})])
+    assert groups_of(sm, "c")["b"]["AutoPatchConfig"]["CurrentPatchSchedule"]["NextPatchDate"].timestamp() == pytest.approx(now + 7 * DAY)
+
+
+def test_R339_a_NextPatchDate_beyond_the_clock_is_refused(manual, sm):
+    import json
+    import urllib.request
+    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 1, AutoPatchConfig={"PatchingStrategy": "WhenIdle"})])
+    assert settle(manual)
+    publish(manual, "1.0.1")
+    for date in (1e18, 253402300800, -1e300):
+        body = {"ClusterName": "c", "InstanceGroups": [group("a", 1, AutoPatchConfig={
+            "PatchingStrategy": "WhenIdle", "PatchSchedule": {"NextPatchDate": date}})]}
+        request = urllib.request.Request(manual.endpoint + "/", data=json.dumps(body).encode(), headers={
+            "X-Amz-Target": "SageMaker.UpdateCluster", "Content-Type": "application/x-amz-json-1.1"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        answer = json.load(caught.value)
+        assert (caught.value.code, answer["__type"]) == (400, "ValidationException")
+        assert answer["message"] in ("NextPatchDate must be before 10000-01-01T00:00:00Z.", "NextPatchDate must be in the future.")
+    assert admin(manual, "/_hyperpod/health")["status"] == "running"
+
+
+def test_R340_UpdateClusterSoftware_waits_for_a_running_patch_and_a_removed_busy_node_ends_it(manual, sm):
+    busy, idle, _ = patch_due_with_a_busy_node(sm, manual, "WhenIdle")
+    assert error_of(sm.update_cluster_software, ClusterName="c") == (
+        "ConflictException", "Instance group a is being patched automatically (AutoPatchConfig) and cannot be updated until the patch ends.")
+    advance(manual, 1)  # the idle node is patched; the busy one leaves the group
+    sm.batch_delete_cluster_nodes(ClusterName="c", NodeIds=[busy])
+    advance(manual, 1)  # T_term
+    assert groups_of(sm, "c")["a"]["SoftwareUpdateStatus"] == "Succeeded"  # not a day later, at the window's end
+    assert settle(manual)
+    assert admin(manual, "/_hyperpod/clock")["now"] < publish(manual, "1.0.2")["releases"][-1]["publishedAt"] / 1000 + 1
+
+
+def test_RA21_R336_versions_have_one_spelling_and_a_group_one_target(manual, sm):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        publish(manual, "1.0.01")
+    assert caught.value.code == 400 and "without leading zeros" in caught.value.read().decode()
+    assert admin_error(manual, "/_hyperpod/ami-releases", {"endOfLife": "01.0"}) == 400
+    sm.create_cluster(ClusterName="c", InstanceGroups=[group("a", 1)])
+    assert settle(manual)
+    publish(manual, "1.0.1")
+    assert error_of(sm.update_cluster_software, ClusterName="c", InstanceGroups=[
+        {"InstanceGroupName": "a", "ImageReleaseVersion": "1.0.0"}, {"InstanceGroupName": "a", "ImageReleaseVersion": "1.0.1"}]) == (
+        "ValidationException", "Instance group a is listed more than once with different ImageReleaseVersion values.")

@@ -21,7 +21,9 @@ extension ClusterService {
             for group in groups { if let message = images.violation(group) { throw AWSError.validation(message) } }
             // R338: each group's AutoPatchConfig.
             for group in groups {
-                if let message = AutoPatchRules.violation(group, eks: input.orchestrator?.eks != nil) { throw AWSError.validation(message) }
+                if let message = AutoPatchRules.violation(group, eks: input.orchestrator?.eks != nil, images: images) {
+                    throw AWSError.validation(message)
+                }
             }
             // R56: one HyperPod cluster per EKS cluster in the partition, until its record is removed.
             if let eks = input.orchestrator?.eks?.clusterArn, try ClusterStore.isBound(eksClusterARN: eks, in: context.partition, db: db) {

@@ -14,7 +14,14 @@ extension ClusterService {
             try commit(&lifecycle, at: now, db: db, onlyIfChanged: true) { l, c in
                 // R336: the groups' ImageReleaseVersion, by group name.
                 var releases: [String: String] = [:]
-                for group in input.instanceGroups ?? [] { if let version = group.imageReleaseVersion { releases[group.instanceGroupName] = version } }
+                var named: [String: String?] = [:]
+                for group in input.instanceGroups ?? [] {
+                    if let earlier = named[group.instanceGroupName], earlier != group.imageReleaseVersion {
+                        throw AWSError.validation("Instance group \(group.instanceGroupName) is listed more than once with different ImageReleaseVersion values.")
+                    }
+                    named[group.instanceGroupName] = group.imageReleaseVersion
+                    if let version = group.imageReleaseVersion { releases[group.instanceGroupName] = version }
+                }
                 return ((), try l.startSoftwareUpdate(groupNames: input.instanceGroups?.map(\.instanceGroupName), imageID: input.imageId,
                                                       deployment: input.deploymentConfig, releases: releases, context: &c))
             }
