@@ -17,6 +17,14 @@ extension ClusterService {
             } catch let damaged as DamagedClusterRecord { throw ClusterErrors.damaged(damaged) }
             guard let cluster = loaded else { throw ClusterErrors.notFound(input.clusterName, context: context) }
             let images = try imageCatalogue(in: context.partition, db: db)
+            // R337 per AMI, not per node: a page's nodes run a handful of AMIs.
+            var facts: [String: (String?, ClusterImageVersionStatus)] = [:]
+            func imageFacts(_ image: String) -> (String?, ClusterImageVersionStatus) {
+                if let known = facts[image] { return known }
+                let answer = (images.release(ofImage: image)?.version, images.status(ofImage: image))
+                facts[image] = answer
+                return answer
+            }
             let byName = input.sortBy == .name
             let descending = input.sortOrder == .descending
             let binding = "\(cluster.arn)|\(input.sortBy?.rawValue ?? "")|\(input.sortOrder?.rawValue ?? "")|"
@@ -42,14 +50,14 @@ extension ClusterService {
                     ?? group?.spec.instanceRequirements?.instanceTypes.first ?? .mlC5Xlarge
                 let updated: Double? = node.lastSoftwareUpdateTime?.epochSeconds
                 let image = node.imageID ?? group?.currentImage(region: cluster.region) ?? ""
+                let (version, status) = imageFacts(image)
                 return ClusterNodeSummary(
                     instanceGroupName: node.groupName, instanceId: node.instanceID ?? "",
                     nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
                     instanceType: type, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds, lastSoftwareUpdateTime: updated,
                     instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
                     privateDnsHostname: node.privateIP.map { Placement.privateDNSHostname($0, region: cluster.region) },
-                    currentImageReleaseVersion: images.release(ofImage: image)?.version,  // R337
-                    imageVersionStatus: images.status(ofImage: image)
+                    currentImageReleaseVersion: version, imageVersionStatus: status  // R337
                 )
             }
             return ListClusterNodesResponse(nextToken: next, clusterNodeSummaries: summaries)
