@@ -61,6 +61,11 @@ public struct AdminRouter: Sendable {
         do {
             let body = try Self.body(request)
             let query = Self.queryParameters(request)
+            // The partition a route names: a 12-digit account, a region without blanks or slashes (§14a). The body of
+            // the extension catalogue is a map of names (C-§14a): there `account` and `region` are extension names.
+            let catalogueBody = request.method == "PUT" && request.path == "/_hyperpod/extensions"
+            try Self.checkPartition(account: catalogueBody ? nil : body["account"], region: catalogueBody ? nil : body["region"])
+            try Self.checkPartition(account: query["account"].map(JSONValue.string), region: query["region"].map(JSONValue.string))
             switch (request.method, request.path) {
             case ("GET", "/_hyperpod/clock"):
                 return Self.json(.ok, backend.clockBody())
@@ -150,6 +155,23 @@ public struct AdminRouter: Sendable {
             throw AdminError.badBody("The body must be a JSON object")
         }
         return object
+    }
+
+    /// A partition's `account` must be 12 digits and its `region` a non-empty name without blanks or slashes; either
+    /// may be absent (the server's default).
+    /// - Throws: `AdminError` 400 naming the member.
+    static func checkPartition(account: JSONValue?, region: JSONValue?) throws(AdminError) {
+        if let account {
+            guard let text = account.stringValue, text.utf8.count == 12, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw AdminError.badBody("account must be a 12-digit account id (a string)")
+            }
+        }
+        if let region {
+            guard let text = region.stringValue, !text.isEmpty, text.utf8.count <= 64,
+                  !text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x2F || $0 >= 0x7F }) else {
+                throw AdminError.badBody("region must be a region name such as us-east-1 (a string)")
+            }
+        }
     }
 
     static func number(_ body: JSONObject, _ name: String) throws(AdminError) -> Double {

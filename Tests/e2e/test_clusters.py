@@ -510,3 +510,18 @@ def test_R93_R95_node_pages_walk_every_node_once_in_every_order(manual, sm):
     with pytest.raises(ClientError) as caught:
         sm.list_cluster_nodes(ClusterName="pages", NextToken=sm.list_cluster_nodes(ClusterName="pages")["NextToken"], SortBy="NAME")
     assert caught.value.response["Error"]["Message"] == "Invalid NextToken value."
+
+
+def test_RA8_RA9_a_partition_named_wrongly_is_refused_not_taken_for_the_default(manual):
+    for path, body, method in [("/_hyperpod/settings", {"account": 123456789012, "restrictedInstanceGroupsOnCreate": "allow"}, "PUT"),
+                               ("/_hyperpod/settings", {"account": "bad", "restrictedInstanceGroupsOnCreate": "allow"}, "PUT"),
+                               ("/_hyperpod/ami-releases", {"region": "us east", "version": "1.0.1", "architecture": "x86_64"}, "POST"),
+                               ("/_hyperpod/state?account=12", None, "GET")]:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            admin(manual, path, body, method=method)
+        assert caught.value.code == 400, path
+        assert json.load(caught.value)["error"].split(" must be ")[0] in ("account", "region")
+    assert admin(manual, "/_hyperpod/settings")["restrictedInstanceGroupsOnCreate"] == "reject"  # nothing was stored
+    # The extension catalogue's body is a map of names: "account" there is an extension name, not a partition.
+    assert "account" in admin(manual, "/_hyperpod/extensions?account=111122223333", {"account": {"1.0.0": {"defaults": {}}}},
+                              method="PUT")["extensions"]
