@@ -140,6 +140,13 @@ extension ClusterLifecycle {
         guard var run = cluster.groups[g].autoPatch, run.token == token, !run.started, let config = cluster.groups[g].spec.autoPatchConfig,
               cluster.status != .deleting, cluster.groups[g].status != .deleting else { return [] }
         let name = cluster.groups[g].name
+        // An UpdateClusterSoftware since the patch was scheduled may have put the group on its target or past it: the
+        // patch has nothing left to do.
+        if let current = images(context).release(ofImage: cluster.groups[g].currentImage(region: cluster.region)),
+           !ImageCatalogue.precedes(current.version, run.targetVersion) {
+            cluster.groups[g].autoPatch = nil
+            return []
+        }
         if let update = cluster.softwareUpdate, update.current == name || update.queue.contains(name) {
             // An UpdateClusterSoftware run has the group: the patch waits for it, trying again after T_patch.
             run.token = nextToken()
@@ -274,7 +281,7 @@ extension ClusterLifecycle {
 
     /// After any change: started runs with nothing in flight take their next step (a busy node removed or replaced
     /// may have left every other node patched: R340's "as soon as every node is patched").
-    mutating func advanceAutoPatches(context: inout LifecycleContext) -> [LifecycleEffect] {
+    public mutating func advanceAutoPatches(context: inout LifecycleContext) -> [LifecycleEffect] {
         var effects: [LifecycleEffect] = []
         for g in cluster.groups.indices {
             guard let run = cluster.groups[g].autoPatch, run.started, run.inFlight.isEmpty else { continue }
@@ -299,7 +306,8 @@ extension ClusterLifecycle {
         let name = cluster.groups[g].name
         let ended: [LifecycleEffect] = run.windowEnded ? [] : [.cancel(.autoPatchWindowEnded(group: name, token: run.token))]
         defer { settle() }
-        let members = nodes.filter { $0.groupName == name && $0.status != .shuttingDown }
+        // Nodes leaving the group (terminating, or moving to another one) no longer count (R340).
+        let members = nodes.filter { $0.groupName == name && $0.status != .shuttingDown && $0.status != .detachInProgress }
         let onTarget = members.filter { image(of: $0) == run.targetImage }.count
         cluster.groups[g].autoPatch = nil
         if onTarget == members.count {

@@ -272,7 +272,11 @@ extension ClusterLifecycle {
         guard let g = groupIndex(targetGroup), cluster.groups[g].status != .deleting, count > 0 else { return }
         let withdrawn = min(count, cluster.groups[g].incomingMoves)
         cluster.groups[g].incomingMoves -= withdrawn
-        cluster.groups[g].targetCount = max(0, cluster.groups[g].targetCount - withdrawn)
+        // Never below the nodes the group has (an UpdateCluster may have lowered the count while they were coming).
+        let present = nodes.reduce(0) {
+            $0 + ($1.groupName == targetGroup && $1.status != .shuttingDown && $1.status != .detachInProgress ? 1 : 0)
+        }
+        cluster.groups[g].targetCount = max(present, cluster.groups[g].targetCount - withdrawn)
         cluster.groups[g].spec.instanceCount = cluster.groups[g].targetCount
         newEvents.append(ClusterEventRecord(
             resourceType: .instanceGroup, level: .warn,

@@ -541,7 +541,12 @@ public final class ClusterService: @unchecked Sendable {
     private func fireDue(upTo target: VirtualTime) throws {
         processDue()
         while let due = nextDue, due <= target {
-            if due > clock.now() { try clock.set(to: due) }
+            if due > clock.now() {
+                try clock.set(to: due)
+                // Stored before the transitions of that instant fire: a kill in between leaves no transition that fired
+                // ahead of the stored clock (they would otherwise come back due in the past, their timers in the future).
+                try saveClock()
+            }
             processDue()
         }
     }
@@ -564,7 +569,10 @@ public final class ClusterService: @unchecked Sendable {
         let limit = clock.now().adding(seconds: maxSeconds)
         processDue()
         while let due = try nextTransitionalInstant(), due <= limit {
-            if due > clock.now() { try clock.set(to: due) }
+            if due > clock.now() {
+                try clock.set(to: due)
+                try saveClock()  // before that instant's transitions fire (as in `fireDue`)
+            }
             processDue()
         }
         // Settled: nothing transitional pending, and no cluster left in a transitional state (a stuck one is not settled).

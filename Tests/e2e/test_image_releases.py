@@ -341,3 +341,59 @@ def test_RA21_R336_versions_have_one_spelling_and_a_group_one_target(manual, sm)
     assert error_of(sm.update_cluster_software, ClusterName="c", InstanceGroups=[
         {"InstanceGroupName": "a", "ImageReleaseVersion": "1.0.0"}, {"InstanceGroupName": "a", "ImageReleaseVersion": "1.0.1"}]) == (
         "ValidationException", "Instance group a is listed more than once with different ImageReleaseVersion values.")
+
+
+def test_R340_a_busy_node_moved_away_no_longer_counts(manual, sm):
+    if "MoveClusterNodes" not in sm.meta.service_model.operation_names:
+        pytest.skip("MoveClusterNodes is new in botocore 1.44")
+    base = dict(VpcConfig=VPC, NodeProvisioningMode="Continuous")
+    sm.create_cluster(ClusterName="src", InstanceGroups=[group("a", 3, AutoPatchConfig={"PatchingStrategy": "WhenIdle"})],
+                      Orchestrator={"Eks": {"ClusterArn": f"{EKS_ARN}-src"}}, **base)
+    sm.create_cluster(ClusterName="dst", InstanceGroups=[group("b", 1)], Orchestrator={"Eks": {"ClusterArn": f"{EKS_ARN}-dst"}}, **base)
+    assert settle(manual)
+    busy = node_ids(sm, "src", "a")[0]
+    admin(manual, "/_hyperpod/faults", {"kind": "node-busy", "cluster": "src", "nodeId": busy})
+    publish(manual, "1.0.1")
+    advance(manual, 7 * DAY + 1)  # the two idle nodes are patched
+    arns = {c["ClusterName"]: c["ClusterArn"] for c in sm.list_clusters()["ClusterSummaries"]}
+    sm.move_cluster_nodes(SourceClusterArn=arns["src"], SourceInstanceGroupName="a", TargetClusterArn=arns["dst"],
+                          TargetInstanceGroupName="b", NodeIds=[busy])
+    a = groups_of(sm, "src")["a"]
+    assert (a["SoftwareUpdateStatus"], a["CurrentImageReleaseVersion"]) == ("Succeeded", "1.0.1")
+
+
+def test_R38_R340_a_kill_during_a_clock_advance_leaves_no_transition_ahead_of_the_stored_clock(make_server, tmp_path):
+    import os
+    import signal
+    import threading
+    from conftest import make_client
+    db = str(tmp_path / "advance.sqlite")
+    server = make_server("--clock", "manual", "--db", db, in_memory=False)
+    sm = make_client(server.endpoint)
+    if "ImageReleaseVersion" not in sm.meta.service_model.shape_for("ClusterInstanceGroupSpecification").members:
+        pytest.skip("AutoPatchConfig is new in botocore 1.44")
+    for i in range(6):
+        sm.create_cluster(ClusterName=f"c{i}", InstanceGroups=[group("a", 6, AutoPatchConfig={"PatchingStrategy": "WhenIdle"})])
+    assert settle(server)
+    publish(server, "1.0.1")
+    advancing = threading.Thread(target=lambda: _quietly(advance, server, 8 * DAY))
+    advancing.start()
+    threading.Event().wait(0.006)  # a wall-clock moment inside the advance, not a wait for a state
+    os.kill(server.process.pid, signal.SIGKILL)
+    advancing.join()
+    server.process.wait()
+    again = make_server("--clock", "manual", "--db", db, in_memory=False)
+    sm = make_client(again.endpoint)
+    now = admin(again, "/_hyperpod/clock")["now"]
+    for i in range(6):
+        events = sm.list_cluster_events(ClusterName=f"c{i}", MaxResults=100)["Events"]
+        assert all(e["EventTime"].timestamp() <= now + 0.001 for e in events), (now, events[0]["EventTime"])
+    assert settle(again, 2 * DAY)
+    assert {n["InstanceStatus"]["Status"] for i in range(6) for n in nodes(sm, f"c{i}")} == {"Running"}
+
+
+def _quietly(call, *args):
+    try:
+        call(*args)
+    except Exception:  # the server was killed under it
+        pass

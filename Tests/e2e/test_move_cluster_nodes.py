@@ -326,3 +326,15 @@ def test_R326_a_client_token_belongs_to_the_caller_not_to_one_source_cluster(man
     assert error_of(sm.move_cluster_nodes, SourceClusterArn=b, SourceInstanceGroupName="b", TargetClusterArn=a,
                     TargetInstanceGroupName="a", NodeIds=ids(sm, "dst", "b")[:1], ClientToken="tok-1") == (
         "ValidationException", "ClientToken tok-1 was already used with different parameters.")
+
+
+def test_R326_a_target_count_lowered_mid_move_then_withdrawn_never_goes_below_its_nodes(manual, sm):
+    source = eks(sm, manual, "src", group("a", 3))
+    target = eks(sm, manual, "dst", group("b", 1))
+    move(sm, source, "a", target, "b", NodeIds=ids(sm, "src", "a"))
+    sm.update_cluster(ClusterName="dst", InstanceGroups=[group("b", 2)])  # 1 there + 3 coming, asked for 2
+    sm.delete_cluster(ClusterName="src")  # the 3 will not come
+    assert settle(manual)
+    assert counts(sm, "dst") == {"b": (1, 1)}  # never below the node it has, never below 0
+    assert all(o["Status"] != "InProgress" for o in operations(sm, "dst"))
+    assert "ActiveOperations" not in groups_of(sm, "dst")["b"]

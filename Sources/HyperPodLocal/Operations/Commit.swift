@@ -82,7 +82,8 @@ extension ClusterService {
     ) throws -> (result: R, timers: [NewTransition]) {
         let previous = lifecycle
         var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
-        let (result, effects) = try checked(codes) { try change(&lifecycle, &context) }
+        var (result, effects) = try checked(codes) { try change(&lifecycle, &context) }
+        effects += lifecycle.advanceAutoPatches(context: &context)  // R340: any change may end a patch run (a node left)
         try finishTransition(context, db: db)
         if onlyIfChanged && lifecycle == previous { return (result, []) }
         return (result, try apply(effects, to: lifecycle, previous: previous, at: now, db: db, records: recording))
