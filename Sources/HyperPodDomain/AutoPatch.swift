@@ -157,6 +157,7 @@ extension ClusterLifecycle {
         cluster.groups[g].autoPatch = run
         cluster.groups[g].softwareUpdateStatus = .inProgress
         cluster.groups[g].desiredImageID = run.targetImage
+        bootOnDesiredImage(name)
         recordGroupText(name, "UpdateClusterSoftware initiated for IG \(name) in Cluster \(c) using \(config.patchingStrategy.rawValue) strategy.")
         var effects: [LifecycleEffect] = []
         if config.patchingStrategy != .drainFirst {

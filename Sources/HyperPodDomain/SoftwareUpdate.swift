@@ -119,6 +119,7 @@ extension ClusterLifecycle {
         for name in targets {
             let g = groupIndex(name)!
             cluster.groups[g].desiredImageID = targetImages[name]
+            bootOnDesiredImage(name)
             cluster.groups[g].softwareUpdateStatus = .pending  // S1
             recordGroupText(name, "InstanceGroup \(name) in Cluster \(c) has been scheduled for UpdateClusterSoftware to latest.", level: .info)
         }
@@ -126,6 +127,16 @@ extension ClusterLifecycle {
         cluster.softwareUpdate = SoftwareUpdateRun(queue: targets, current: nil, targetImage: first, previousImage: first,
                                                    deployment: deployment)
         return startNextSoftwareGroup(context: &context)
+    }
+
+    /// Nodes of a group still launching (`Pending`, not a reboot) have not booted yet: they come up on the group's
+    /// DesiredImageId (R108: new nodes use it), so a patch run that ends before they are `Running` leaves none behind.
+    mutating func bootOnDesiredImage(_ group: String) {
+        guard let g = groupIndex(group) else { return }
+        let desired = cluster.groups[g].desiredImage(region: cluster.region)
+        for i in nodes.indices where nodes[i].groupName == group && nodes[i].status == .pending && !nodes[i].rebooting {
+            nodes[i].imageID = desired
+        }
     }
 
     /// S2: the next queued group's turn; C11 when none is left.

@@ -397,3 +397,16 @@ def _quietly(call, *args):
         call(*args)
     except Exception:  # the server was killed under it
         pass
+
+
+def test_R108_R336_a_node_still_launching_when_a_software_update_starts_comes_up_on_its_target(manual, sm):
+    checks = {"OnStartDeepHealthChecks": ["InstanceStress"]}  # the new node needs T_launch + T_dhc: longer than the patch
+    eks(sm, manual, "k", group("a", 2, **checks))
+    publish(manual, "1.0.1")
+    sm.update_cluster(ClusterName="k", InstanceGroups=[group("a", 3, **checks)])  # Continuous: the cluster stays InService
+    assert "Pending" in {n["InstanceStatus"]["Status"] for n in nodes(sm, "k", IncludeNodeLogicalIds=True)}
+    sm.update_cluster_software(ClusterName="k")
+    assert settle(manual)
+    a = groups_of(sm, "k")["a"]
+    assert (a["SoftwareUpdateStatus"], a["CurrentImageReleaseVersion"], a["CurrentCount"]) == ("Succeeded", "1.0.1", 3)
+    assert {n["CurrentImageReleaseVersion"] for n in nodes(sm, "k")} == {"1.0.1"}
