@@ -5,6 +5,7 @@ import SageMakerShapes
 public struct AutoPatchRun: Sendable, Equatable {
     /// The release the patch installs (the highest PATCH release of the group's MAJOR.MINOR line).
     public var targetVersion: String
+    /// The target release's AMI id.
     public var targetImage: String
     /// `CurrentPatchSchedule.NextPatchDate`.
     public var nextPatchDate: VirtualTime
@@ -14,7 +15,8 @@ public struct AutoPatchRun: Sendable, Equatable {
     public var token: Int
     /// The run started (NextPatchDate was reached).
     public var started: Bool = false
-    /// Nodes patched so far, being patched now, and skipped (DrainFirst with `Skip`).
+    /// Nodes (NodeLogicalIds) patched so far, being patched now (or draining, DrainFirst), and skipped (DrainFirst with
+    /// `Skip`).
     public var patched: [String] = []
     public var inFlight: [String] = []
     public var skipped: [String] = []

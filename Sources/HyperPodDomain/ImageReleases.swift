@@ -4,8 +4,10 @@ import SageMakerShapes
 /// A HyperPod AMI release (spec R334): a `MAJOR.MINOR.PATCH` version of one architecture, published at a virtual time,
 /// optionally a security release. Its AMI id is derived from the region, architecture and version.
 public struct ImageRelease: Sendable, Equatable {
+    /// `MAJOR.MINOR.PATCH`.
     public var version: String
     public var architecture: InstanceArchitecture
+    /// A security release (R337: `SecurityUpdateRequired` for older releases of its line).
     public var security: Bool
     /// When it was published (virtual time); the catalogue's first releases at the epoch.
     public var publishedAt: VirtualTime
@@ -38,6 +40,7 @@ public struct ImageCatalogueError: Error, Sendable, Equatable {
 /// architectures; the admin API publishes newer ones and ends `MAJOR.MINOR` lines. "The latest platform AMI" of a group
 /// is the highest release of its architecture. A value: the service loads it per partition and stores it back.
 public struct ImageCatalogue: Sendable, Equatable {
+    /// The partition's region: AMI ids are derived from it.
     public var region: String
     /// In publication order.
     public var releases: [ImageRelease]
@@ -88,6 +91,7 @@ public struct ImageCatalogue: Sendable, Equatable {
             ?? ImageRelease(version: "1.0.0", architecture: architecture, security: false, publishedAt: VirtualTime(milliseconds: 0), region: region)
     }
 
+    /// The release `version` of `architecture`; nil when the catalogue has none (R335's "not available").
     public func release(_ version: String, _ architecture: InstanceArchitecture) -> ImageRelease? {
         releases.first { $0.version == version && $0.architecture == architecture }
     }
@@ -185,6 +189,8 @@ public struct ImageCatalogue: Sendable, Equatable {
         self.init(region: region, releases: releases, endOfLife: eol)
     }
 
+    /// A catalogue with these releases (publication order) and end-of-life lines; `initial(region:)` is where a
+    /// partition starts.
     public init(region: String, releases: [ImageRelease], endOfLife: [InstanceArchitecture: Set<String>]) {
         self.region = region
         self.releases = releases
