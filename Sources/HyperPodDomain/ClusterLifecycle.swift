@@ -517,7 +517,6 @@ public struct ClusterLifecycle: Sendable, Equatable {
             effects += finishDrain(g, ids, token: token, context: &context)
         }
         effects += startDeferredTerminations(context: &context)
-        effects += advanceAutoPatches(context: &context)
         settle()
         return effects
     }

@@ -263,12 +263,8 @@ extension ClusterService {
     /// R313: the ExtensionArn a token answered before with the same parameters (within 8 virtual hours), nil for a new
     /// token. - Throws: `ValidationException` for a token used with other parameters.
     func replay(_ token: String, parameters: String, cluster: String, at now: VirtualTime, db: StoreTransaction) throws -> String? {
-        guard let earlier = try ClusterStore.clientToken("extension:\(token)", cluster: cluster, db: db),
-              earlier.createdAt.adding(seconds: 8 * 3600) > now else { return nil }
-        guard earlier.parameters == parameters else {
-            throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
-        }
-        return earlier.response
+        try replayedAnswer(try ClusterStore.clientToken("extension:\(token)", cluster: cluster, db: db), token: token,
+                           parameters: parameters, at: now)
     }
 
     func remember(_ token: String, parameters: String, arn: String, cluster: String, at now: VirtualTime, db: StoreTransaction) throws {

@@ -34,13 +34,9 @@ extension ClusterService {
             let parameters = Self.moveParameters(input)
             // Tokens are the caller's, whatever the clusters: looked up over the partition, kept with the source cluster.
             let tokenKey = input.clientToken.map { "MoveClusterNodes:" + $0 }
-            if let token = input.clientToken, let key = tokenKey,
-               let stored = try ClusterStore.clientToken(key, in: partition, db: db),
-               now.milliseconds - stored.createdAt.milliseconds < Int64(Self.clientTokenLifetimeSeconds * 1000) {
-                guard stored.parameters == parameters else {
-                    throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
-                }
-                return try MoveClusterNodesResponse(json: try JSONParser.parse(stored.response))
+            if let token = input.clientToken, let key = tokenKey, let answer = try replayedAnswer(
+                try ClusterStore.clientToken(key, in: partition, db: db), token: token, parameters: parameters, at: now) {
+                return try MoveClusterNodesResponse(json: try JSONParser.parse(answer))
             }
 
             let plan = try checked(.validationOnly) {

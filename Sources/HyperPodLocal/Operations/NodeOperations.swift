@@ -90,8 +90,19 @@ extension ClusterService {
         )
     }
 
-    /// How long a BatchAddClusterNodes `ClientToken` is remembered: 8 hours of virtual time (spec R100).
+    /// How long a `ClientToken` is remembered: 8 hours of virtual time (spec R100, R313, R326).
     static let clientTokenLifetimeSeconds = 8.0 * 3600
+
+    /// The answer a `ClientToken` was given within its lifetime, to replay (spec R100, R313, R326); nil when the token
+    /// is unknown or has lapsed.
+    /// - Throws: `ValidationException` `ClientToken <token> was already used with different parameters.`
+    func replayedAnswer(_ stored: ClusterStore.ClientTokenRecord?, token: String, parameters: String, at now: VirtualTime) throws -> String? {
+        guard let stored, stored.createdAt.adding(seconds: Self.clientTokenLifetimeSeconds) > now else { return nil }
+        guard stored.parameters == parameters else {
+            throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
+        }
+        return stored.response
+    }
 
     /// `BatchAddClusterNodes` (spec R100): Continuous clusters; per-entry failures, always 200; quotas (R84) fail the
     /// whole request; a `ClientToken` replays the first answer (with current statuses) for 8 virtual hours.
@@ -101,12 +112,9 @@ extension ClusterService {
             var lifecycle = try resolveCluster(input.clusterName, context: context, db: db)
             let arn = lifecycle.cluster.arn
             let parameters = String(decoding: JSONWriter.encode(.array(input.nodesToAdd.map(\.jsonValue))), as: UTF8.self)
-            if let token = input.clientToken, let stored = try ClusterStore.clientToken(token, cluster: arn, db: db),
-               now.milliseconds - stored.createdAt.milliseconds < Int64(Self.clientTokenLifetimeSeconds * 1000) {
-                guard stored.parameters == parameters else {
-                    throw AWSError.validation("ClientToken \(token) was already used with different parameters.")
-                }
-                var replay = try BatchAddClusterNodesResponse(json: try JSONParser.parse(stored.response))
+            if let token = input.clientToken, let answer = try replayedAnswer(
+                try ClusterStore.clientToken(token, cluster: arn, db: db), token: token, parameters: parameters, at: now) {
+                var replay = try BatchAddClusterNodesResponse(json: try JSONParser.parse(answer))
                 for i in replay.successful.indices {
                     replay.successful[i].status = lifecycle.nodes.first { $0.logicalID == replay.successful[i].nodeLogicalId }?.status ?? .notFound
                 }
