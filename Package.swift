@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // SHA-256 of training-plan offering ids (spec R201); HMAC/SHA-256 of SigV4 later.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // zlib from the system (`zlib1g-dev`): gzip request bodies and responses.
@@ -40,7 +42,7 @@ let package = Package(
         // The emulator's own control surface under /_hyperpod/ (spec §14a).
         .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON"]),
         // The cluster state machine and its rules: pure (no I/O, no clock reads, no SQLite).
-        .target(name: "HyperPodDomain", dependencies: ["SageMakerShapes", "JSON"]),
+        .target(name: "HyperPodDomain", dependencies: ["SageMakerShapes", "JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The store: SQLite through GRDB (the only target that imports it). Clusters, nodes, events, tags, pending
         // transitions, partition settings, faults, the clock and the id generators, each behind a typed API; the schema
         // and its frozen migrations; one server per database file.

@@ -59,6 +59,11 @@ public protocol AdminBackend: Sendable {
     func clearFaults() throws(AdminError)
     /// RA22 DELETE `/_hyperpod/faults/<id>`: ends one fault's effect. - Returns: false when there is no such fault.
     func removeFault(id: String) throws(AdminError) -> Bool
+    /// RA12 `/_hyperpod/reservable-capacity`, RA13 `/_hyperpod/training-plan-offerings`, RA14
+    /// `/_hyperpod/training-plan-settings` (spec §17.6): `route` is the path after `/_hyperpod/`, the partition that of
+    /// the query string (C-§14a). - Returns: the answer's status (`.ok`, or `.created` for a published offering) and body.
+    func trainingPlanRoute(method: String, route: String, body: JSONObject, account: String?, region: String?) throws(AdminError)
+        -> (created: Bool, body: JSONObject)
 }
 
 /// An admin request refused: answered `{"error": message}` with `status`.

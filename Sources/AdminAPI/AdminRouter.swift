@@ -63,7 +63,7 @@ public struct AdminRouter: Sendable {
             let query = Self.queryParameters(request)
             // The partition a route names: a 12-digit account, a region without blanks or slashes (§14a). The body of
             // the extension catalogue is a map of names (C-§14a): there `account` and `region` are extension names.
-            let catalogueBody = request.method == "PUT" && request.path == "/_hyperpod/extensions"
+            let catalogueBody = (request.method == "PUT" && request.path == "/_hyperpod/extensions") || request.path == "/_hyperpod/reservable-capacity"
             try Self.checkPartition(account: catalogueBody ? nil : body["account"], region: catalogueBody ? nil : body["region"])
             try Self.checkPartition(account: query["account"].map(JSONValue.string), region: query["region"].map(JSONValue.string))
             switch (request.method, request.path) {
@@ -134,6 +134,13 @@ public struct AdminRouter: Sendable {
             case ("POST", "/_hyperpod/ami-releases"):
                 try backend.changeAMIReleases(body)
                 return Self.json(.ok, try backend.amiReleasesBody(account: body["account"]?.stringValue, region: body["region"]?.stringValue))
+            case ("GET", "/_hyperpod/reservable-capacity"), ("PUT", "/_hyperpod/reservable-capacity"),  // RA12-RA14 (§17.6)
+                 ("GET", "/_hyperpod/training-plan-offerings"), ("POST", "/_hyperpod/training-plan-offerings"),
+                 ("DELETE", "/_hyperpod/training-plan-offerings"), ("GET", "/_hyperpod/training-plan-settings"),
+                 ("PUT", "/_hyperpod/training-plan-settings"):
+                let answer = try backend.trainingPlanRoute(method: request.method, route: String(request.path.dropFirst("/_hyperpod/".count)),
+                                                           body: body, account: query["account"], region: query["region"])
+                return Self.json(answer.created ? .created : .ok, answer.body)
             case ("GET", "/_hyperpod/quotas"):
                 return Self.json(.ok, try backend.quotasBody(account: query["account"], region: query["region"]))
             case ("PUT", "/_hyperpod/quotas"):

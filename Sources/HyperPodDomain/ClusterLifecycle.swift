@@ -190,6 +190,8 @@ public struct LifecycleContext {
     public var images: ImageCatalogue?
     /// Nodes RA22 `node-busy` faults mark busy (InstanceIds or NodeLogicalIds): automatic patches wait for them (R340).
     public var busyNodes: Set<String> = []
+    /// The reserved capacity of the plans the cluster's groups name (R223): plan-backed groups launch only from it.
+    public var plans = PlanCapacity()
 
     /// How an accounting database change fails (spec R342): its `RollbackStatus` and `FailureMessage`.
     public struct AccountingDatabaseFailure: Sendable, Equatable {
@@ -581,6 +583,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
     /// - Returns: whether the slot got one.
     mutating func acquireInstance(_ i: Int, group g: Int, ordinal: Int, context: inout LifecycleContext) -> Bool {
         let group = cluster.groups[g]
+        if group.planKey != nil { return acquireReserved(i, group: g, ordinal: ordinal, context: &context) }  // R223
         let subnets = group.spec.overrideVpcConfig?.subnets ?? cluster.request.vpcConfig?.subnets ?? []
         let candidates: [String?] = subnets.isEmpty ? [nil] : (0..<subnets.count).map { subnets[(ordinal + $0) % subnets.count] }
         for type in group.instanceTypes where nodes[i].allowedTypes?.contains(type) ?? true {
@@ -614,6 +617,10 @@ public struct ClusterLifecycle: Sendable, Equatable {
     mutating func startLaunches(_ group: String, context: inout LifecycleContext) -> [LifecycleEffect] {
         guard let g = groupIndex(group) else { return [] }
         var effects = launchNextBatch(group, timing: context.timing)
+        if cluster.groups[g].planKey != nil {  // R224: no open window of its plan: the slots wait, the group counts as done
+            cluster.groups[g].awaitingPlanWindow = !waitingSlots(of: group).isEmpty && waitsForPlanWindow(g, context: context)
+            if cluster.groups[g].awaitingPlanWindow { return effects }
+        }
         if !waitingSlots(of: group).isEmpty {
             if cluster.isContinuous {
                 if cluster.groups[g].retryDelay == nil {
@@ -650,6 +657,11 @@ public struct ClusterLifecycle: Sendable, Equatable {
         let waiting = waitingSlots(of: name)
         for (ordinal, i) in waiting.enumerated() { _ = acquireInstance(i, group: g, ordinal: ordinal, context: &context) }
         var effects = launchNextBatch(name, timing: context.timing)
+        if !waitingSlots(of: name).isEmpty && waitsForPlanWindow(g, context: context) {  // R224: wait for the window instead
+            cluster.groups[g].awaitingPlanWindow = true
+            cluster.groups[g].retryDelay = nil
+            return effects
+        }
         guard !waitingSlots(of: name).isEmpty else {
             if !backOff, cluster.groups[g].retryDelay != nil {  // a round run early (RA4): its timer has nothing left to do
                 effects.append(.cancel(.launchRetry(group: name, token: cluster.groups[g].retryToken)))
@@ -688,9 +700,7 @@ public struct ClusterLifecycle: Sendable, Equatable {
 
     /// Removes slots; their instances go back to the pools.
     mutating func removeNodes(_ ids: Set<String>, context: inout LifecycleContext) {
-        for node in nodes where ids.contains(node.logicalID) {
-            if node.instanceID != nil, let type = node.instanceType, let zone = node.zone { context.capacity.giveBack(type, zone: zone) }
-        }
+        for node in nodes where ids.contains(node.logicalID) { releaseInstance(of: node, context: &context) }
         nodes.removeAll { ids.contains($0.logicalID) }
     }
 
@@ -751,8 +761,11 @@ public struct ClusterLifecycle: Sendable, Equatable {
             return failLegacy(text, context: &context)
         }
         for (i, _) in failures {
-            if let type = nodes[i].instanceType, let zone = nodes[i].zone { context.capacity.giveBack(type, zone: zone) }
+            releaseInstance(of: nodes[i], context: &context)
             nodes[i].instanceID = nil
+            nodes[i].reservedCapacityARN = nil
+            nodes[i].ultraServerID = nil
+            nodes[i].ultraServerType = nil
             nodes[i].privateIP = nil
             nodes[i].status = .pending
             nodes[i].message = ""
@@ -866,8 +879,10 @@ public struct ClusterLifecycle: Sendable, Equatable {
             let group = cluster.groups[i]
             let current = currentCount(of: group.name)
             let minimum = group.spec.minInstanceCount ?? 0
+            // R224: slots waiting for their plan's window do not hold the group up.
             let busy = nodes.contains {
                 $0.groupName == group.name && [.pending, .deepHealthCheckInProgress, .shuttingDown].contains($0.status)
+                    && !(group.awaitingPlanWindow && $0.instanceID == nil && $0.status == .pending)
             }
             // A legacy group is complete when its slots are all there and none is launching or leaving; a node that
             // failed afterwards (R121) does not hold the operation up — the group is then Degraded (G6).

@@ -132,6 +132,8 @@ public struct InstanceGroupRecord: Sendable, Equatable {
     /// Nodes a MoveClusterNodes accepted into this group that have not arrived yet (spec R324): counted in TargetCount,
     /// without a slot until the hand-off.
     public var incomingMoves: Int = 0
+    /// Its slots wait for a window of its plan (spec R224): they do not hold the group's operation up.
+    public var awaitingPlanWindow: Bool = false
 
     /// Counts a group can return to (spec R73).
     public struct Counts: Sendable, Equatable {
@@ -188,6 +190,13 @@ extension ClusterInstanceGroupSpecification {
     public var chargedInstanceType: String {
         instanceType?.rawValue ?? instanceRequirements?.instanceTypes.first?.rawValue ?? "unknown"
     }
+
+    /// The key its TargetCount is counted under for quotas: its charged type, or for a plan-backed group the charged
+    /// type behind `Quotas.reservedPrefix` — left out of `<type> for cluster usage` but counted in the per-cluster and
+    /// total-instance quotas (spec R223).
+    public var quotaInstanceType: String {
+        trainingPlanArn == nil ? chargedInstanceType : Quotas.reservedPrefix + chargedInstanceType
+    }
 }
 
 /// A node slot (spec terms): a position in a group with a NodeLogicalId, holding at most one instance at a time.
@@ -224,6 +233,12 @@ public struct NodeRecord: Sendable, Equatable {
     public var subnet: String?
     /// Where the node is going while `DetachInProgress` (spec R324); nil otherwise.
     public var moveTarget: NodeMoveTarget?
+    /// The RC whose unit the instance holds (spec R223, R212: held from launch until the node is removed); nil for an
+    /// on-demand instance or a slot without one.
+    public var reservedCapacityARN: String?
+    /// `UltraServerInfo` of a node on an UltraServer RC (spec R228).
+    public var ultraServerID: String?
+    public var ultraServerType: String?
 
     public init(
         logicalID: String, instanceID: String?, groupName: String, status: ClusterInstanceStatus, message: String = "",

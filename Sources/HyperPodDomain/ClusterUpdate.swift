@@ -34,7 +34,7 @@ public struct UpdatePlan: Sendable, Equatable {
     public var reschedules: [String: VirtualTime] = [:]
 
     /// TargetCount by charged instance type after the update (spec R84's "after").
-    public var targetCounts: [(String, Int)] { groups.map { ($0.spec.chargedInstanceType, $0.targetCount) } }
+    public var targetCounts: [(String, Int)] { groups.map { ($0.spec.quotaInstanceType, $0.targetCount) } }
 
     public static func == (a: UpdatePlan, b: UpdatePlan) -> Bool {
         a.request == b.request && a.groups == b.groups && a.added == b.added && a.deleted == b.deleted && a.settings == b.settings
@@ -44,7 +44,7 @@ public struct UpdatePlan: Sendable, Equatable {
 extension ClusterLifecycle {
     /// TargetCount by charged instance type now (spec R84's "before").
     public var targetCounts: [(String, Int)] {
-        cluster.groups.filter { $0.status != .deleting }.map { ($0.spec.chargedInstanceType, $0.targetCount) }
+        cluster.groups.filter { $0.status != .deleting }.map { ($0.spec.quotaInstanceType, $0.targetCount) }
     }
 
     /// Checks an `UpdateCluster` request in the order of spec R68 — state (R69, R85), then R70 … R83 — and resolves
@@ -447,7 +447,6 @@ extension ClusterLifecycle {
         case instanceRequirements = "InstanceRequirements"
         case executionRole = "ExecutionRole"
         case threadsPerCore = "ThreadsPerCore"
-        case trainingPlanArn = "TrainingPlanArn"
         case overrideVpcConfig = "OverrideVpcConfig"
         case slurmConfig = "SlurmConfig"
         case capacityRequirements = "CapacityRequirements"
@@ -466,7 +465,6 @@ extension ClusterLifecycle {
         }
         if old.executionRole != new.executionRole { fields.insert(.executionRole) }
         if (old.threadsPerCore ?? 1) != (new.threadsPerCore ?? 1) { fields.insert(.threadsPerCore) }
-        if old.trainingPlanArn != new.trainingPlanArn { fields.insert(.trainingPlanArn) }
         if old.overrideVpcConfig != new.overrideVpcConfig { fields.insert(.overrideVpcConfig) }
         if let oldType = old.slurmConfig?.nodeType, oldType != new.slurmConfig?.nodeType { fields.insert(.slurmConfig) }
         if old.capacityRequirements != new.capacityRequirements { fields.insert(.capacityRequirements) }

@@ -180,9 +180,12 @@ extension ClusterLifecycle {
         let old = nodes[i]
         if old.instanceID != nil {
             recordTermination(old)
-            if let type = old.instanceType, let zone = old.zone { context.capacity.giveBack(type, zone: zone) }
+            releaseInstance(of: old, context: &context)  // R229: a plan-backed node frees its unit
         }
         nodes[i].instanceID = nil
+        nodes[i].reservedCapacityARN = nil
+        nodes[i].ultraServerID = nil
+        nodes[i].ultraServerType = nil
         nodes[i].privateIP = nil
         nodes[i].status = .pending
         nodes[i].message = ""

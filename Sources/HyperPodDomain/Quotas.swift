@@ -3,9 +3,14 @@ import SageMakerShapes
 /// Account-level quotas of spec R84, checked on every scale-up; the first exceeded (in `Quota` order) answers
 /// `ResourceLimitExceeded`. A request whose delta is ≤ 0 never fails a quota.
 public enum Quotas {
+    /// Prefix of the quota key of plan-backed groups' instances (spec R223): no per-type quota applies to them.
+    public static let reservedPrefix = "reserved:"
+
     /// A quota by its AWS name, with its unit.
     public enum Quota: Sendable, Equatable {
         case instancesOfType(String)
+        /// `<type> for training plan usage` (spec R205, RA15): instances of a `ReservedCapacityInstanceType` in plans.
+        case trainingPlanInstances(String)
         case instancesPerCluster
         case totalInstances
         case clusters
@@ -14,6 +19,7 @@ public enum Quotas {
         public var name: String {
             switch self {
             case .instancesOfType(let type): "\(type) for cluster usage"
+            case .trainingPlanInstances(let type): "\(type) for training plan usage"
             case .instancesPerCluster: "Maximum number instances allowed per SageMaker HyperPod cluster"
             case .totalInstances: "Total number of instances allowed across SageMaker HyperPod clusters"
             case .clusters: "Number of SageMaker HyperPod clusters"
@@ -38,6 +44,9 @@ public enum Quotas {
                 self = quota
             } else if name.hasSuffix(" for cluster usage"), ClusterInstanceType(rawValue: String(name.dropLast(" for cluster usage".count))) != nil {
                 self = .instancesOfType(String(name.dropLast(" for cluster usage".count)))
+            } else if name.hasSuffix(" for training plan usage"),
+                      ReservedCapacityInstanceType(rawValue: String(name.dropLast(" for training plan usage".count))) != nil {
+                self = .trainingPlanInstances(String(name.dropLast(" for training plan usage".count)))
             } else {
                 return nil
             }
@@ -47,6 +56,7 @@ public enum Quotas {
         public var defaultLimit: Int {
             switch self {
             case .instancesOfType: 100
+            case .trainingPlanInstances: 256
             case .instancesPerCluster: 2500
             case .totalInstances: 5000
             case .clusters: 100
@@ -61,6 +71,13 @@ public enum Quotas {
         public let limit: Int
         public let usage: Int
         public let delta: Int
+
+        public init(quota: Quota, limit: Int, usage: Int, delta: Int) {
+            self.quota = quota
+            self.limit = limit
+            self.usage = usage
+            self.delta = delta
+        }
 
         /// The spec's text (R84).
         public var message: String {
@@ -111,7 +128,7 @@ public enum Quotas {
             counts.filter { type == nil || $0.0 == type }.reduce(0) { $0 + $1.1 }
         }
         var seen: Set<String> = []
-        for (type, _) in after where seen.insert(type).inserted {
+        for (type, _) in after where !type.hasPrefix(reservedPrefix) && seen.insert(type).inserted {
             let delta = total(after, type: type) - total(before, type: type)
             let used = usage.instancesByType[type, default: 0]
             let quota = Quota.instancesOfType(type)

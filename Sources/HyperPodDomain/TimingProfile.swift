@@ -24,6 +24,10 @@ public struct TimingProfile: Sendable, Equatable {
         case retry = "T_retry"
         /// MinInstanceCount timeout.
         case minInstanceTimeout = "T_min"
+        /// Training plan or extension payment (spec R210, R219, R231).
+        case payment = "T_payment"
+        /// Lead time of the termination before a reserved capacity ends (spec R226, R231).
+        case planDrain = "T_plan_drain"
 
         public static func < (a: Key, b: Key) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -46,6 +50,7 @@ public struct TimingProfile: Sendable, Equatable {
             .setup: (0, 2, 300), .launch: (0, 1, 720), .deepHealthCheck: (0, 1, 1800), .config: (0, 1, 180),
             .terminate: (0, 1, 180), .delete: (0, 1, 240), .reboot: (0, 1, 300), .patch: (0, 1, 1200),
             .rollback: (0, 1, 300), .retry: (60, 2, 300), .minInstanceTimeout: (10800, 10800, 10800),
+            .payment: (0, 1, 120), .planDrain: (1800, 1800, 1800),
         ]
         durations = table.mapValues {
             switch name {

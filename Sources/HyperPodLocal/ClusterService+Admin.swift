@@ -88,7 +88,8 @@ extension ClusterService: AdminBackend {
                     }
                     guard let lifecycle = loaded else { continue }
                     let scaling = try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db)
-                    var cluster = Self.describe(lifecycle, scalingGroups: scaling, images: try imageCatalogue(in: partition, db: db))
+                    var cluster = Self.describe(lifecycle, scalingGroups: scaling, images: try imageCatalogue(in: partition, db: db),
+                                                planStatuses: try planStatuses(of: lifecycle.cluster, at: clock.now(), db: db))
                         .jsonValue.objectValue ?? JSONObject()
                     cluster["Nodes"] = .array(lifecycle.nodes.map { node in
                         var object: JSONObject = [
@@ -113,12 +114,35 @@ extension ClusterService: AdminBackend {
                     })
                     clusters.append(.object(cluster))
                 }
-                let arns = Set(rows.map(\.arn))
+                // R231 (RA9): plans with their RCs, UltraServers and extensions, and the recorded offerings.
+                let now = clock.now()
+                let plans = try TrainingPlanStore.plans(in: partition, db: db)
+                let holdings = try TrainingPlanStore.holdings(in: partition, db: db)
+                var arns = Set(rows.map(\.arn))
+                for plan in plans { arns.insert(plan.arn.lowercased()) }
                 let timers: [JSONValue] = try TransitionStore.pending(db: db).filter { arns.contains($0.resourceARN) }
                     .map(Self.transitionJSON)
+                let trainingPlans: [JSONValue] = plans.map { plan in
+                    var object = describe(plan, holdings: holdings, at: now).jsonValue.objectValue ?? JSONObject()
+                    object["TrainingPlanExtensions"] = .array(plan.extensions.map { Self.extensionShape($0, region: plan.region, at: now).jsonValue })
+                    object["UltraServers"] = .array(plan.reservedCapacities.flatMap { rc in
+                        rc.ultraServers.map { JSONValue.object(["UltraServerId": .string($0.id), "ReservedCapacityArn": .string(rc.arn)]) }
+                    })
+                    object["Tags"] = plan.tags.jsonValue
+                    return .object(object)
+                }
+                var offerings: [JSONValue] = []
+                for kind in [TrainingPlanOfferingRecord.Kind.generated, .published, .extension] {
+                    offerings += try TrainingPlanStore.offerings(kind, in: partition, db: db).map {
+                        var o = Self.offeringBody($0).objectValue ?? JSONObject()
+                        o["kind"] = .string($0.kind.rawValue)
+                        return .object(o)
+                    }
+                }
                 return [
                     "account": .string(partition.account), "region": .string(partition.region),
                     "clusters": .array(clusters), "pendingTimers": .array(timers), "clock": .object(clockBody()),
+                    "trainingPlans": .array(trainingPlans), "trainingPlanOfferings": .array(offerings),
                 ]
             }
         } catch { throw Self.adminError(error) }
@@ -251,7 +275,7 @@ extension ClusterService: AdminBackend {
         var values: [(String, Int)] = []
         for (name, value) in body.members where name != "account" && name != "region" {
             guard Quotas.Quota(name: name) != nil else {
-                throw .badBody("Unknown quota \(name); names: '<instance type> for cluster usage', \(Quotas.Quota.fixed.map { "'\($0.name)'" }.joined(separator: ", "))")
+                throw .badBody("Unknown quota \(name); names: '<instance type> for cluster usage', '<instance type> for training plan usage', \(Quotas.Quota.fixed.map { "'\($0.name)'" }.joined(separator: ", "))")
             }
             guard let n = value.intValue, n >= 0 else { throw .badBody("\(name) must be an integer ≥ 0") }
             values.append((name, n))
@@ -511,12 +535,15 @@ extension ClusterService: AdminBackend {
         case "node-busy":  // RA22: a node runs work; automatic patches wait for it (R340)
             _ = try text("cluster")
             _ = try text("nodeId")
+        case "training-plan-payment-failure", "extension-payment-failure":  // RA15: the plan's next payment fails (R210, R219)
+            _ = try text("trainingPlanName")
         case "network-interface":  // RA22: a missing network interface (R332)
             guard try text("networkInterfaceId").hasPrefix("eni-") else { throw .badBody("networkInterfaceId must be an eni- id") }
             guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
-                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure, slurmdbd-unhealthy, node-busy")
+                           + "ebs-volume, network-interface, extension-failure, accounting-db-failure, slurmdbd-unhealthy, node-busy, "
+                           + "training-plan-payment-failure, extension-payment-failure")
         }
         do {
             try database.write { db in

@@ -280,6 +280,11 @@ public final class ClusterService: @unchecked Sendable {
     /// Applies one fired transition (the scheduler's applier): a stale one (cluster gone, or generation moved on) is a
     /// no-op.
     private func fire(_ transition: ScheduledTransition, db: StoreTransaction) throws -> [NewTransition] {
+        if Self.isPlanTimer(transition.resourceARN) {  // a training plan's timer (spec §17)
+            let timers = try firePlan(transition, db: db)
+            try persistGenerator(db)
+            return timers
+        }
         guard let loaded = try ClusterStore.load(transition.resourceARN, db: db),
               loaded.cluster.generation == transition.generation else { return [] }
         guard let event = LifecycleEvent(encoded: transition.event) else { throw UnknownTransition(event: transition.event) }
@@ -408,6 +413,7 @@ public final class ClusterService: @unchecked Sendable {
         var context = LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db),
                                        allocator: allocator, alarmsInAlarm: faults.alarmsInAlarm())
         context.images = try imageCatalogue(in: partition, db: db)
+        context.plans = try planCapacity(for: cluster, at: now, db: db)  // R223
         for fault in faults.all {
             switch fault.kind {
             case "launch-failure":
@@ -604,7 +610,7 @@ public final class ClusterService: @unchecked Sendable {
     static let notTransitional = [
         LifecycleEvent.minCountTimeout(group: "", token: 0), LifecycleEvent.scheduledUpdate(group: "", token: 0),
         LifecycleEvent.autoPatchDue(group: "", token: 0), LifecycleEvent.autoPatchScheduleApplied(group: "", token: 0),  // R346
-    ].map { $0.encoded.prefix(while: { $0 != "," }).description }
+    ].map { $0.encoded.prefix(while: { $0 != "," }).description } + PlanEvent.notTransitional  // R231
 
     /// Persists the clock so a restart resumes it (spec R38).
     public func saveClock() throws {

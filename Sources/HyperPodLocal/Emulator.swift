@@ -141,6 +141,22 @@ public final class Emulator: Sendable {
             "ListClusterExtensionVersions": AWSJSONRouter.operation { (i: ListClusterExtensionVersionsRequest, c) in
                 try s.listClusterExtensionVersions(i, context: c)
             },
+            "SearchTrainingPlanOfferings": AWSJSONRouter.operation { (i: SearchTrainingPlanOfferingsRequest, c) in
+                try s.searchTrainingPlanOfferings(i, context: c)
+            },
+            "CreateTrainingPlan": AWSJSONRouter.operation { (i: CreateTrainingPlanRequest, c) in try s.createTrainingPlan(i, context: c) },
+            "DescribeTrainingPlan": AWSJSONRouter.operation { (i: DescribeTrainingPlanRequest, c) in try s.describeTrainingPlan(i, context: c) },
+            "ListTrainingPlans": AWSJSONRouter.operation { (i: ListTrainingPlansRequest, c) in try s.listTrainingPlans(i, context: c) },
+            "ExtendTrainingPlan": AWSJSONRouter.operation { (i: ExtendTrainingPlanRequest, c) in try s.extendTrainingPlan(i, context: c) },
+            "DescribeTrainingPlanExtensionHistory": AWSJSONRouter.operation { (i: DescribeTrainingPlanExtensionHistoryRequest, c) in
+                try s.describeTrainingPlanExtensionHistory(i, context: c)
+            },
+            "DescribeReservedCapacity": AWSJSONRouter.operation { (i: DescribeReservedCapacityRequest, c) in
+                try s.describeReservedCapacity(i, context: c)
+            },
+            "ListUltraServersByReservedCapacity": AWSJSONRouter.operation { (i: ListUltraServersByReservedCapacityRequest, c) in
+                try s.listUltraServersByReservedCapacity(i, context: c)
+            },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
             "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },

@@ -37,7 +37,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
     static let readOnlyOperations: Set<String> = [
         "DescribeCluster", "ListClusters", "ListClusterNodes", "DescribeClusterNode", "ListClusterEvents", "DescribeClusterEvent",
         "ListTags", "ListClusterOperations", "DescribeClusterOperation", "DescribeClusterExtension", "ListClusterExtensions",
-        "ListClusterExtensionVersions",
+        "ListClusterExtensionVersions", "DescribeTrainingPlan", "ListTrainingPlans", "DescribeTrainingPlanExtensionHistory",
+        "DescribeReservedCapacity", "ListUltraServersByReservedCapacity",
     ]
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, readQueue: DispatchQueue? = nil,

@@ -13,11 +13,20 @@ extension ClusterStore {
             SELECT n.instance_type, n.zone, COUNT(*) FROM cluster_nodes n
             JOIN clusters c ON c.arn = n.cluster_arn
             WHERE c.account = ? AND c.region = ? AND n.instance_id IS NOT NULL AND n.instance_type IS NOT NULL
+                AND n.reserved_capacity_arn IS NULL
             GROUP BY n.instance_type, n.zone
             """), arguments: [partition.account, partition.region]) {
             held[row[0] as String, default: [:]][(row[1] as String?) ?? "", default: 0] += row[2] as Int
         }
         return held
+    }
+
+    /// The clusters with a node holding a unit of RC `arn` (spec R226), in creation order.
+    public static func clusters(holdingUnitsOf arn: String, db: StoreTransaction) throws -> [String] {
+        try String.fetchAll(db.database.cachedStatement(sql: """
+            SELECT DISTINCT n.cluster_arn FROM cluster_nodes n JOIN clusters c ON c.arn = n.cluster_arn
+            WHERE n.reserved_capacity_arn = ? ORDER BY c.created_at_ms, c.arn
+            """), arguments: [arn])
     }
 
     /// How many clusters, over every partition, have one of these statuses.

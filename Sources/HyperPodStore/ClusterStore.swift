@@ -100,18 +100,18 @@ public enum ClusterStore {
         let upsert = try db.cachedStatement(
             sql: """
                     INSERT INTO cluster_nodes (cluster_arn, node_logical_id, instance_id, group_name, status,
-                        launch_at_ms, private_ip, instance_type, zone, document, account, region)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        launch_at_ms, private_ip, instance_type, zone, document, account, region, reserved_capacity_arn)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(cluster_arn, node_logical_id) DO UPDATE SET instance_id = excluded.instance_id,
                         group_name = excluded.group_name, status = excluded.status, launch_at_ms = excluded.launch_at_ms,
                         private_ip = excluded.private_ip, instance_type = excluded.instance_type, zone = excluded.zone,
-                        document = excluded.document
+                        document = excluded.document, reserved_capacity_arn = excluded.reserved_capacity_arn
                     """)
         for node in lifecycle.nodes where !unchanged.contains(node.logicalID) {
             try upsert.execute(
                 arguments: [c.arn, node.logicalID, node.instanceID, node.groupName, node.status.rawValue,
                             (node.launchTime ?? node.slotCreated).milliseconds, node.privateIP.map { Int64($0) },
-                            node.instanceType, node.zone, encodeNodeDocument(node), c.account, c.region]
+                            node.instanceType, node.zone, encodeNodeDocument(node), c.account, c.region, node.reservedCapacityARN]
             )
         }
     }
@@ -135,14 +135,15 @@ public enum ClusterStore {
     /// in its own column so the quota check reads one small value per cluster rather than each cluster's document.
     static func encodeTargetCounts(_ c: ClusterRecord) -> String {
         var counts: [String: Int] = [:]
-        for group in c.groups where group.status != .deleting { counts[group.spec.chargedInstanceType, default: 0] += group.targetCount }
+        for group in c.groups where group.status != .deleting { counts[group.spec.quotaInstanceType, default: 0] += group.targetCount }
         return String(decoding: JSONWriter.encode(counts.jsonValue), as: UTF8.self)
     }
 
     /// The `TrainingPlanArn`s of a cluster's groups, in group order (ListClusters' `TrainingPlanArns`, R92), as a JSON
     /// array; nil when no group has one.
     static func encodeTrainingPlanARNs(_ c: ClusterRecord) -> String? {
-        let plans = c.groups.compactMap(\.spec.trainingPlanArn)
+        var seen: Set<String> = []
+        let plans = c.groups.compactMap(\.spec.trainingPlanArn).filter { seen.insert($0).inserted }  // distinct (R228)
         return plans.isEmpty ? nil : String(decoding: JSONWriter.encode(.array(plans.map(JSONValue.string))), as: UTF8.self)
     }
 
@@ -337,6 +338,7 @@ public enum ClusterStore {
         if let status = g.softwareUpdateStatus { object["softwareUpdateStatus"] = .string(status.rawValue) }
         object["scheduleToken"] = .integer(Int64(g.scheduleToken))
         if g.incomingMoves != 0 { object["incomingMoves"] = .integer(Int64(g.incomingMoves)) }
+        if g.awaitingPlanWindow { object["awaitingPlanWindow"] = .bool(true) }
         if let run = g.autoPatch {
             object["autoPatch"] = .object([
                 "targetVersion": .string(run.targetVersion), "targetImage": .string(run.targetImage),
@@ -361,6 +363,7 @@ public enum ClusterStore {
         group.operation = g["operation"]?.stringValue.flatMap(GroupOperation.init(rawValue:))
         group.scheduleToken = g["scheduleToken"]?.intValue ?? 0
         group.incomingMoves = g["incomingMoves"]?.intValue ?? 0
+        group.awaitingPlanWindow = g["awaitingPlanWindow"] == .bool(true)
         if let run = g["autoPatch"]?.objectValue {
             guard let version = run["targetVersion"]?.stringValue, let image = run["targetImage"]?.stringValue,
                   case .integer(let next)? = run["nextPatchDate"], case .integer(let desired)? = run["desiredPatchDate"],
@@ -478,6 +481,9 @@ public enum ClusterStore {
         if let image = n.imageID { object["imageID"] = .string(image) }
         if let time = n.lastSoftwareUpdateTime { object["lastSoftwareUpdateTime"] = .integer(time.milliseconds) }
         if let subnet = n.subnet { object["subnet"] = .string(subnet) }
+        if let rc = n.reservedCapacityARN { object["reservedCapacityArn"] = .string(rc) }
+        if let server = n.ultraServerID { object["ultraServerId"] = .string(server) }
+        if let type = n.ultraServerType { object["ultraServerType"] = .string(type) }
         if let target = n.moveTarget {
             object["moveTarget"] = .object(["clusterArn": .string(target.clusterARN), "clusterName": .string(target.clusterName),
                                             "instanceGroupName": .string(target.instanceGroupName)])
@@ -519,6 +525,9 @@ public enum ClusterStore {
         node.imageID = object["imageID"]?.stringValue
         if case .integer(let ms)? = object["lastSoftwareUpdateTime"] { node.lastSoftwareUpdateTime = VirtualTime(milliseconds: ms) }
         node.subnet = object["subnet"]?.stringValue
+        node.reservedCapacityARN = object["reservedCapacityArn"]?.stringValue
+        node.ultraServerID = object["ultraServerId"]?.stringValue
+        node.ultraServerType = object["ultraServerType"]?.stringValue
         if let target = object["moveTarget"]?.objectValue, let arn = target["clusterArn"]?.stringValue,
            let name = target["clusterName"]?.stringValue, let group = target["instanceGroupName"]?.stringValue {
             node.moveTarget = NodeMoveTarget(clusterARN: arn, clusterName: name, instanceGroupName: group)

@@ -349,6 +349,31 @@ public final class EmulatorDatabase: Sendable {
                 CREATE INDEX cluster_extensions_step ON cluster_extensions(step_ends_at_ms) WHERE step_ends_at_ms IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v12: training plans, recorded offerings, units held by nodes (spec R200-R231)") { db in
+            // New tables and a new nullable column only: nodes stored before v12 hold no reserved capacity.
+            try db.execute(sql: """
+                CREATE TABLE training_plans (
+                    arn_lc TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    document TEXT NOT NULL
+                );
+                CREATE INDEX training_plans_by_partition ON training_plans(account, region, created_at_ms);
+                CREATE TABLE training_plan_offerings (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    account TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    taken INTEGER NOT NULL DEFAULT 0,
+                    document TEXT NOT NULL
+                );
+                CREATE INDEX training_plan_offerings_by_partition ON training_plan_offerings(account, region, kind, seq);
+                ALTER TABLE cluster_nodes ADD COLUMN reserved_capacity_arn TEXT;
+                CREATE INDEX cluster_nodes_by_reserved_capacity ON cluster_nodes(reserved_capacity_arn) WHERE reserved_capacity_arn IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -86,7 +86,9 @@ extension ClusterService {
         effects += lifecycle.advanceAutoPatches(context: &context)  // R340: any change may end a patch run (a node left)
         try finishTransition(context, db: db)
         if onlyIfChanged && lifecycle == previous { return (result, []) }
-        return (result, try apply(effects, to: lifecycle, previous: previous, at: now, db: db, records: recording))
+        let timers = try apply(effects, to: lifecycle, previous: previous, at: now, db: db, records: recording)
+        // R225: units given back to an RC let launches waiting on its plan retry at once (in every cluster).
+        return (result, timers + (context.plans.released.isEmpty ? [] : try planWakeTimers(for: context.plans.released, at: now, db: db)))
     }
 
     /// `transition`, with its timers scheduled at once (an API call's change): a change of some group's TargetCount or

@@ -29,6 +29,11 @@ extension ClusterService {
             if let eks = input.orchestrator?.eks?.clusterArn, try ClusterStore.isBound(eksClusterARN: eks, in: context.partition, db: db) {
                 throw AWSError.validation("Specified cluster external resource id \(eks) already in use")
             }
+            // R221: the groups on a training plan (instance groups, then restricted ones).
+            let planned = groups + (input.restrictedInstanceGroups ?? []).map(ClusterInstanceGroupSpecification.init(restricted:))
+            if let message = try planViolation(planned, vpc: input.vpcConfig, context: context, at: now, db: db) {
+                throw AWSError.validation(message)
+            }
             // R66: a name in use in the partition, also by a Deleting or Failed cluster.
             if try ClusterStore.resolve(input.clusterName, in: context.partition, db: db) != nil {
                 throw AWSError.resourceInUse("Cluster \(input.clusterName) already exists.")
@@ -36,7 +41,7 @@ extension ClusterService {
             // R84: quotas, after every business check.
             if let violation = Quotas.firstViolation(
                 usage: try ClusterStore.quotaUsage(in: context.partition, db: db), before: [],
-                after: groups.map { ($0.chargedInstanceType, $0.instanceCount) }
+                after: groups.map { ($0.quotaInstanceType, $0.instanceCount) }
                     + (input.restrictedInstanceGroups ?? []).map { ($0.instanceType.rawValue, $0.instanceCount) },
                 newCluster: true, ebsVolumeSizes: Self.ebsVolumeSizes(groups.map { $0.instanceStorageConfigs }),
                 limits: try quotaLimits(in: context.partition, db: db)

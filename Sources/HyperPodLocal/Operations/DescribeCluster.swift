@@ -16,11 +16,12 @@ extension ClusterService {
         }
         // Off the queue (`readQueue`) the read is a snapshot: its answer is cached only if no change came in between.
         let epoch = cacheEpoch
-        let response = try read { db, _ in
+        let response = try read { db, now in
             switch try resolveClusterAllowingDamage(input.clusterName, context: context, db: db) {
             case .success(let lifecycle):
                 Self.describe(lifecycle, scalingGroups: try ClusterOperationStore.groupsScaling(in: lifecycle.cluster.arn, db: db),
-                              images: try imageCatalogue(in: context.partition, db: db))
+                              images: try imageCatalogue(in: context.partition, db: db),
+                              planStatuses: try planStatuses(of: lifecycle.cluster, at: now, db: db))
             case .failure(let damaged): Self.describe(damaged)
             }
         }
@@ -46,7 +47,9 @@ extension ClusterService {
 
     /// DescribeCluster's answer for a cluster. `scalingGroups`: the groups with an `InProgress` Scaling operation
     /// detail, which show `ActiveOperations` `{"Scaling": 1}` (R45 as R306 refines it: exactly while the detail is).
-    static func describe(_ lifecycle: ClusterLifecycle, scalingGroups: Set<String>, images: ImageCatalogue) -> DescribeClusterResponse {
+    /// `planStatuses`: each plan-backed group's `TrainingPlanStatus` by lower-cased plan ARN (R228).
+    static func describe(_ lifecycle: ClusterLifecycle, scalingGroups: Set<String>, images: ImageCatalogue,
+                         planStatuses: [String: String] = [:]) -> DescribeClusterResponse {
         let c = lifecycle.cluster
         let request = c.request
         var groups: [ClusterInstanceGroupDetails] = []
@@ -59,7 +62,8 @@ extension ClusterService {
                     currentCount: current, targetCount: group.targetCount, instanceGroupName: group.name,
                     instanceType: r.instanceType, executionRole: r.executionRole, threadsPerCore: r.threadsPerCore ?? 1,
                     instanceStorageConfigs: spec.instanceStorageConfigs, onStartDeepHealthChecks: spec.onStartDeepHealthChecks,
-                    status: group.status, trainingPlanArn: r.trainingPlanArn, overrideVpcConfig: r.overrideVpcConfig,
+                    status: group.status, trainingPlanArn: r.trainingPlanArn,
+                    trainingPlanStatus: r.trainingPlanArn.flatMap { planStatuses[$0.lowercased()] }, overrideVpcConfig: r.overrideVpcConfig,
                     scheduledUpdateConfig: spec.scheduledUpdateConfig,
                     environmentConfig: r.environmentConfig.map { EnvironmentConfigDetails(fSxLustreConfig: $0.fSxLustreConfig) }
                 ))
@@ -99,6 +103,7 @@ extension ClusterService {
                 lifeCycleConfig: spec.lifeCycleConfig, executionRole: spec.executionRole,
                 threadsPerCore: spec.threadsPerCore ?? 1, instanceStorageConfigs: spec.instanceStorageConfigs,
                 onStartDeepHealthChecks: spec.onStartDeepHealthChecks, status: group.status, trainingPlanArn: spec.trainingPlanArn,
+                trainingPlanStatus: spec.trainingPlanArn.flatMap { planStatuses[$0.lowercased()] },  // R228
                 overrideVpcConfig: spec.overrideVpcConfig, scheduledUpdateConfig: spec.scheduledUpdateConfig,
                 autoPatchConfig: spec.autoPatchConfig.map { AutoPatchRules.details($0, run: group.autoPatch) },  // R338, R339
                 currentImageId: currentImage, desiredImageId: desiredImage,
@@ -140,5 +145,15 @@ extension ClusterService {
         return ClusterRestrictedInstanceGroupsConfigOutput(sharedEnvironmentConfig: ClusterSharedEnvironmentConfigDetails(
             currentFSxLustreConfig: deleted ? nil : current?.fSxLustreConfig, desiredFSxLustreConfig: deleted ? nil : desired?.fSxLustreConfig,
             currentFSxLustreDeletionPolicy: current?.fSxLustreDeletionPolicy, desiredFSxLustreDeletionPolicy: desired?.fSxLustreDeletionPolicy))
+    }
+
+    /// `TrainingPlanStatus` of a cluster's plan-backed groups by lower-cased plan ARN (R228): the plan's status.
+    func planStatuses(of cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction) throws -> [String: String] {
+        var statuses: [String: String] = [:]
+        let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
+        for key in Set(cluster.groups.compactMap(\.planKey)) {
+            if let status = try trainingPlanStatus(of: key, partition: partition, at: now, db: db) { statuses[key] = status }
+        }
+        return statuses
     }
 }

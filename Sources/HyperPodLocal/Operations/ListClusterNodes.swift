@@ -56,6 +56,7 @@ extension ClusterService {
                     nodeLogicalId: cluster.isContinuous ? node.logicalID : nil,
                     instanceType: type, launchTime: (node.launchTime ?? node.slotCreated).epochSeconds, lastSoftwareUpdateTime: updated,
                     instanceStatus: ClusterInstanceStatusDetails(status: node.status, message: node.message),
+                    ultraServerInfo: node.ultraServerID.map { UltraServerInfo(id: $0, type: node.ultraServerType) },  // R228
                     privateDnsHostname: node.privateIP.map { Placement.privateDNSHostname($0, region: cluster.region) },
                     currentImageReleaseVersion: version, imageVersionStatus: status  // R337
                 )
@@ -102,6 +103,7 @@ extension ClusterService {
                 currentImageId: image, desiredImageId: desired,
                 currentImageReleaseVersion: images.release(ofImage: image)?.version,  // R337
                 desiredImageReleaseVersion: images.release(ofImage: desired)?.version, imageVersionStatus: images.status(ofImage: image),
+                ultraServerInfo: node.ultraServerID.map { UltraServerInfo(id: $0, type: node.ultraServerType) },  // R228
                 kubernetesConfig: cluster.isEKS && (spec?.kubernetesConfig ?? group?.appliedKubernetesConfig) != nil
                     ? ClusterKubernetesConfigNodeDetails(
                         currentLabels: group?.appliedKubernetesConfig?.labels, desiredLabels: spec?.kubernetesConfig?.labels,

@@ -124,7 +124,7 @@ extension ClusterService {
             var after = lifecycle.targetCounts
             for plan in plans where plan.errorCode == nil {
                 if let group = lifecycle.cluster.groups.first(where: { $0.name == plan.entry.instanceGroupName }) {
-                    after.append((group.spec.chargedInstanceType, plan.entry.incrementTargetCountBy))
+                    after.append((group.spec.quotaInstanceType, plan.entry.incrementTargetCountBy))
                 }
             }
             if let violation = Quotas.firstViolation(

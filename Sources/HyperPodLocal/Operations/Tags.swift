@@ -19,9 +19,27 @@ extension ClusterService {
         return resolved
     }
 
-    /// `AddTags` (spec R114, R115): adds or overwrites; at most 50 per cluster; `aws:` keys reserved.
+    /// The plan a tag operation's training-plan ARN names (spec R200: tags on plans), nil for another kind of ARN.
+    /// - Throws: `ResourceNotFound` (R202) for a plan ARN that names no plan of the caller's partition.
+    private func taggedPlan(_ arn: String, context: AWSRequestContext, db: StoreTransaction) throws -> TrainingPlanRecord? {
+        guard TrainingPlanRecord.parseARN(arn) != nil else { return nil }
+        return try resolvePlan(arn, context: context, db: db)
+    }
+
+    /// `AddTags` (spec R114, R115): adds or overwrites; at most 50 per cluster or plan; `aws:` keys reserved.
     func addTags(_ input: AddTagsInput, context: AWSRequestContext) throws -> AddTagsOutput {
         try perform { db, _ in
+            if var plan = try taggedPlan(input.resourceArn, context: context, db: db) {
+                if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
+                    throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
+                }
+                for tag in input.tags {
+                    if let i = plan.tags.firstIndex(where: { $0.key == tag.key }) { plan.tags[i] = tag } else { plan.tags.append(tag) }
+                }
+                if plan.tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+                try TrainingPlanStore.save(plan, db: db)
+                return AddTagsOutput(tags: input.tags)
+            }
             let arn = try taggedCluster(input.resourceArn, context: context, db: db)
             if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
                 throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
@@ -38,13 +56,19 @@ extension ClusterService {
     /// `ListTags` (spec R114): first-added order, one page.
     func listTags(_ input: ListTagsInput, context: AWSRequestContext) throws -> ListTagsOutput {
         try read { db, _ in
-            ListTagsOutput(tags: try ClusterStore.tags(of: try taggedCluster(input.resourceArn, context: context, db: db), db: db))
+            if let plan = try taggedPlan(input.resourceArn, context: context, db: db) { return ListTagsOutput(tags: plan.tags) }
+            return ListTagsOutput(tags: try ClusterStore.tags(of: try taggedCluster(input.resourceArn, context: context, db: db), db: db))
         }
     }
 
     /// `DeleteTags` (spec R114): absent keys are no error.
     func deleteTags(_ input: DeleteTagsInput, context: AWSRequestContext) throws -> DeleteTagsOutput {
         try perform { db, _ in
+            if var plan = try taggedPlan(input.resourceArn, context: context, db: db) {
+                plan.tags.removeAll { input.tagKeys.contains($0.key) }
+                try TrainingPlanStore.save(plan, db: db)
+                return DeleteTagsOutput()
+            }
             try ClusterStore.deleteTags(input.tagKeys, from: try taggedCluster(input.resourceArn, context: context, db: db), db: db)
             return DeleteTagsOutput()
         }

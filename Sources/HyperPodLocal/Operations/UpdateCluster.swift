@@ -16,6 +16,16 @@ extension ClusterService {
                 try lifecycle.planUpdate(input, healthChecksInProgress: lifecycle.healthChecksInProgress,
                                          images: try imageCatalogue(in: context.partition, db: db), now: now)
             }
+            // R221: every added group with a TrainingPlanArn and every group whose TrainingPlanArn changes to a new value.
+            let before = Dictionary(lifecycle.cluster.groups.map { ($0.name, $0.spec.trainingPlanArn) }, uniquingKeysWith: { a, _ in a })
+            let named = (input.instanceGroups ?? []) + (input.restrictedInstanceGroups ?? []).map(ClusterInstanceGroupSpecification.init(restricted:))
+            let newPlans = named.filter { $0.trainingPlanArn != nil && before[$0.instanceGroupName] != .some($0.trainingPlanArn) }
+            if let message = try planViolation(newPlans, vpc: plan.settings.vpcConfig, context: context, at: now, db: db) {
+                throw AWSError.validation(message)
+            }
+            // R222: groups whose plan changed (added, changed or removed) try their waiting slots from the new source.
+            let sourceChanged = named.filter { g in before[g.instanceGroupName].map { old in old != g.trainingPlanArn } ?? false }
+                .map(\.instanceGroupName)
             // R84: the net increase the request causes, against the partition's usage.
             if let violation = Quotas.firstViolation(
                 usage: try ClusterStore.quotaUsage(in: context.partition, db: db), before: lifecycle.targetCounts, after: plan.targetCounts,
@@ -27,7 +37,11 @@ extension ClusterService {
                 throw AWSError.resourceLimitExceeded(violation.message)
             }
             guard !plan.isNoOp || !plan.reschedules.isEmpty else { return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn) }  // R86
-            try commit(&lifecycle, at: now, db: db) { l, c in ((), l.applyUpdate(plan, context: &c)) }
+            try commit(&lifecycle, at: now, db: db) { l, c in
+                var effects = l.applyUpdate(plan, context: &c)
+                for name in sourceChanged { effects += l.relaunchWaitingSlots(of: name, context: &c) }
+                return ((), effects)
+            }
             return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn)
         }
     }
