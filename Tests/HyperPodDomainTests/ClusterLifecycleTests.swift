@@ -28,6 +28,8 @@ struct LifecycleDriver {
     var allocator = Allocator()
     /// Free capacity, carried from transition to transition as the service derives it from the stored nodes.
     var capacity = CapacityPools.unlimited
+    /// Reserved capacity of training plans (spec R223), carried the same way.
+    var plans = PlanCapacity()
 
     static let t0 = VirtualTime(milliseconds: 1_764_547_200_000)
 
@@ -63,8 +65,10 @@ struct LifecycleDriver {
             .min(by: { ($0.element.due, $0.element.order) < ($1.element.due, $1.element.order) }) {
             timers.remove(at: next.offset)
             var context = LifecycleContext(now: next.element.due, timing: timing, capacity: capacity, allocator: allocator)
+            context.plans = plans
             let effects = lifecycle.handle(next.element.event, context: &context)
             capacity = context.capacity
+            plans = context.plans
             allocator = context.allocator as! Allocator
             apply(effects, at: next.element.due)
         }

@@ -98,7 +98,7 @@ struct ClusterUpdateTests {
         other.threadsPerCore = 2
         other.trainingPlanArn = "arn:aws:sagemaker:us-east-1:111122223333:training-plan/p"
         let cases: [(UpdateClusterRequest, UpdateRejection)] = [
-            (Self.update([other]), .validation("Updating fields ExecutionRole, ThreadsPerCore, TrainingPlanArn on an InstanceGroup not supported")),
+            (Self.update([other]), .validation("Updating fields ExecutionRole, ThreadsPerCore on an InstanceGroup not supported")),
             (Self.update([T.group("x", count: 1), T.group("x", count: 2)]), .validation("Duplicate instance group name x.")),
             (Self.update(delete: ["nope"]), .validation("Instance group nope in InstanceGroupsToDelete does not exist in cluster c.")),
             (Self.update([T.group("a", count: 2)], delete: ["a"]), .validation("Instance group a cannot be both updated and deleted in the same request.")),

@@ -447,12 +447,17 @@ def test_R39_real_clock_fires_transitions_in_the_background(make_server):
     assert admin(server, "/_hyperpod/state")["pendingTimers"] == []
 
 
-def test_R92_training_plan_filter_and_summary(manual, sm):
-    plan = "arn:aws:sagemaker:us-east-1:111122223333:training-plan/plan-1"
-    sm.create_cluster(ClusterName="planned", InstanceGroups=[group(TrainingPlanArn=plan)])
+def test_R92_R228_training_plan_filter_and_summary(manual, sm):
+    # A real plan (R221 (a) refuses an ARN that names none), bought from an offering and paid (T_payment = 1 s).
+    offering = sm.search_training_plan_offerings(InstanceType="ml.p5.48xlarge", InstanceCount=2, DurationHours=24,
+                                                 TargetResources=["hyperpod-cluster"])["TrainingPlanOfferings"][0]
+    plan = sm.create_training_plan(TrainingPlanName="plan-1", TrainingPlanOfferingId=offering["TrainingPlanOfferingId"])["TrainingPlanArn"]
+    admin(manual, "/_hyperpod/clock", {"advanceSeconds": 1})
+    gpu = group(InstanceType="ml.p5.48xlarge", TrainingPlanArn=plan)
+    sm.create_cluster(ClusterName="planned", InstanceGroups=[gpu, dict(gpu, InstanceGroupName="more")])
     sm.create_cluster(ClusterName="unplanned", InstanceGroups=[group()])
     listed = sm.list_clusters(TrainingPlanArn=plan)["ClusterSummaries"]
-    assert [(s["ClusterName"], s["TrainingPlanArns"]) for s in listed] == [("planned", [plan])]
+    assert [(s["ClusterName"], s["TrainingPlanArns"]) for s in listed] == [("planned", [plan])]  # distinct ARNs (R228)
     everything = {s["ClusterName"]: s for s in sm.list_clusters()["ClusterSummaries"]}
     assert "TrainingPlanArns" not in everything["unplanned"]
 

@@ -566,3 +566,35 @@ def test_R231_settle_does_not_run_the_clock_to_a_window(tp, sm):
     state = admin(tp, "/_hyperpod/state")
     assert [p["TrainingPlanName"] for p in state["trainingPlans"]] == ["far"]
     assert any(t["event"].startswith('{"event":"planWindowStart"') for t in state["pendingTimers"])
+
+
+def test_R212_R215_R229_a_failed_node_keeps_its_unit_counted_unhealthy(tp, sm):
+    arn = buy(sm, tp, "sick", count=4)
+    set_clock(tp, SLOT)
+    sm.create_cluster(ClusterName="f", InstanceGroups=[gpu("g", 4, arn=arn)], NodeRecovery="None")
+    assert settle(tp)
+    victim = nodes(sm, "f")[0]["InstanceId"]
+    admin(tp, "/_hyperpod/faults", {"kind": "node-failure", "cluster": "f", "nodeId": victim})
+    described = plan(sm, arn)
+    assert (described["InUseInstanceCount"], described["UnhealthyInstanceCount"], described["AvailableInstanceCount"]) == (3, 1, 0)
+    rc = described["ReservedCapacitySummaries"][0]["ReservedCapacityArn"]
+    reserved = sm.describe_reserved_capacity(ReservedCapacityArn=rc)
+    assert (reserved["InUseInstanceCount"], reserved["AvailableInstanceCount"], reserved["Status"]) == (3, 0, "Active")
+    # Removing the failed node gives its unit back (R230): available again for the plan.
+    sm.batch_delete_cluster_nodes(ClusterName="f", NodeIds=[victim])
+    advance(tp, 1)
+    assert plan(sm, arn)["UnhealthyInstanceCount"] == 0
+
+
+def test_R229_automatic_recovery_replaces_from_the_same_reserved_capacity(tp, sm):
+    arn = buy(sm, tp, "heal", count=2)
+    set_clock(tp, SLOT)
+    sm.create_cluster(ClusterName="h", InstanceGroups=[gpu("g", 2, arn=arn)])
+    assert settle(tp)
+    victim = nodes(sm, "h")[0]["InstanceId"]
+    admin(tp, "/_hyperpod/faults", {"kind": "node-failure", "cluster": "h", "nodeId": victim})
+    assert settle(tp)
+    after = nodes(sm, "h")
+    assert victim not in [n["InstanceId"] for n in after] and statuses(sm, "h") == ["Running", "Running"]
+    described = plan(sm, arn)
+    assert (described["InUseInstanceCount"], described["UnhealthyInstanceCount"]) == (2, 0)  # never on demand
