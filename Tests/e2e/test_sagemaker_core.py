@@ -27,3 +27,22 @@ def test_sagemaker_core_cluster_resource_runs_its_calls(make_server):
     assert len(findings["batch_delete"]) == 1 and findings["after_delete_nodes"] == 2
     assert findings["deleted"] is True
     assert "InternalFailure" not in server.log()
+
+
+def test_R209_R210_R213_sagemaker_core_training_plan_resource_creates_gets_and_refreshes(make_server):
+    """Issue #16 must-show 2: sagemaker-core's `TrainingPlan` created from an offering, read with get, refresh,
+    wait_for_status and get_all."""
+    assert os.path.exists(PYTHON), f"{PYTHON} is missing: scripts/test.sh installs sagemaker-hyperpod into it"
+    server = make_server("--clock", "manual")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL_SAGEMAKER=server.endpoint, HYPERPOD_ADMIN=server.endpoint)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients", "sagemaker_core_training_plan.py")
+    run = subprocess.run([PYTHON, script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    findings = json.loads(run.stdout.strip().splitlines()[-1])
+    assert findings["created"] == ["core-plan", "Pending", "3840.00"]  # 10.00 × 8 × 48
+    assert findings["refresh"] == "Scheduled"
+    assert findings["get"] == ["arn:aws:sagemaker:us-east-1:000000000000:training-plan/core-plan", 8, 8, "us-east-1a", "Scheduled"]
+    assert findings["window"] == "Active"
+    assert findings["all"] == ["core-plan"]
+    assert "InternalFailure" not in server.log()

@@ -217,7 +217,9 @@ def test_R201_R202_R209_R213_a_plan_by_name_or_arn_with_its_reserved_capacity(tp
     assert "TotalUltraServerCount" not in described and "AvailableSpareInstanceCount" not in described
     rc = described["ReservedCapacitySummaries"][0]
     assert rc["ReservedCapacityArn"] == "arn:aws:sagemaker:us-east-1:000000000000:reserved-capacity/big-run-rc1"
-    assert (rc["Status"], rc["AvailabilityZone"], rc["AvailabilityZoneId"], rc["TotalInstanceCount"]) == ("Scheduled", "us-east-1a", "use1-az1", 4)
+    assert (rc["Status"], rc["AvailabilityZone"], rc["TotalInstanceCount"]) == ("Scheduled", "us-east-1a", 4)
+    if "AvailabilityZoneId" in sm.meta.service_model.shape_for("ReservedCapacitySummary").members:  # new in botocore 1.44
+        assert rc["AvailabilityZoneId"] == "use1-az1"
     reserved = sm.describe_reserved_capacity(ReservedCapacityArn=rc["ReservedCapacityArn"])
     assert (reserved["Status"], reserved["AvailableInstanceCount"], reserved["InUseInstanceCount"]) == ("Scheduled", 4, 0)
     missing = "arn:aws:sagemaker:us-east-1:000000000000:training-plan/nope"
@@ -598,3 +600,20 @@ def test_R229_automatic_recovery_replaces_from_the_same_reserved_capacity(tp, sm
     assert victim not in [n["InstanceId"] for n in after] and statuses(sm, "h") == ["Running", "Running"]
     described = plan(sm, arn)
     assert (described["InUseInstanceCount"], described["UnhealthyInstanceCount"]) == (2, 0)  # never on demand
+
+
+def test_R223_R100_batch_add_launches_from_the_plan_and_refuses_zones_outside_it(tp, sm):
+    arn = buy(sm, tp, "adds", count=4)
+    set_clock(tp, SLOT)
+    two_zones = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": [ZONE_A_SUBNET, ZONE_B_SUBNET]}
+    sm.create_cluster(ClusterName="b", InstanceGroups=[gpu("g", 1, arn=arn)], VpcConfig=two_zones, NodeProvisioningMode="Continuous",
+                      Orchestrator={"Eks": {"ClusterArn": f"{EKS_ARN}-b"}})
+    assert settle(tp)
+    out = sm.batch_add_cluster_nodes(ClusterName="b", NodesToAdd=[
+        {"InstanceGroupName": "g", "IncrementTargetCountBy": 1, "AvailabilityZones": ["us-east-1b"]},
+        {"InstanceGroupName": "g", "IncrementTargetCountBy": 2, "AvailabilityZones": ["us-east-1a"]}])
+    assert [(f["ErrorCode"], f["Message"]) for f in out["Failed"]] == [(
+        "IncompatibleAvailabilityZones", "Availability zone us-east-1b is not in the reserved capacity of training plan adds for instance group g.")]
+    assert len(out["Successful"]) == 2
+    assert settle(tp)
+    assert group_view(sm, "b")["g"] == ("InService", 3, 3, "Active") and plan(sm, arn)["InUseInstanceCount"] == 3

@@ -120,7 +120,18 @@ extension ClusterService {
                 }
                 return replay
             }
-            let plans = try checked(.validationOnly) { try lifecycle.planBatchAdd(input.nodesToAdd) }
+            var plans = try checked(.validationOnly) { try lifecycle.planBatchAdd(input.nodesToAdd) }
+            // R223: a plan-backed group launches only in its plan's zones: other AvailabilityZones are incompatible (R100).
+            for i in plans.indices where plans[i].errorCode == nil {
+                guard let wanted = plans[i].entry.availabilityZones,
+                      let group = lifecycle.cluster.groups.first(where: { $0.name == plans[i].entry.instanceGroupName }),
+                      let key = group.planKey, let plan = try TrainingPlanStore.plan(key, db: db) else { continue }
+                let zones = Set(plan.reservedCapacities.filter { $0.instanceType == group.spec.instanceType?.rawValue }.map(\.zone))
+                if let outside = wanted.first(where: { !zones.contains($0) }) {
+                    plans[i].errorCode = .incompatibleAvailabilityZones
+                    plans[i].message = "Availability zone \(outside) is not in the reserved capacity of training plan \(plan.name) for instance group \(group.name)."
+                }
+            }
             var after = lifecycle.targetCounts
             for plan in plans where plan.errorCode == nil {
                 if let group = lifecycle.cluster.groups.first(where: { $0.name == plan.entry.instanceGroupName }) {

@@ -335,9 +335,9 @@ extension ClusterService {
             if used + request.units > limit {
                 throw AWSError.resourceLimitExceeded(Quotas.Violation(quota: quota, limit: limit, usage: used, delta: request.units).message)
             }
+            // R207: matching published offerings first, never cut; generated ones fill up to `offeringsPerSearch`.
             var offerings = try TrainingPlanStore.offerings(.published, in: partition, db: db)
                 .filter { $0.isCurrent(at: now) && TrainingPlanSearch.matches($0, request) }
-            offerings = Array(offerings.prefix(settings.offeringsPerSearch))
             offerings += TrainingPlanSearch.generate(request, now: now, region: partition.region, account: partition.account, pools: pools,
                                                      settings: settings, limit: settings.offeringsPerSearch - offerings.count, seed: generatorSeed,
                                                      taken: try TrainingPlanStore.takenIDs(in: partition, db: db))
