@@ -2,6 +2,8 @@
 # Checks, without Docker, that docker/Dockerfile's runtime stage installs every shared library the binary needs:
 # builds the release binary exactly as the build stage does, lists its libraries with ldd, finds the Debian package of
 # each (dpkg -S) and requires it to be in the runtime stage's RUNTIME_PACKAGES or in the base image.
+# With an argument, checks that binary instead of building one (scripts/test.sh builds its release binary with the
+# build stage's own command line, so one build serves both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +14,14 @@ RUNTIME_PACKAGES=$(sed -n 's/^ARG RUNTIME_PACKAGES="\(.*\)"$/\1/p' docker/Docker
 BUILD_LINE=$(grep -o 'swift build -c release --static-swift-stdlib[^&]*--product hyperpod-local' docker/Dockerfile)
 [ -n "$BUILD_LINE" ] || { echo "check-runtime-deps: no static build line in docker/Dockerfile" >&2; exit 1; }
 
-echo "== $BUILD_LINE (scratch path .build-static)"
-$BUILD_LINE --scratch-path .build-static
-BINARY=.build-static/release/hyperpod-local
+if [ $# -ge 1 ]; then
+  BINARY=$1
+  echo "== checking $BINARY (built with: $BUILD_LINE)"
+else
+  echo "== $BUILD_LINE (scratch path .build-static)"
+  $BUILD_LINE --scratch-path .build-static
+  BINARY=.build-static/release/hyperpod-local
+fi
 
 status=0
 while read -r library path; do

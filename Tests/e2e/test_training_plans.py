@@ -617,3 +617,22 @@ def test_R223_R100_batch_add_launches_from_the_plan_and_refuses_zones_outside_it
     assert len(out["Successful"]) == 2
     assert settle(tp)
     assert group_view(sm, "b")["g"] == ("InService", 3, 3, "Active") and plan(sm, arn)["InUseInstanceCount"] == 3
+
+
+def test_R219_R226_an_extension_paid_after_the_drain_relaunches_the_waiting_slots_at_once(tp, sm):
+    admin(tp, "/_hyperpod/timing", {"T_payment": 2700}, method="PUT")  # 45 min: bought 1 h before the end, paid after the drain
+    offering = search(sm, count=2)[0]
+    arn = sm.create_training_plan(TrainingPlanName="slow", TrainingPlanOfferingId=offering["TrainingPlanOfferingId"])["TrainingPlanArn"]
+    set_clock(tp, SLOT)
+    sm.create_cluster(ClusterName="d", InstanceGroups=[gpu("g", 2, arn=arn)])
+    advance(tp, 5)
+    assert group_view(sm, "d")["g"] == ("InService", 2, 2, "Active")
+    set_clock(tp, SLOT + DAY - 3600)
+    offer = sm.search_training_plan_offerings(TrainingPlanArn=arn, DurationHours=24)["TrainingPlanExtensionOfferings"][0]
+    sm.extend_training_plan(TrainingPlanExtensionOfferingId=offer["TrainingPlanExtensionOfferingId"])
+    set_clock(tp, SLOT + DAY - 1800 + 5)  # the drain has run: the nodes are gone, the slots wait
+    assert group_view(sm, "d")["g"] == ("InService", 0, 2, "Active")
+    set_clock(tp, SLOT + DAY - 900)  # the payment completes: the RC runs a day longer, the slots launch at once
+    advance(tp, 5)
+    assert group_view(sm, "d")["g"] == ("InService", 2, 2, "Active")
+    assert epoch(plan(sm, arn)["EndTime"]) == SLOT + 2 * DAY

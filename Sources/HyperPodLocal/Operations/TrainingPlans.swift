@@ -326,15 +326,7 @@ extension ClusterService {
                 })
             }
             let request = try searchRequest(input)
-            // R205: the training-plan quota of the type.
-            let limits = try quotaLimits(in: partition, db: db)
-            let quota = Quotas.Quota.trainingPlanInstances(request.instanceType)
-            let limit = limits[quota.name] ?? quota.defaultLimit
-            let used = try TrainingPlanStore.plans(in: partition, db: db).filter { [.pending, .scheduled, .active].contains($0.status(at: now)) }
-                .flatMap(\.reservedCapacities).filter { $0.instanceType == request.instanceType }.reduce(0) { $0 + $1.totalInstanceCount }
-            if used + request.units > limit {
-                throw AWSError.resourceLimitExceeded(Quotas.Violation(quota: quota, limit: limit, usage: used, delta: request.units).message)
-            }
+            try checkTrainingPlanQuota([(request.instanceType, request.units)], in: partition, at: now, db: db)  // R205
             // R207: matching published offerings first, never cut; generated ones fill up to `offeringsPerSearch`.
             var offerings = try TrainingPlanStore.offerings(.published, in: partition, db: db)
                 .filter { $0.isCurrent(at: now) && TrainingPlanSearch.matches($0, request) }
@@ -343,6 +335,25 @@ extension ClusterService {
                                                      taken: try TrainingPlanStore.takenIDs(in: partition, db: db))
             for offering in offerings where offering.kind == .generated { try TrainingPlanStore.record(offering, in: partition, db: db) }
             return SearchTrainingPlanOfferingsResponse(trainingPlanOfferings: offerings.map { Self.offeringShape($0, request: request) })
+        }
+    }
+
+    /// R205, R209: the quota `<type> for training plan usage` of each type `requested` adds instances of (usage = units
+    /// of the type in the partition's `Pending`, `Scheduled` and `Active` plans).
+    /// - Throws: `ResourceLimitExceeded` in R84's words, for the first type (in name order) it would exceed.
+    func checkTrainingPlanQuota(_ requested: [(type: String, instances: Int)], in partition: ClusterStore.Partition, at now: VirtualTime,
+                                db: StoreTransaction) throws {
+        let limits = try quotaLimits(in: partition, db: db)
+        let held = try TrainingPlanStore.plans(in: partition, db: db).filter { [.pending, .scheduled, .active].contains($0.status(at: now)) }
+            .flatMap(\.reservedCapacities)
+        for type in Set(requested.map(\.type)).sorted() {
+            let quota = Quotas.Quota.trainingPlanInstances(type)
+            let limit = limits[quota.name] ?? quota.defaultLimit
+            let used = held.filter { $0.instanceType == type }.reduce(0) { $0 + $1.totalInstanceCount }
+            let delta = requested.filter { $0.type == type }.reduce(0) { $0 + $1.instances }
+            if used + delta > limit {
+                throw AWSError.resourceLimitExceeded(Quotas.Violation(quota: quota, limit: limit, usage: used, delta: delta).message)
+            }
         }
     }
 
@@ -426,18 +437,7 @@ extension ClusterService {
             if try TrainingPlanStore.plan(arn, db: db) != nil {
                 throw AWSError.resourceInUse("Training plan \(input.trainingPlanName) already exists.")
             }
-            let limits = try quotaLimits(in: partition, db: db)
-            let plans = try TrainingPlanStore.plans(in: partition, db: db)
-            for type in Set(offering.reservedCapacities.map(\.instanceType)).sorted() {
-                let quota = Quotas.Quota.trainingPlanInstances(type)
-                let limit = limits[quota.name] ?? quota.defaultLimit
-                let used = plans.filter { [.pending, .scheduled, .active].contains($0.status(at: now)) }.flatMap(\.reservedCapacities)
-                    .filter { $0.instanceType == type }.reduce(0) { $0 + $1.totalInstanceCount }
-                let delta = offering.reservedCapacities.filter { $0.instanceType == type }.reduce(0) { $0 + $1.instanceCount }
-                if used + delta > limit {
-                    throw AWSError.resourceLimitExceeded(Quotas.Violation(quota: quota, limit: limit, usage: used, delta: delta).message)
-                }
-            }
+            try checkTrainingPlanQuota(offering.reservedCapacities.map { ($0.instanceType, $0.instanceCount) }, in: partition, at: now, db: db)
             let tags = input.tags ?? []
             if tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) { throw AWSError.validation("Tag keys starting with 'aws:' are reserved.") }
             if Set(tags.map(\.key)).count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
