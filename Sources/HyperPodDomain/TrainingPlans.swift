@@ -357,7 +357,7 @@ public struct ReservablePools: Sendable, Equatable {
                 out.append(Booking(instanceType: rc.instanceType, zone: rc.zone, start: rc.startTime, end: rc.purchasedEndTime,
                                    units: rc.totalInstanceCount, plan: key))
             }
-            for e in plan.extensions where e.payment != .failed {
+            for e in plan.extensions where e.payment != .failed && plan.reservedCapacities.indices.contains(e.reservedCapacityIndex) {
                 let rc = plan.reservedCapacities[e.reservedCapacityIndex]
                 out.append(Booking(instanceType: rc.instanceType, zone: e.zone, start: e.startDate, end: e.endDate, units: e.instances, plan: key))
             }
@@ -427,12 +427,17 @@ public enum TrainingPlanMath {
         return "\(cents / 100)." + (f < 10 ? "0" : "") + "\(f)"
     }
 
-    /// `UpfrontFee` of R206: hourly rate × instances × window hours, summed over the RCs.
+    /// `UpfrontFee` of R206: hourly rate × instances × window hours, summed over the RCs. Saturates at `Int64.max`
+    /// cents rather than overflowing (admin-set rates and windows have no upper bound in the model).
     public static func fee(of rcs: [ReservedCapacityOfferingRecord], settings: TrainingPlanSettings) -> String {
         var total: Int64 = 0
         for rc in rcs {
             let rate = cents(settings.rate(of: rc.instanceType)) ?? 1000
-            total += (rate * Int64(rc.instanceCount) * minutes(rc.startTime, rc.endTime) + 30) / 60
+            let (perMinute, o1) = rate.multipliedReportingOverflow(by: Int64(rc.instanceCount))
+            let (sum, o2) = perMinute.multipliedReportingOverflow(by: minutes(rc.startTime, rc.endTime))
+            let (added, o3) = total.addingReportingOverflow(sum / 60 + (sum % 60 >= 30 ? 1 : 0))
+            guard !o1, !o2, !o3 else { return format(cents: .max) }
+            total = added
         }
         return format(cents: total)
     }

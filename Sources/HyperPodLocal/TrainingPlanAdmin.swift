@@ -6,6 +6,12 @@ import SageMakerShapes
 
 /// The admin routes of training plans (spec RA12–RA14).
 extension ClusterService {
+    /// The largest pool size or published instance count the admin API takes (a bound, so no count overflows).
+    static let maximumUnits = 100_000
+    /// The longest published window, in seconds (5 years).
+    static let maximumWindowSeconds = 5.0 * 365 * 86_400
+
+    /// RA12–RA14 (see `AdminBackend.trainingPlanRoute`).
     public func trainingPlanRoute(method: String, route: String, body: JSONObject, account: String?, region: String?) throws(AdminError)
         -> (created: Bool, body: JSONObject) {
         // RA12's body is a map of instance types: its partition comes from the query only (C-§14a); RA13 and RA14 also
@@ -88,13 +94,15 @@ extension ClusterService {
                 throw .badBody("\(type) is not a ReservedCapacityInstanceType")
             }
             if let n = value.intValue {
-                guard n >= 0 else { throw .badBody("Pool sizes must be integers ≥ 0") }
+                guard (0...Self.maximumUnits).contains(n) else { throw .badBody("Pool sizes must be integers from 0 to \(Self.maximumUnits)") }
                 pools[type] = ["*": n]
             } else if let zones = value.objectValue {
                 var sizes: [String: Int] = [:]
                 for (zone, size) in zones.members {
                     guard Placement.zones(of: region).contains(zone) else { throw .badBody("\(zone) is not a zone of \(region)") }
-                    guard let n = size.intValue, n >= 0 else { throw .badBody("Pool sizes must be integers ≥ 0") }
+                    guard let n = size.intValue, (0...Self.maximumUnits).contains(n) else {
+                        throw .badBody("Pool sizes must be integers from 0 to \(Self.maximumUnits)")
+                    }
                     sizes[zone] = n
                 }
                 pools[type] = sizes
@@ -157,10 +165,14 @@ extension ClusterService {
                 throw .badBody("zone must be a zone of \(partition.region)")
             }
             guard let start = e["startTime"]?.numberValue, let end = e["endTime"]?.numberValue, start.isFinite, end.isFinite, end > start,
-                  start >= 0 else { throw .badBody("startTime and endTime are epoch seconds, endTime after startTime") }
+                  start >= 0, end - start <= maximumWindowSeconds else {
+                throw .badBody("startTime and endTime are epoch seconds, endTime after startTime, at most 5 years apart")
+            }
             if let ultra = e["ultraServerType"]?.stringValue {
                 guard let catalog = TrainingPlanMath.ultraServers[ultra] else { throw .badBody("ultraServerType \(ultra) is not supported") }
-                guard let count = e["ultraServerCount"]?.intValue, count > 0 else { throw .badBody("ultraServerCount must be an integer > 0") }
+                guard let count = e["ultraServerCount"]?.intValue, count > 0, count * catalog.instances <= maximumUnits else {
+                    throw .badBody("ultraServerCount must be an integer > 0, at most \(maximumUnits / catalog.instances)")
+                }
                 rcs.append(ReservedCapacityOfferingRecord(
                     type: .ultraServer, ultraServerType: ultra, ultraServerCount: count, instanceType: catalog.instanceType,
                     instanceCount: catalog.instances * count, zone: zone, startTime: VirtualTime(epochSeconds: start), endTime: VirtualTime(epochSeconds: end)))
@@ -168,7 +180,9 @@ extension ClusterService {
                 guard let type = e["instanceType"]?.stringValue, ReservedCapacityInstanceType(rawValue: type) != nil else {
                     throw .badBody("instanceType must be a ReservedCapacityInstanceType (or give ultraServerType)")
                 }
-                guard let count = e["instanceCount"]?.intValue, count > 0 else { throw .badBody("instanceCount must be an integer > 0") }
+                guard let count = e["instanceCount"]?.intValue, (1...maximumUnits).contains(count) else {
+                    throw .badBody("instanceCount must be an integer from 1 to \(maximumUnits)")
+                }
                 rcs.append(ReservedCapacityOfferingRecord(
                     type: .instance, instanceType: type, instanceCount: count, zone: zone, startTime: VirtualTime(epochSeconds: start),
                     endTime: VirtualTime(epochSeconds: end)))

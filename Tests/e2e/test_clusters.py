@@ -458,8 +458,12 @@ def test_R92_R228_training_plan_filter_and_summary(manual, sm):
     sm.create_cluster(ClusterName="unplanned", InstanceGroups=[group()])
     listed = sm.list_clusters(TrainingPlanArn=plan)["ClusterSummaries"]
     assert [(s["ClusterName"], s["TrainingPlanArns"]) for s in listed] == [("planned", [plan])]  # distinct ARNs (R228)
+    # A cluster without plans lists `"TrainingPlanArns": []`, as a real AWS answer does (Tests/Fixtures/
+    # runai_list-clusters-fragment-RESPONSE.json), not an absent member.
     everything = {s["ClusterName"]: s for s in sm.list_clusters()["ClusterSummaries"]}
-    assert "TrainingPlanArns" not in everything["unplanned"]
+    assert everything["unplanned"]["TrainingPlanArns"] == []
+    with open(os.path.join(ROOT, "Tests", "Fixtures", "runai_list-clusters-fragment-RESPONSE.json")) as f:
+        assert json.load(f)["ClusterSummaries"][0]["TrainingPlanArns"] == []
 
 
 def test_huge_or_forged_inputs_are_refused_never_a_crash(manual, sm):

@@ -42,7 +42,7 @@ extension ClusterService {
                 })
                 summaries.append(ClusterSummary(
                     clusterArn: row.arn, clusterName: row.name, creationTime: row.createdAt.epochSeconds,
-                    clusterStatus: status, trainingPlanArns: plans.isEmpty ? nil : plans, imageVersionStatus: worst
+                    clusterStatus: status, trainingPlanArns: plans, imageVersionStatus: worst
                 ))
             }
             return ListClustersResponse(nextToken: next, clusterSummaries: summaries)

@@ -153,7 +153,8 @@ extension ClusterService {
                            at(rc.endTime, .windowEnd(rc: i))]
             }
         case .extensionPayment(let index):
-            guard plan.extensions.indices.contains(index), plan.extensions[index].payment == .pending else { return [] }
+            guard plan.extensions.indices.contains(index), plan.extensions[index].payment == .pending,
+                  plan.reservedCapacities.indices.contains(plan.extensions[index].reservedCapacityIndex) else { return [] }
             if try consumePaymentFault("extension-payment-failure", plan: plan, db: db) {
                 plan.extensions[index].payment = .failed  // R219: units released, plan unchanged
                 try TrainingPlanStore.save(plan, db: db)
