@@ -160,12 +160,9 @@ extension ClusterLifecycle {
     /// One group's waiting slots try for an instance (plan or on-demand, by the group's current source).
     mutating func relaunchWaiting(_ g: Int, context: inout LifecycleContext) -> [LifecycleEffect] {
         let name = cluster.groups[g].name
-        let waiting = waitingSlots(of: name)
-        guard !waiting.isEmpty else {
-            cluster.groups[g].awaitingPlanWindow = false
-            return []
-        }
-        for (ordinal, i) in waiting.enumerated() { _ = acquireInstance(i, group: g, ordinal: ordinal, context: &context) }
+        // Slots that just got an instance (a drain's replacements, launched from another window or on demand) launch
+        // too: the batch starts whether or not anything was waiting.
+        for (ordinal, i) in waitingSlots(of: name).enumerated() { _ = acquireInstance(i, group: g, ordinal: ordinal, context: &context) }
         var effects = launchNextBatch(name, timing: context.timing)
         if waitingSlots(of: name).isEmpty {
             cluster.groups[g].awaitingPlanWindow = false

@@ -306,7 +306,8 @@ public struct TrainingPlanSettings: Sendable, Equatable {
     /// Parses `HH:MM` (00:00–23:59) into minutes; nil otherwise.
     public static func parseSlot(_ text: String) -> Int? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, (parts[0] + parts[1]).utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              let h = Int(parts[0]), let m = Int(parts[1]),
               (0...23).contains(h), (0...59).contains(m) else { return nil }
         return h * 60 + m
     }
@@ -411,11 +412,11 @@ public enum TrainingPlanMath {
     /// two fraction digits.
     public static func cents(_ text: String) -> Int64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy(\.isASCII), parts[0].count <= 12,
-              let whole = Int64(parts[0]), whole >= 0 else { return nil }
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) }), parts[0].count <= 12,
+              let whole = Int64(parts[0]) else { return nil }
         var fraction: Int64 = 0
         if parts.count == 2 {
-            guard (1...2).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let f = Int64(parts[1]) else { return nil }
+            guard (1...2).contains(parts[1].count), parts[1].utf8.allSatisfy({ (0x30...0x39).contains($0) }), let f = Int64(parts[1]) else { return nil }
             fraction = parts[1].count == 1 ? f * 10 : f
         }
         return whole * 100 + fraction

@@ -256,10 +256,21 @@ extension ClusterService: AdminBackend {
                 let usage = ClusterStore.quotaUsage(of: perCluster)
                 let largest = perCluster.map { $0.values.reduce(0, +) }.max() ?? 0
                 var quotas: [(Quotas.Quota, Int)] = []
-                let types = Set(usage.instancesByType.keys).union(limits.keys.compactMap { name in
+                // Plan-backed instances count under `reserved:<type>` (R223): no per-type quota, so not listed.
+                let types = Set(usage.instancesByType.keys.filter { !$0.hasPrefix(Quotas.reservedPrefix) }).union(limits.keys.compactMap { name in
                     name.hasSuffix(" for cluster usage") ? String(name.dropLast(" for cluster usage".count)) : nil
                 })
                 for type in types.sorted() { quotas.append((.instancesOfType(type), usage.instancesByType[type] ?? 0)) }
+                // R205, RA15: `<type> for training plan usage`, for each type with a plan or a set value.
+                let now = clock.now()
+                var planUsage: [String: Int] = [:]
+                for plan in try TrainingPlanStore.plans(in: partition, db: db) where [.pending, .scheduled, .active].contains(plan.status(at: now)) {
+                    for rc in plan.reservedCapacities { planUsage[rc.instanceType, default: 0] += rc.totalInstanceCount }
+                }
+                let planTypes = Set(planUsage.keys).union(limits.keys.compactMap { name in
+                    name.hasSuffix(" for training plan usage") ? String(name.dropLast(" for training plan usage".count)) : nil
+                })
+                for type in planTypes.sorted() { quotas.append((.trainingPlanInstances(type), planUsage[type] ?? 0)) }
                 quotas += [(.instancesPerCluster, largest), (.totalInstances, usage.totalInstances), (.clusters, usage.clusters), (.ebsVolumeSize, 0)]
                 let list: [JSONValue] = quotas.map { quota, used in
                     .object(["name": .string(quota.name), "value": .integer(Int64(limits[quota.name] ?? quota.defaultLimit)),

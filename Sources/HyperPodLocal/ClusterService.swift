@@ -394,7 +394,9 @@ public final class ClusterService: @unchecked Sendable {
 
     /// What a transition of `cluster` at `now` works with: the free capacity of its partition and an allocator over
     /// the partition's used addresses (read per block, on demand) and the shared generator.
-    func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction) throws -> LifecycleContext {
+    /// `planKeys`: plans (lower-cased ARNs) a change may launch from besides those the cluster's groups name now (an
+    /// UpdateCluster that sets a plan, R222).
+    func makeContext(for cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction, planKeys: Set<String> = []) throws -> LifecycleContext {
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
         // The addresses in use are read per /20 block when a launch first needs one (R35), not for every transition.
         let failure = FailureBox()
@@ -413,7 +415,7 @@ public final class ClusterService: @unchecked Sendable {
         var context = LifecycleContext(now: now, timing: timing, capacity: try capacityPools(in: partition, db: db),
                                        allocator: allocator, alarmsInAlarm: faults.alarmsInAlarm())
         context.images = try imageCatalogue(in: partition, db: db)
-        context.plans = try planCapacity(for: cluster, at: now, db: db)  // R223
+        context.plans = try planCapacity(for: cluster, at: now, db: db, also: planKeys)  // R223
         for fault in faults.all {
             switch fault.kind {
             case "launch-failure":
@@ -572,8 +574,14 @@ public final class ClusterService: @unchecked Sendable {
     /// time moves and set aside after `TransitionScheduler.maxAttempts` attempts; it is reported, not thrown.
     public func settleTimers(maxSeconds: Double) throws -> SettleReport {
         dispatchPrecondition(condition: .onQueue(queue))
-        let limit = clock.now().adding(seconds: maxSeconds)
+        var limit = clock.now().adding(seconds: maxSeconds)
         processDue()
+        // R231: a settle never runs the clock to a training plan's window start, drain or end: it stops 1 ms short of
+        // the next one (a test moves the clock there itself).
+        if let boundary = try database.read({ try TransitionStore.nextDue(withEventPrefixes: PlanEvent.notTransitional, db: $0) }),
+           boundary > clock.now() {
+            limit = min(limit, boundary.adding(seconds: -0.001))
+        }
         while let due = try nextTransitionalInstant(), due <= limit {
             if due > clock.now() {
                 try clock.set(to: due)

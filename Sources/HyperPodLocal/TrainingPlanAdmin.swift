@@ -122,6 +122,11 @@ extension ClusterService {
                 "slotTimeUtc": .string(s.slotTimeUtc), "horizonDays": .integer(Int64(s.horizonDays))]
     }
 
+    /// Three ASCII capital letters (`USD`).
+    static func isCurrencyCode(_ code: String) -> Bool {
+        code.utf8.count == 3 && code.utf8.allSatisfy { (0x41...0x5A).contains($0) }
+    }
+
     /// RA14: one setting's value.
     static func checkSetting(_ key: String, _ value: JSONValue) throws(AdminError) {
         switch key {
@@ -134,9 +139,7 @@ extension ClusterService {
                 guard let text = rate.stringValue, TrainingPlanMath.cents(text) != nil else { throw .badBody("The rate of \(type) must be a decimal string") }
             }
         case "currencyCode":
-            guard let code = value.stringValue, code.count == 3, code.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-                throw .badBody("currencyCode must be three capital letters")
-            }
+            guard let code = value.stringValue, isCurrencyCode(code) else { throw .badBody("currencyCode must be three capital letters") }
         case "offeringsPerSearch":
             guard let n = value.intValue, (0...100).contains(n) else { throw .badBody("offeringsPerSearch must be an integer from 0 to 100") }
         case "slotTimeUtc":
@@ -151,8 +154,8 @@ extension ClusterService {
     /// RA13's body as an offering.
     static func decodePublished(_ body: JSONObject, partition: ClusterStore.Partition, settings: TrainingPlanSettings, nonce: String,
                                 seed: UInt64?) throws(AdminError) -> TrainingPlanOfferingRecord {
-        guard let targets = body["targetResources"]?.arrayValue?.compactMap(\.stringValue), !targets.isEmpty,
-              targets.allSatisfy({ SageMakerResourceName(rawValue: $0) != nil }) else {
+        guard let values = body["targetResources"]?.arrayValue, !values.isEmpty, values.allSatisfy({ $0.stringValue != nil }),
+              case let targets = values.compactMap(\.stringValue), targets.allSatisfy({ SageMakerResourceName(rawValue: $0) != nil }) else {
             throw .badBody("targetResources must be a non-empty list of training-job, hyperpod-cluster, endpoint, studio-apps")
         }
         guard let entries = body["reservedCapacities"]?.arrayValue, (1...5).contains(entries.count) else {
@@ -164,13 +167,17 @@ extension ClusterService {
             guard let zone = e["zone"]?.stringValue, Placement.zones(of: partition.region).contains(zone) else {
                 throw .badBody("zone must be a zone of \(partition.region)")
             }
-            guard let start = e["startTime"]?.numberValue, let end = e["endTime"]?.numberValue, start.isFinite, end.isFinite, end > start,
-                  start >= 0, end - start <= maximumWindowSeconds else {
-                throw .badBody("startTime and endTime are epoch seconds, endTime after startTime, at most 5 years apart")
+            guard let start = e["startTime"]?.numberValue, let end = e["endTime"]?.numberValue, start.isFinite, end.isFinite, start >= 0,
+                  end < VirtualTime.max.epochSeconds, VirtualTime(epochSeconds: end) > VirtualTime(epochSeconds: start),
+                  end - start <= maximumWindowSeconds else {
+                throw .badBody("startTime and endTime are epoch seconds before 9999-12-31, endTime at least 1 ms after startTime, at most 5 years apart")
+            }
+            if e["ultraServerType"] != nil && (e["instanceType"] != nil || e["instanceCount"] != nil) {
+                throw .badBody("Give instanceType and instanceCount, or ultraServerType and ultraServerCount, not both")
             }
             if let ultra = e["ultraServerType"]?.stringValue {
                 guard let catalog = TrainingPlanMath.ultraServers[ultra] else { throw .badBody("ultraServerType \(ultra) is not supported") }
-                guard let count = e["ultraServerCount"]?.intValue, count > 0, count * catalog.instances <= maximumUnits else {
+                guard let count = e["ultraServerCount"]?.intValue, count > 0, count <= maximumUnits / catalog.instances else {
                     throw .badBody("ultraServerCount must be an integer > 0, at most \(maximumUnits / catalog.instances)")
                 }
                 rcs.append(ReservedCapacityOfferingRecord(
@@ -195,7 +202,7 @@ extension ClusterService {
         }
         var currency = settings.currencyCode
         if let given = body["currencyCode"] {
-            guard let code = given.stringValue, code.count == 3 else { throw .badBody("currencyCode must be three capital letters") }
+            guard let code = given.stringValue, Self.isCurrencyCode(code) else { throw .badBody("currencyCode must be three capital letters") }
             currency = code
         }
         let id = TrainingPlanMath.offeringID(prefix: "tpo-", account: partition.account, region: partition.region, targets: targets, rcs: rcs,

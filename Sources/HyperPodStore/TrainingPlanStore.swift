@@ -110,9 +110,9 @@ public enum TrainingPlanStore {
                                      encodeOffering(offering)])
     }
 
-    /// Marks an offering bought (C-R207).
-    public static func markTaken(_ id: String, db transaction: StoreTransaction) throws {
-        try transaction.database.cachedStatement(sql: "UPDATE training_plan_offerings SET taken = 1 WHERE id = ?").execute(arguments: [id])
+    /// Marks an offering bought (C-R207), or free again when its payment failed.
+    public static func markTaken(_ id: String, _ taken: Bool = true, db transaction: StoreTransaction) throws {
+        try transaction.database.cachedStatement(sql: "UPDATE training_plan_offerings SET taken = ? WHERE id = ?").execute(arguments: [taken, id])
     }
 
     /// Removes a partition's unused published offerings (RA13 `DELETE`); returns how many.

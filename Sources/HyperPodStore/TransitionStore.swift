@@ -118,6 +118,17 @@ public enum TransitionStore {
                                   arguments: StatementArguments(arguments)).map(VirtualTime.init(milliseconds:))
     }
 
+    /// The earliest firing time of transitions whose event text starts with one of `prefixes`, nil when none is
+    /// pending (R231: the plan windows a settle stops short of).
+    public static func nextDue(withEventPrefixes prefixes: [String], db: StoreTransaction) throws -> VirtualTime? {
+        guard !prefixes.isEmpty else { return nil }
+        let clause = prefixes.map { _ in "substr(event, 1, ?) = ?" }.joined(separator: " OR ")
+        var arguments: [any DatabaseValueConvertible] = []
+        for prefix in prefixes { arguments += [prefix.utf8.count, prefix] }
+        return try Int64.fetchOne(db.database, sql: "SELECT MIN(fire_at_ms) FROM scheduled_transitions WHERE " + clause,
+                                  arguments: StatementArguments(arguments)).map(VirtualTime.init(milliseconds:))
+    }
+
     /// Every pending transition in firing order, the set-aside ones last.
     public static func pending(db: StoreTransaction) throws -> [ScheduledTransition] {
         try Row.fetchAll(db.database.cachedStatement(sql: "SELECT * FROM scheduled_transitions ORDER BY fire_at_ms IS NULL, fire_at_ms, id"))

@@ -636,3 +636,95 @@ def test_R219_R226_an_extension_paid_after_the_drain_relaunches_the_waiting_slot
     advance(tp, 5)
     assert group_view(sm, "d")["g"] == ("InService", 2, 2, "Active")
     assert epoch(plan(sm, arn)["EndTime"]) == SLOT + 2 * DAY
+
+
+def publish(server, windows, targets=("hyperpod-cluster",)):
+    """RA13: an offering with these (count, start, end) windows of P5 in zone a."""
+    return admin(server, "/_hyperpod/training-plan-offerings", {"targetResources": list(targets), "reservedCapacities": [
+        {"instanceType": P5, "instanceCount": n, "zone": "us-east-1a", "startTime": start, "endTime": end} for n, start, end in windows]})[
+        "trainingPlanOfferingId"]
+
+
+def test_R226_drained_slots_relaunch_from_a_later_overlapping_window_and_run(tp, sm):
+    offering = publish(tp, [(2, SLOT, SLOT + DAY), (2, SLOT + 3600, SLOT + 3 * DAY)])
+    arn = sm.create_training_plan(TrainingPlanName="overlap", TrainingPlanOfferingId=offering)["TrainingPlanArn"]
+    advance(tp, 1)
+    set_clock(tp, SLOT)
+    eks(sm, "o", gpu("g", 2, arn=arn))
+    advance(tp, 5)
+    assert group_view(sm, "o")["g"] == ("InService", 2, 2, "Active")
+    set_clock(tp, SLOT + DAY - 1800)  # the first RC drains; the second is open: the slots relaunch from it
+    advance(tp, 5)
+    assert group_view(sm, "o")["g"] == ("InService", 2, 2, "Active")
+    assert statuses(sm, "o") == ["Running", "Running"]
+    rcs = plan(sm, arn)["ReservedCapacitySummaries"]
+    assert [sm.describe_reserved_capacity(ReservedCapacityArn=rc["ReservedCapacityArn"])["InUseInstanceCount"] for rc in rcs] == [0, 2]
+
+
+def test_R222_R223_an_update_that_sets_a_plan_and_scales_up_launches_from_it_at_once(tp, sm):
+    first = buy(sm, tp, "first", count=4)
+    second = sm.create_training_plan(TrainingPlanName="second", TrainingPlanOfferingId=publish(tp, [(4, SLOT, SLOT + 2 * DAY)]))["TrainingPlanArn"]
+    advance(tp, 1)
+    set_clock(tp, SLOT)
+    eks(sm, "u", gpu("g", 3, arn=first), group("cpu", 1))
+    assert settle(tp)
+    sm.update_cluster(ClusterName="u", InstanceGroups=[gpu("g", 4, arn=second), group("cpu", 1), gpu("h", 2, arn=second)])
+    advance(tp, 5)
+    assert group_view(sm, "u")["g"][1:3] == (4, 4) and group_view(sm, "u")["h"][1:3] == (2, 2)
+    assert (plan(sm, first)["InUseInstanceCount"], plan(sm, second)["InUseInstanceCount"]) == (3, 3)  # old nodes keep their source
+
+
+def test_R231_settle_stops_short_of_a_drain_while_a_group_waits_for_units(tp, sm):
+    arn = buy(sm, tp, "short", count=4)
+    set_clock(tp, SLOT)
+    eks(sm, "k1", gpu("g", 4, arn=arn))
+    eks(sm, "k2", gpu("g", 1, arn=arn))
+    answer = admin(tp, "/_hyperpod/settle", {})
+    assert answer["settled"] is False  # k2 still waits for a unit…
+    assert answer["now"] < SLOT + DAY - 1800  # …and the clock stopped before the drain
+    assert group_view(sm, "k1")["g"][1] == 4
+
+
+def test_R219_an_extension_paid_after_the_plan_expired_fails_and_a_failed_one_can_be_bought_again(tp, sm):
+    admin(tp, "/_hyperpod/timing", {"T_payment": 7200}, method="PUT")
+    arn = buy(sm, tp, "gone", paid=False)
+    advance(tp, 7200)
+    set_clock(tp, SLOT + DAY - 3600)
+    offer = sm.search_training_plan_offerings(TrainingPlanArn=arn, DurationHours=24)["TrainingPlanExtensionOfferings"][0]
+    sm.extend_training_plan(TrainingPlanExtensionOfferingId=offer["TrainingPlanExtensionOfferingId"])
+    set_clock(tp, SLOT + DAY + 3600)  # the payment falls due after the end: P7 is final
+    assert plan(sm, arn)["Status"] == "Expired"
+    assert [(h["Status"], h["PaymentStatus"]) for h in sm.describe_training_plan_extension_history(TrainingPlanArn=arn)["TrainingPlanExtensions"]] == [
+        ("Failed", "Failed")]
+    admin(tp, "/_hyperpod/timing", {"T_payment": 1}, method="PUT")
+    again = buy(sm, tp, "again")
+    set_clock(tp, SLOT + 2 * DAY - 7200)
+    admin(tp, "/_hyperpod/faults", {"kind": "extension-payment-failure", "trainingPlanName": "again"})
+    offer = sm.search_training_plan_offerings(TrainingPlanArn=again, DurationHours=24)["TrainingPlanExtensionOfferings"][0]
+    sm.extend_training_plan(TrainingPlanExtensionOfferingId=offer["TrainingPlanExtensionOfferingId"])
+    advance(tp, 1)
+    retry = sm.search_training_plan_offerings(TrainingPlanArn=again, DurationHours=24)["TrainingPlanExtensionOfferings"]
+    assert [o["TrainingPlanExtensionOfferingId"] for o in retry] == [offer["TrainingPlanExtensionOfferingId"]]  # unpaid: offered again
+    sm.extend_training_plan(TrainingPlanExtensionOfferingId=offer["TrainingPlanExtensionOfferingId"])
+    advance(tp, 1)
+    assert epoch(plan(sm, again)["EndTime"]) == SLOT + 4 * DAY  # its window: the day after "gone" ended, plus a day
+
+
+def test_R11_R214_RA13_last_pages_omit_next_token_and_bad_publications_are_400(tp, sm):
+    buy(sm, tp, "only")
+    assert "NextToken" not in sm.list_training_plans()
+    import urllib.error
+    for bad in ({"ultraServerType": "ml.u-p6e-gb200x72", "ultraServerCount": 4611686018427387904},
+                {"instanceType": P5, "instanceCount": 4, "startTime": T0 + 100.0001, "endTime": T0 + 100.0002},
+                {"instanceType": P5, "instanceCount": 4, "startTime": 1e14, "endTime": 1e14 + 10},
+                {"instanceType": P5, "instanceCount": 4, "ultraServerType": "ml.u-p6e-gb200x36", "ultraServerCount": 1}):
+        entry = {"zone": "us-east-1a", "startTime": T0, "endTime": T0 + 3600}
+        entry.update(bad)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            admin(tp, "/_hyperpod/training-plan-offerings", {"targetResources": ["hyperpod-cluster"], "reservedCapacities": [entry]})
+        assert refused.value.code == 400
+    for setting in ({"defaultHourlyRate": "+5"}, {"slotTimeUtc": "+1:30"}, {"currencyCode": "€€€"}):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            admin(tp, "/_hyperpod/training-plan-settings", setting, method="PUT")
+        assert refused.value.code == 400
+    assert admin(tp, "/_hyperpod/health")["status"] == "running"

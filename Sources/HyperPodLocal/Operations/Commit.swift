@@ -75,13 +75,14 @@ extension ClusterService {
     /// - Returns: the change's result and the timers to schedule (the caller schedules them, or hands them to the
     ///   scheduler that fired this transition).
     /// - Throws: the AWS error of a rejection; store errors.
+    ///   - planKeys: plans the change may launch from that the cluster's groups do not name yet (R222).
     func transition<R>(
         _ lifecycle: inout ClusterLifecycle, at now: VirtualTime, db: StoreTransaction, codes: RejectionCodes = .conflictOrValidation,
-        onlyIfChanged: Bool = false, records recording: OperationRecording = .none,
+        onlyIfChanged: Bool = false, records recording: OperationRecording = .none, planKeys: Set<String> = [],
         _ change: (inout ClusterLifecycle, inout LifecycleContext) throws -> (R, [LifecycleEffect])
     ) throws -> (result: R, timers: [NewTransition]) {
         let previous = lifecycle
-        var context = try makeContext(for: lifecycle.cluster, at: now, db: db)
+        var context = try makeContext(for: lifecycle.cluster, at: now, db: db, planKeys: planKeys)
         var (result, effects) = try checked(codes) { try change(&lifecycle, &context) }
         effects += lifecycle.advanceAutoPatches(context: &context)  // R340: any change may end a patch run (a node left)
         try finishTransition(context, db: db)
@@ -97,11 +98,11 @@ extension ClusterService {
     @discardableResult
     func commit<R>(
         _ lifecycle: inout ClusterLifecycle, at now: VirtualTime, db: StoreTransaction, codes: RejectionCodes = .conflictOrValidation,
-        onlyIfChanged: Bool = false, records recording: OperationRecording = .scaling,
+        onlyIfChanged: Bool = false, records recording: OperationRecording = .scaling, planKeys: Set<String> = [],
         _ change: (inout ClusterLifecycle, inout LifecycleContext) throws -> (R, [LifecycleEffect])
     ) throws -> R {
         let (result, timers) = try transition(&lifecycle, at: now, db: db, codes: codes, onlyIfChanged: onlyIfChanged,
-                                              records: recording, change)
+                                              records: recording, planKeys: planKeys, change)
         try TransitionStore.schedule(timers, db: db)
         return result
     }

@@ -88,8 +88,8 @@ extension ClusterService {
 
     /// The RCs of the plans a cluster's groups name, as its transitions at `now` see them: open while `Active` and
     /// before the drain, free units = usable size − units held in the partition.
-    func planCapacity(for cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction) throws -> PlanCapacity {
-        let keys = Set(cluster.groups.compactMap(\.planKey))
+    func planCapacity(for cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction, also: Set<String> = []) throws -> PlanCapacity {
+        let keys = Set(cluster.groups.compactMap(\.planKey)).union(also)
         guard !keys.isEmpty else { return PlanCapacity() }
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
         let holdings = try TrainingPlanStore.holdings(in: partition, db: db)
@@ -144,6 +144,7 @@ extension ClusterService {
                 plan.payment = .failed
                 plan.statusMessage = "Payment for training plan \(plan.name) failed."
                 try TrainingPlanStore.save(plan, db: db)
+                try TrainingPlanStore.markTaken(plan.offeringID, false, db: db)  // unpaid: the offering may be bought again
                 return []
             }
             plan.payment = .completed  // P2 / P3
@@ -155,9 +156,13 @@ extension ClusterService {
         case .extensionPayment(let index):
             guard plan.extensions.indices.contains(index), plan.extensions[index].payment == .pending,
                   plan.reservedCapacities.indices.contains(plan.extensions[index].reservedCapacityIndex) else { return [] }
-            if try consumePaymentFault("extension-payment-failure", plan: plan, db: db) {
-                plan.extensions[index].payment = .failed  // R219: units released, plan unchanged
+            // R219: a failed payment releases the units and leaves the plan as it was; so does a payment that completes
+            // after the plan expired (P7 is final).
+            let expired = now >= plan.endTime
+            if try expired || consumePaymentFault("extension-payment-failure", plan: plan, db: db) {
+                plan.extensions[index].payment = .failed
                 try TrainingPlanStore.save(plan, db: db)
+                try TrainingPlanStore.markTaken(plan.extensions[index].offeringID, false, db: db)
                 return []
             }
             let e = plan.extensions[index]
@@ -439,9 +444,12 @@ extension ClusterService {
                 throw AWSError.resourceInUse("Training plan \(input.trainingPlanName) already exists.")
             }
             try checkTrainingPlanQuota(offering.reservedCapacities.map { ($0.instanceType, $0.instanceCount) }, in: partition, at: now, db: db)
-            let tags = input.tags ?? []
+            var tags: [Tag] = []  // a key given twice keeps its last value, as CreateCluster's tags do
+            for tag in input.tags ?? [] {
+                if let i = tags.firstIndex(where: { $0.key == tag.key }) { tags[i] = tag } else { tags.append(tag) }
+            }
             if tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) { throw AWSError.validation("Tag keys starting with 'aws:' are reserved.") }
-            if Set(tags.map(\.key)).count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+            if tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
             let windows = offering.reservedCapacities.sorted { $0.startTime < $1.startTime }
             let rcs = windows.enumerated().map { n, w -> ReservedCapacityRecord in
                 var servers: [UltraServerRecord] = []
@@ -554,7 +562,7 @@ extension ClusterService {
                     }
                 }, descending: input.sortOrder == .descending, token: input.nextToken, operation: "ListTrainingPlans", binding: binding,
                 limit: input.maxResults ?? 10)
-            return ListTrainingPlansResponse(nextToken: next, trainingPlanSummaries: page.map { plan in
+            return ListTrainingPlansResponse(nextToken: next.isEmpty ? nil : next, trainingPlanSummaries: page.map { plan in
                 let d = describe(plan, holdings: holdings, at: now)
                 return TrainingPlanSummary(
                     trainingPlanArn: d.trainingPlanArn, trainingPlanName: d.trainingPlanName, status: d.status, statusMessage: d.statusMessage,
@@ -613,7 +621,7 @@ extension ClusterService {
             let (page, next) = try PageToken.page(servers, key: { [sortKey(Int64($0.0)), $0.1.ultraServerId] }, descending: false,
                                                   token: input.nextToken, operation: "ListUltraServersByReservedCapacity",
                                                   binding: rc.arn, limit: input.maxResults ?? 10)
-            return ListUltraServersByReservedCapacityResponse(nextToken: next, ultraServers: page.map(\.1))
+            return ListUltraServersByReservedCapacityResponse(nextToken: next.isEmpty ? nil : next, ultraServers: page.map(\.1))
         }
     }
 
@@ -663,7 +671,7 @@ extension ClusterService {
             let (page, next) = try PageToken.page(entries, key: { [sortKey(Int64($0.0)), $0.1.trainingPlanExtensionOfferingId] }, descending: false,
                                                   token: input.nextToken, operation: "DescribeTrainingPlanExtensionHistory",
                                                   binding: plan.arn.lowercased(), limit: input.maxResults ?? 10)
-            return DescribeTrainingPlanExtensionHistoryResponse(trainingPlanExtensions: page.map(\.1), nextToken: next)
+            return DescribeTrainingPlanExtensionHistoryResponse(trainingPlanExtensions: page.map(\.1), nextToken: next.isEmpty ? nil : next)  // R11
         }
     }
 }

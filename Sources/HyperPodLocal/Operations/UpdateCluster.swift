@@ -37,7 +37,9 @@ extension ClusterService {
                 throw AWSError.resourceLimitExceeded(violation.message)
             }
             guard !plan.isNoOp || !plan.reschedules.isEmpty else { return UpdateClusterResponse(clusterArn: lifecycle.cluster.arn) }  // R86
-            try commit(&lifecycle, at: now, db: db) { l, c in
+            // The plans the request names: its launches (a new group, a scale-up) may draw from them at once (R222, R223).
+            let requestedPlans = Set(named.compactMap { $0.trainingPlanArn?.lowercased() })
+            try commit(&lifecycle, at: now, db: db, planKeys: requestedPlans) { l, c in
                 var effects = l.applyUpdate(plan, context: &c)
                 for name in sourceChanged { effects += l.relaunchWaitingSlots(of: name, context: &c) }
                 return ((), effects)
