@@ -249,6 +249,7 @@ struct DocumentCodecRoundTripTests {
         group.desiredImageID = "ami-0fedcba9876543210"
         group.softwareUpdateStatus = .inProgress
         group.scheduleToken = 7
+        group.awaitingPlanWindow = true
         var cluster = ClusterRecord(
             arn: "arn:full", clusterID: "abcdef012345", account: "111122223333", region: "us-east-1", status: .updating,
             creationTime: Self.t0, generation: 42, request: base, groups: [group], failureMessage: "earlier failure")
@@ -279,6 +280,9 @@ struct DocumentCodecRoundTripTests {
         node.rebooting = true
         node.imageID = "ami-0123456789abcdef0"
         node.lastSoftwareUpdateTime = Self.t0.adding(seconds: 60)
+        node.reservedCapacityARN = "arn:aws:sagemaker:us-east-1:111122223333:reserved-capacity/p-rc1"
+        node.ultraServerID = "us-0123456789abcdef0"
+        node.ultraServerType = "ml.u-p6e-gb200x36"
         let waiting = NodeRecord(logicalID: "n2", instanceID: nil, groupName: "g", status: .pending, slotCreated: Self.t0,
                                  launchTime: nil, privateIP: nil, zone: nil)
         let lifecycle = ClusterLifecycle(cluster: cluster, nodes: [node, waiting])
@@ -288,5 +292,46 @@ struct DocumentCodecRoundTripTests {
         let loaded = try #require(try db.read { try ClusterStore.load("arn:full", db: $0) })
         #expect(loaded.cluster == lifecycle.cluster)
         #expect(loaded.nodes == lifecycle.nodes)
+        // The units the node holds are counted per RC and UltraServer (R212), and no on-demand pool counts them (R203).
+        let holdings = try db.read { try TrainingPlanStore.holdings(in: .init(account: "111122223333", region: "us-east-1"), db: $0) }
+        #expect(holdings.byReservedCapacity["arn:aws:sagemaker:us-east-1:111122223333:reserved-capacity/p-rc1"]?.inUse == 1)
+        #expect(holdings.byUltraServer["us-0123456789abcdef0"]?.inUse == 1)
+        #expect(try db.read { try ClusterStore.instancesHeld(in: .init(account: "111122223333", region: "us-east-1"), db: $0) }.isEmpty)
+    }
+
+    @Test func aTrainingPlan_WithItsExtensionsUltraServersAndTags_SurvivesTheStore() throws {
+        var rc = ReservedCapacityRecord(
+            arn: "arn:aws:sagemaker:us-east-1:111122223333:reserved-capacity/p-rc1", type: .ultraServer, ultraServerType: "ml.u-p6e-gb200x36",
+            ultraServerCount: 1, instanceType: "ml.p6e-gb200.36xlarge", totalInstanceCount: 9, zone: "us-east-1b", startTime: Self.t0,
+            endTime: Self.t0.adding(seconds: 86_400), ultraServers: [UltraServerRecord(id: "us-0123456789abcdef0", instances: 9, spares: 2)])
+        rc.endTime = Self.t0.adding(seconds: 2 * 86_400)
+        var plan = TrainingPlanRecord(
+            arn: "arn:aws:sagemaker:us-east-1:111122223333:training-plan/p", name: "P", account: "111122223333", region: "us-east-1",
+            creationTime: Self.t0, targetResources: ["hyperpod-cluster", "training-job"], upfrontFee: "2160.00", currencyCode: "USD",
+            reservedCapacities: [rc], offeringID: "tpo-" + String(repeating: "a", count: 64), tags: [Tag(key: "team", value: "ml")])
+        plan.payment = .failed
+        plan.statusMessage = "Payment for training plan P failed."
+        plan.extensions = [TrainingPlanExtensionRecord(
+            offeringID: "tpeo-x", extendedAt: Self.t0, startDate: Self.t0.adding(seconds: 86_400), endDate: Self.t0.adding(seconds: 2 * 86_400),
+            zone: "us-east-1b", durationHours: 24, upfrontFee: "2160.00", currencyCode: "USD", payment: .completed, reservedCapacityIndex: 0,
+            instances: 9)]
+        let offering = TrainingPlanOfferingRecord(
+            id: "tpo-b", kind: .published, targetResources: ["hyperpod-cluster"], requestedStartTimeAfter: Self.t0, upfrontFee: "1.00",
+            currencyCode: "USD", reservedCapacities: [.init(type: .instance, instanceType: "ml.p5.48xlarge", instanceCount: 3, zone: "us-east-1a",
+                                                            startTime: Self.t0, endTime: Self.t0.adding(seconds: 60))])
+        let partition = ClusterStore.Partition(account: "111122223333", region: "us-east-1")
+        let db = try EmulatorDatabase(path: nil)
+        try db.write {
+            try TrainingPlanStore.save(plan, db: $0)
+            try TrainingPlanStore.record(offering, in: partition, db: $0)
+            try TrainingPlanStore.markTaken("tpo-b", db: $0)
+        }
+        #expect(try db.read { try TrainingPlanStore.plan("arn:aws:sagemaker:us-east-1:111122223333:training-plan/p", db: $0) } == plan)
+        var taken = offering
+        taken.taken = true
+        #expect(try db.read { try TrainingPlanStore.offering("tpo-b", in: partition, db: $0) } == taken)
+        #expect(try db.read { try TrainingPlanStore.takenIDs(in: partition, db: $0) } == ["tpo-b"])
+        try db.write { try ServerStore.reset(partition, db: $0) }  // RA2: gone with the partition
+        #expect(try db.read { try TrainingPlanStore.plans(in: partition, db: $0) }.isEmpty)
     }
 }
