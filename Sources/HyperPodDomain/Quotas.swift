@@ -15,6 +15,8 @@ public enum Quotas {
         case totalInstances
         case clusters
         case ebsVolumeSize
+        /// Live compute quotas of one cluster (spec R259).
+        case computeQuotasPerCluster
 
         public var name: String {
             switch self {
@@ -24,19 +26,21 @@ public enum Quotas {
             case .totalInstances: "Total number of instances allowed across SageMaker HyperPod clusters"
             case .clusters: "Number of SageMaker HyperPod clusters"
             case .ebsVolumeSize: "Maximum size of EBS volume in GB for a SageMaker HyperPod cluster instance"
+            case .computeQuotasPerCluster: "Compute quotas per SageMaker HyperPod cluster"
             }
         }
 
         public var unit: String {
             switch self {
             case .clusters: "Clusters"
+            case .computeQuotasPerCluster: "Compute quotas"
             case .ebsVolumeSize: "GB"
             default: "Instances"
             }
         }
 
         /// The quotas that are not per instance type.
-        public static let fixed: [Quota] = [.instancesPerCluster, .totalInstances, .clusters, .ebsVolumeSize]
+        public static let fixed: [Quota] = [.instancesPerCluster, .totalInstances, .clusters, .ebsVolumeSize, .computeQuotasPerCluster]
 
         /// The quota named `name` (R84): one of `fixed`, or `<instance type> for cluster usage`.
         public init?(name: String) {
@@ -61,6 +65,7 @@ public enum Quotas {
             case .totalInstances: 5000
             case .clusters: 100
             case .ebsVolumeSize: 16384
+            case .computeQuotasPerCluster: 100
             }
         }
     }

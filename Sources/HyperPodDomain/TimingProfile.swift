@@ -28,6 +28,10 @@ public struct TimingProfile: Sendable, Equatable {
         case payment = "T_payment"
         /// Lead time of the termination before a reserved capacity ends (spec R226, R231).
         case planDrain = "T_plan_drain"
+        /// Reconcile of a task governance policy's create, update or delete (spec R266).
+        case policy = "T_policy"
+        /// How long a `Deleted` task governance policy stays visible (spec R266, P10).
+        case governanceRetention = "T_gov_retain"
 
         public static func < (a: Key, b: Key) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -50,7 +54,7 @@ public struct TimingProfile: Sendable, Equatable {
             .setup: (0, 2, 300), .launch: (0, 1, 720), .deepHealthCheck: (0, 1, 1800), .config: (0, 1, 180),
             .terminate: (0, 1, 180), .delete: (0, 1, 240), .reboot: (0, 1, 300), .patch: (0, 1, 1200),
             .rollback: (0, 1, 300), .retry: (60, 2, 300), .minInstanceTimeout: (10800, 10800, 10800),
-            .payment: (0, 1, 120), .planDrain: (1800, 1800, 1800),
+            .payment: (0, 1, 120), .planDrain: (1800, 1800, 1800), .policy: (0, 1, 30), .governanceRetention: (3600, 3600, 3600),
         ]
         durations = table.mapValues {
             switch name {

@@ -139,10 +139,26 @@ extension ClusterService: AdminBackend {
                         return .object(o)
                     }
                 }
+                // R286 (RA9): task governance policies with every version.
+                var policies: [JSONValue] = []
+                for kind in GovernanceKind.allCases {
+                    for policy in try GovernanceStore.policies(kind, in: partition, db: db) {
+                        var o: JSONObject = [
+                            "Kind": .string(kind.rawValue), "Arn": .string(policy.arn), "Id": .string(policy.id), "Name": .string(policy.name),
+                            "ClusterArn": .string(policy.clusterARN), "Status": .string(policy.status.rawValue), "Version": .integer(Int64(policy.version)),
+                            "Versions": .array(policy.versions.map { .object(["Content": .object($0.content), "LastModifiedTime": .double($0.lastModifiedTime.epochSeconds)]) }),
+                            "Tags": policy.tags.jsonValue,
+                        ]
+                        if let reason = policy.failureReason { o["FailureReason"] = .string(reason) }
+                        policies.append(.object(o))
+                    }
+                }
+                let policyARNs = Set(policies.compactMap { $0.objectValue?["Arn"]?.stringValue })
+                let allTimers = timers + (try TransitionStore.pending(db: db).filter { policyARNs.contains($0.resourceARN) }.map(Self.transitionJSON))
                 return [
                     "account": .string(partition.account), "region": .string(partition.region),
-                    "clusters": .array(clusters), "pendingTimers": .array(timers), "clock": .object(clockBody()),
-                    "trainingPlans": .array(trainingPlans), "trainingPlanOfferings": .array(offerings),
+                    "clusters": .array(clusters), "pendingTimers": .array(allTimers), "clock": .object(clockBody()),
+                    "trainingPlans": .array(trainingPlans), "trainingPlanOfferings": .array(offerings), "governancePolicies": .array(policies),
                 ]
             }
         } catch { throw Self.adminError(error) }
@@ -271,7 +287,13 @@ extension ClusterService: AdminBackend {
                     name.hasSuffix(" for training plan usage") ? String(name.dropLast(" for training plan usage".count)) : nil
                 })
                 for type in planTypes.sorted() { quotas.append((.trainingPlanInstances(type), planUsage[type] ?? 0)) }
-                quotas += [(.instancesPerCluster, largest), (.totalInstances, usage.totalInstances), (.clusters, usage.clusters), (.ebsVolumeSize, 0)]
+                // R259: the most live compute quotas on one cluster of the partition.
+                var quotasPerCluster: [String: Int] = [:]
+                for quota in try GovernanceStore.policies(.computeQuota, in: partition, db: db) where quota.isLive {
+                    quotasPerCluster[quota.clusterARN, default: 0] += 1
+                }
+                quotas += [(.instancesPerCluster, largest), (.totalInstances, usage.totalInstances), (.clusters, usage.clusters), (.ebsVolumeSize, 0),
+                           (.computeQuotasPerCluster, quotasPerCluster.values.max() ?? 0)]
                 let list: [JSONValue] = quotas.map { quota, used in
                     .object(["name": .string(quota.name), "value": .integer(Int64(limits[quota.name] ?? quota.defaultLimit)),
                              "usage": .integer(Int64(used)), "unit": .string(quota.unit)])
@@ -327,7 +349,8 @@ extension ClusterService: AdminBackend {
                         "volumeAttachmentLimit": try value(PartitionSettings.volumeAttachmentLimit)
                             ?? .integer(Int64(NodeAttachments.defaultVolumeAttachmentLimit)),
                         "networkInterfaceLimit": try value(PartitionSettings.networkInterfaceLimit)
-                            ?? .integer(Int64(NodeAttachments.defaultNetworkInterfaceLimit))]
+                            ?? .integer(Int64(NodeAttachments.defaultNetworkInterfaceLimit)),
+                        "governanceOnClusterDelete": try value(PartitionSettings.governanceOnClusterDelete) ?? .string("block")]
             }
         } catch { throw Self.adminError(error) }
     }
@@ -349,6 +372,10 @@ extension ClusterService: AdminBackend {
                 }
             case PartitionSettings.networkInterfaceLimit:
                 guard let n = setting.intValue, n >= 1 else { throw .badBody("networkInterfaceLimit must be an integer of at least 1") }
+            case PartitionSettings.governanceOnClusterDelete:  // R284, R286
+                guard let text = setting.stringValue, ["block", "cascade"].contains(text) else {
+                    throw .badBody("governanceOnClusterDelete must be block or cascade")
+                }
             default:
                 throw .badBody("Unknown setting \(name)")
             }
@@ -548,13 +575,23 @@ extension ClusterService: AdminBackend {
             _ = try text("nodeId")
         case "training-plan-payment-failure", "extension-payment-failure":  // RA15: the plan's next payment fails (R210, R219)
             _ = try text("trainingPlanName")
+        case "governance-failure":  // R286: task governance reconciles fail (R268)
+            if let resource = body["resource"], !["cluster-scheduler-config", "compute-quota"].contains(resource.stringValue ?? "") {
+                throw .badBody("resource must be cluster-scheduler-config or compute-quota")
+            }
+            if let operation = body["operation"], !["create", "update", "delete"].contains(operation.stringValue ?? "") {
+                throw .badBody("operation must be create, update or delete")
+            }
+            if let rollback = body["rollback"], !["ok", "fail"].contains(rollback.stringValue ?? "") { throw .badBody("rollback must be ok or fail") }
+            for name in ["cluster", "reason"] where body[name] != nil && body[name]?.stringValue == nil { throw .badBody("\(name) must be a string") }
+            if let count = body["count"], !(count.intValue.map { $0 > 0 } ?? false) { throw .badBody("count must be an integer > 0") }
         case "network-interface":  // RA22: a missing network interface (R332)
             guard try text("networkInterfaceId").hasPrefix("eni-") else { throw .badBody("networkInterfaceId must be an eni- id") }
             guard body["state"]?.stringValue == "missing" else { throw .badBody("network-interface needs \"state\": \"missing\"") }
         default:
             throw .badBody("kind must be one of node-failure, launch-failure, lifecycle-bucket-missing, alarm, api-error, latency, "
                            + "ebs-volume, network-interface, extension-failure, accounting-db-failure, slurmdbd-unhealthy, node-busy, "
-                           + "training-plan-payment-failure, extension-payment-failure")
+                           + "training-plan-payment-failure, extension-payment-failure, governance-failure")
         }
         do {
             try database.write { db in

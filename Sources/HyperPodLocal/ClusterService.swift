@@ -285,6 +285,9 @@ public final class ClusterService: @unchecked Sendable {
             try persistGenerator(db)
             return timers
         }
+        if Self.isGovernanceTimer(transition.resourceARN) {  // a task governance policy's timer (spec §18)
+            return try fireGovernance(transition, db: db)
+        }
         guard let loaded = try ClusterStore.load(transition.resourceARN, db: db),
               loaded.cluster.generation == transition.generation else { return [] }
         guard let event = LifecycleEvent(encoded: transition.event) else { throw UnknownTransition(event: transition.event) }
@@ -619,6 +622,7 @@ public final class ClusterService: @unchecked Sendable {
         LifecycleEvent.minCountTimeout(group: "", token: 0), LifecycleEvent.scheduledUpdate(group: "", token: 0),
         LifecycleEvent.autoPatchDue(group: "", token: 0), LifecycleEvent.autoPatchScheduleApplied(group: "", token: 0),  // R346
     ].map { $0.encoded.prefix(while: { $0 != "," }).description } + PlanEvent.notTransitional  // R231
+        + GovernanceEvent.notTransitional  // R286
 
     /// Persists the clock so a restart resumes it (spec R38).
     public func saveClock() throws {

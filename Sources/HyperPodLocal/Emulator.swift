@@ -157,6 +157,30 @@ public final class Emulator: Sendable {
             "ListUltraServersByReservedCapacity": AWSJSONRouter.operation { (i: ListUltraServersByReservedCapacityRequest, c) in
                 try s.listUltraServersByReservedCapacity(i, context: c)
             },
+            "CreateClusterSchedulerConfig": AWSJSONRouter.operation { (i: CreateClusterSchedulerConfigRequest, c) in
+                try s.createClusterSchedulerConfig(i, context: c)
+            },
+            "UpdateClusterSchedulerConfig": AWSJSONRouter.operation { (i: UpdateClusterSchedulerConfigRequest, c) in
+                try s.updateClusterSchedulerConfig(i, context: c)
+            },
+            "DescribeClusterSchedulerConfig": AWSJSONRouter.operation { (i: DescribeClusterSchedulerConfigRequest, c) in
+                try s.describeClusterSchedulerConfig(i, context: c)
+            },
+            "ListClusterSchedulerConfigs": AWSJSONRouter.operation { (i: ListClusterSchedulerConfigsRequest, c) in
+                try s.listClusterSchedulerConfigs(i, context: c)
+            },
+            "DeleteClusterSchedulerConfig": { input, context in  // no output shape: `{}` (R276)
+                try s.deleteClusterSchedulerConfig(try DeleteClusterSchedulerConfigRequest(json: .object(input)), context: context)
+                return JSONObject()
+            },
+            "CreateComputeQuota": AWSJSONRouter.operation { (i: CreateComputeQuotaRequest, c) in try s.createComputeQuota(i, context: c) },
+            "UpdateComputeQuota": AWSJSONRouter.operation { (i: UpdateComputeQuotaRequest, c) in try s.updateComputeQuota(i, context: c) },
+            "DescribeComputeQuota": AWSJSONRouter.operation { (i: DescribeComputeQuotaRequest, c) in try s.describeComputeQuota(i, context: c) },
+            "ListComputeQuotas": AWSJSONRouter.operation { (i: ListComputeQuotasRequest, c) in try s.listComputeQuotas(i, context: c) },
+            "DeleteComputeQuota": { input, context in
+                try s.deleteComputeQuota(try DeleteComputeQuotaRequest(json: .object(input)), context: context)
+                return JSONObject()
+            },
             "AddTags": AWSJSONRouter.operation { (i: AddTagsInput, c) in try s.addTags(i, context: c) },
             "ListTags": AWSJSONRouter.operation { (i: ListTagsInput, c) in try s.listTags(i, context: c) },
             "DeleteTags": AWSJSONRouter.operation { (i: DeleteTagsInput, c) in try s.deleteTags(i, context: c) },

@@ -38,7 +38,8 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         "DescribeCluster", "ListClusters", "ListClusterNodes", "DescribeClusterNode", "ListClusterEvents", "DescribeClusterEvent",
         "ListTags", "ListClusterOperations", "DescribeClusterOperation", "DescribeClusterExtension", "ListClusterExtensions",
         "ListClusterExtensionVersions", "DescribeTrainingPlan", "ListTrainingPlans", "DescribeTrainingPlanExtensionHistory",
-        "DescribeReservedCapacity", "ListUltraServersByReservedCapacity",
+        "DescribeReservedCapacity", "ListUltraServersByReservedCapacity", "DescribeClusterSchedulerConfig", "ListClusterSchedulerConfigs",
+        "DescribeComputeQuota", "ListComputeQuotas",
     ]
 
     public init(aws: AWSJSONRouter, admin: AdminRouter, stateQueue: DispatchQueue, readQueue: DispatchQueue? = nil,

@@ -374,6 +374,23 @@ public final class EmulatorDatabase: Sendable {
                 CREATE INDEX cluster_nodes_by_reserved_capacity ON cluster_nodes(reserved_capacity_arn) WHERE reserved_capacity_arn IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v13: task governance policies (spec R250-R287)") { db in
+            // A new table only.
+            try db.execute(sql: """
+                CREATE TABLE governance_policies (
+                    arn TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    account TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    cluster_arn TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    document TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX governance_policies_by_id ON governance_policies(account, region, kind, id);
+                CREATE INDEX governance_policies_by_cluster ON governance_policies(cluster_arn, created_at_ms);
+                """)
+        }
         return migrator
     }
 

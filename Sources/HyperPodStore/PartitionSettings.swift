@@ -18,6 +18,8 @@ public enum PartitionSettings {
     public static let extensionCatalogue = "extensionCatalogue"
     /// RA21: network interfaces attached per node (at least 1, default 8).
     public static let networkInterfaceLimit = "networkInterfaceLimit"
+    /// RA8 (R284): DeleteCluster with live task governance policies, `"block"` (default) or `"cascade"`.
+    public static let governanceOnClusterDelete = "governanceOnClusterDelete"
 
     /// The stored value, nil when the partition never set it.
     public static func value(_ name: String, in partition: ClusterStore.Partition, db transaction: StoreTransaction) throws -> JSONValue? {

@@ -90,10 +90,11 @@ public enum ServerStore {
             try db.database.cachedStatement(sql: "DELETE FROM partition_settings WHERE account = ? AND region = ?").execute(
                                     arguments: [partition.account, partition.region])
             try TrainingPlanStore.reset(partition, db: db)
+            try GovernanceStore.reset(partition, db: db)
         } else {
             try db.database.execute(sql: """
                 DELETE FROM clusters; DELETE FROM scheduled_transitions; DELETE FROM partition_settings; DELETE FROM faults;
-                DELETE FROM training_plans; DELETE FROM training_plan_offerings;
+                DELETE FROM training_plans; DELETE FROM training_plan_offerings; DELETE FROM governance_policies;
                 """)
         }
     }

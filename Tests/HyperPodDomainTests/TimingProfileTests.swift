@@ -9,7 +9,7 @@ struct TimingProfileTests {
         #expect(realistic[.launch] == 12 * 60 && realistic[.deepHealthCheck] == 30 * 60 && realistic[.patch] == 20 * 60)
         #expect(Set(TimingProfile.Key.allCases.map(\.rawValue)) == [
             "T_setup", "T_launch", "T_dhc", "T_config", "T_term", "T_delete", "T_reboot", "T_patch", "T_rollback", "T_retry", "T_min",
-            "T_payment", "T_plan_drain",
+            "T_payment", "T_plan_drain", "T_policy", "T_gov_retain",
         ])
         // R231: payments take 0 / 1 s / 2 min; the drain lead is 30 min in every profile.
         #expect(instant[.payment] == 0 && fast[.payment] == 1 && realistic[.payment] == 120)

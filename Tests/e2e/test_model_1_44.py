@@ -114,7 +114,7 @@ def test_R300_which_HyperPod_operations_are_served(server):
         model = json.load(f)
     hyperpod = sorted(o for o in model["operations"] if re.search("Cluster|TrainingPlan|ComputeQuota|ReservedCapacit", o))
     assert len(hyperpod) == 45
-    not_built = {o for o in hyperpod if re.search("ComputeQuota|SchedulerConfig", o)}  # training plans are served (issue #16)
+    not_built = set()  # training plans (issue #16) and task governance (issue #17) are served
     arn = "arn:aws:sagemaker:us-east-1:000000000000:cluster/abcdefghijkl"
     # A request that passes validation: every required member with a value its shape accepts.
     samples = {"ClusterName": "missing", "ClusterArn": arn, "NodeId": "i-0123456789abcdef0", "VolumeId": "vol-0123456789abcdef0",

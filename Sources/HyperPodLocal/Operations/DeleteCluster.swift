@@ -23,6 +23,8 @@ extension ClusterService {
             if lifecycle.cluster.status == .deleting {
                 throw AWSError.conflict("Cluster \(lifecycle.cluster.name) is already being deleted.")
             }
+            let governance = try governanceOnClusterDelete(lifecycle.cluster, at: now, db: db)  // R284
+            try TransitionStore.schedule(governance, db: db)
             try TransitionStore.cancel(resourceARN: lifecycle.cluster.arn, db: db)
             let effects = lifecycle.delete(timing: timing)  // R326: nodes still DetachInProgress terminate with it (apply)
             try TransitionStore.schedule(try apply(effects, to: lifecycle, previous: loaded, at: now, db: db), db: db)

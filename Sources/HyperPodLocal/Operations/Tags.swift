@@ -26,9 +26,29 @@ extension ClusterService {
         return try resolvePlan(arn, context: context, db: db)
     }
 
-    /// `AddTags` (spec R114, R115): adds or overwrites; at most 50 per cluster or plan; `aws:` keys reserved.
+    /// The policy a tag operation's scheduler-config or compute-quota ARN names (spec R282), nil for another kind of ARN.
+    /// - Throws: `ResourceNotFound` (R252) for an ARN that names no policy of the caller's partition.
+    private func taggedPolicy(_ arn: String, context: AWSRequestContext, db: StoreTransaction) throws -> GovernancePolicyRecord? {
+        guard let parts = GovernanceKind.parse(arn) else { return nil }
+        let policy = try resolvePolicy(parts.kind, id: parts.id, context: context, db: db)
+        guard policy.arn == arn else { throw AWSError.resourceNotFound("Could not find \(parts.kind.noun) '\(parts.id)'") }
+        return policy
+    }
+
+    /// `AddTags` (spec R114, R115, R282): adds or overwrites; at most 50 per cluster, plan or policy; `aws:` keys reserved.
     func addTags(_ input: AddTagsInput, context: AWSRequestContext) throws -> AddTagsOutput {
         try perform { db, _ in
+            if var policy = try taggedPolicy(input.resourceArn, context: context, db: db) {
+                if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
+                    throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
+                }
+                for tag in input.tags {
+                    if let i = policy.tags.firstIndex(where: { $0.key == tag.key }) { policy.tags[i] = tag } else { policy.tags.append(tag) }
+                }
+                if policy.tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+                try GovernanceStore.save(policy, db: db)
+                return AddTagsOutput(tags: input.tags)
+            }
             if var plan = try taggedPlan(input.resourceArn, context: context, db: db) {
                 if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
                     throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
@@ -57,6 +77,7 @@ extension ClusterService {
     func listTags(_ input: ListTagsInput, context: AWSRequestContext) throws -> ListTagsOutput {
         try read { db, _ in
             if let plan = try taggedPlan(input.resourceArn, context: context, db: db) { return ListTagsOutput(tags: plan.tags) }
+            if let policy = try taggedPolicy(input.resourceArn, context: context, db: db) { return ListTagsOutput(tags: policy.tags) }
             return ListTagsOutput(tags: try ClusterStore.tags(of: try taggedCluster(input.resourceArn, context: context, db: db), db: db))
         }
     }
@@ -67,6 +88,11 @@ extension ClusterService {
             if var plan = try taggedPlan(input.resourceArn, context: context, db: db) {
                 plan.tags.removeAll { input.tagKeys.contains($0.key) }
                 try TrainingPlanStore.save(plan, db: db)
+                return DeleteTagsOutput()
+            }
+            if var policy = try taggedPolicy(input.resourceArn, context: context, db: db) {
+                policy.tags.removeAll { input.tagKeys.contains($0.key) }
+                try GovernanceStore.save(policy, db: db)
                 return DeleteTagsOutput()
             }
             try ClusterStore.deleteTags(input.tagKeys, from: try taggedCluster(input.resourceArn, context: context, db: db), db: db)
