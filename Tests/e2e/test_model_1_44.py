@@ -104,9 +104,8 @@ def test_R88_while_Deleting_each_group_records_the_end_of_its_scale_down_before_
 
 def test_R300_which_HyperPod_operations_are_served(server):
     """Every HyperPod operation of the model (45 in botocore 1.44.18) is routed. Those served answer their own error for
-    a cluster that does not exist; the families other issues build (compute
-    quotas, scheduler configs) answer 501 after validation. The list is read from the server's
-    own model, so a new operation shows up here."""
+    a resource that does not exist (none answers 501 any more: training plans and task governance are served too). The
+    list is read from the server's own model, so a new operation shows up here."""
     import re
     import urllib.error
     import urllib.request

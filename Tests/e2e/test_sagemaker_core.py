@@ -46,3 +46,26 @@ def test_R209_R210_R213_sagemaker_core_training_plan_resource_creates_gets_and_r
     assert findings["window"] == "Active"
     assert findings["all"] == ["core-plan"]
     assert "InternalFailure" not in server.log()
+
+
+def test_R250_R266_R271_sagemaker_core_scheduler_config_and_compute_quota_resources(make_server):
+    """Issue #17 must-show 2: sagemaker-core's `ClusterSchedulerConfig` and `ComputeQuota` created, waited for, updated
+    (with their current version as TargetVersion) and deleted."""
+    assert os.path.exists(PYTHON), f"{PYTHON} is missing: scripts/test.sh installs sagemaker-hyperpod into it"
+    server = make_server("--clock", "manual", "--timing", "instant")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL_SAGEMAKER=server.endpoint, HYPERPOD_ADMIN=server.endpoint, AWS_ACCESS_KEY_ID="test",
+               AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1", COLUMNS="120")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients", "sagemaker_core_task_governance.py")
+    run = subprocess.run([PYTHON, script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    findings = json.loads(last[last.index("{"):])  # the wait panel's last border shares the line
+    assert findings["policy_created"] == ["Created", 1, "Enabled"]
+    assert findings["policy_refreshed"] == ["Updated", 1]
+    assert findings["policy_updated"] == ["Updated", 2, ["training"]]
+    assert findings["quota_created"] == ["Created", 1, "team-a", "LendAndBorrow"]
+    assert findings["quota_updated"] == ["Updated", 2, "Disabled"]
+    assert findings["listed"] == [True]
+    assert findings["deleted"] == ["Deleted", "Deleted"]
+    assert "InternalFailure" not in server.log()
