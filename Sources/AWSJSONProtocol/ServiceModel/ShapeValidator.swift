@@ -227,6 +227,11 @@ public struct ShapeValidator: Sendable {
             if let max = shape.max, number > max { phrases.append(Self.valueMax(max)) }
             if let min = shape.min, number < min { phrases.append(Self.valueMin(min)) }
         }
+        // R17: floats and doubles have ranges too (VCpu, MemoryInGiB: 0–10000000), any JSON number.
+        if shape.kind == .float || shape.kind == .double, let number = value.numberValue {
+            if let max = shape.max, number > Double(max) { phrases.append(Self.valueMax(max)) }
+            if let min = shape.min, number < Double(min) { phrases.append(Self.valueMin(min)) }
+        }
         if case .string(let s) = value {
             if let matcher = shape.patternMatcher, !matcher.matches(s) { phrases.append(Self.pattern(matcher.pattern)) }
             if let values = shape.enumValues, !values.contains(s) { phrases.append(Self.enumSet(values)) }
@@ -241,7 +246,7 @@ public struct ShapeValidator: Sendable {
         case .string, .list, .map:
             if let max = shape.max { phrases.append(Self.lengthMax(max)) }
             if let min = shape.min, min > 0 { phrases.append(Self.lengthMin(min)) }
-        case .integer, .long:
+        case .integer, .long, .float, .double:
             if let max = shape.max { phrases.append(Self.valueMax(max)) }
             if let min = shape.min { phrases.append(Self.valueMin(min)) }
         default:
