@@ -161,8 +161,11 @@ public struct GovernancePolicyRecord: Sendable, Equatable {
     }
 
     /// R269: `StatusDetails` of a scheduler config while it is transitional or failed: one entry per component of its
-    /// stored `SchedulerConfig`, each with the record's status; nil otherwise.
-    public var statusDetails: [String: String]? {
+    /// stored `SchedulerConfig` (the latest version's), each with the record's status; nil otherwise.
+    public var statusDetails: [String: String]? { statusDetails(of: content) }
+
+    /// R269 for the content of one version (R275: Describe of an older version shows that version's components).
+    public func statusDetails(of content: JSONObject) -> [String: String]? {
         guard kind == .schedulerConfig, ![.created, .updated, .deleted].contains(status) else { return nil }
         let config = content["SchedulerConfig"]?.objectValue ?? JSONObject()
         var details = ["FairShare": status.rawValue]

@@ -27,10 +27,11 @@ public enum GovernanceStore {
             """), arguments: [partition.account, partition.region, kind.rawValue]).map(decode)
     }
 
-    /// The policies of a cluster (both kinds), in creation order.
+    /// The policies of a cluster (both kinds), in creation order (ties at one instant: the order they were created, the
+    /// row order, which `save` keeps).
     public static func policies(ofCluster arn: String, db transaction: StoreTransaction) throws -> [GovernancePolicyRecord] {
         try String.fetchAll(transaction.database.cachedStatement(sql: """
-            SELECT document FROM governance_policies WHERE cluster_arn = ? ORDER BY created_at_ms, arn
+            SELECT document FROM governance_policies WHERE cluster_arn = ? ORDER BY created_at_ms, rowid
             """), arguments: [arn]).map(decode)
     }
 
@@ -42,11 +43,11 @@ public enum GovernanceStore {
             """), arguments: [partition.account, partition.region, id, partition.account, partition.region, id]) ?? false
     }
 
-    /// Inserts or replaces a policy.
+    /// Inserts or updates a policy (an update keeps its row, so the row order stays the creation order).
     public static func save(_ p: GovernancePolicyRecord, db transaction: StoreTransaction) throws {
         try transaction.database.cachedStatement(sql: """
-            INSERT OR REPLACE INTO governance_policies (arn, kind, id, account, region, cluster_arn, created_at_ms, document)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO governance_policies (arn, kind, id, account, region, cluster_arn, created_at_ms, document)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(arn) DO UPDATE SET document = excluded.document
             """).execute(arguments: [p.arn, p.kind.rawValue, p.id, p.account, p.region, p.clusterARN, p.creationTime.milliseconds, encode(p)])
     }
 

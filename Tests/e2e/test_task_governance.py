@@ -335,3 +335,28 @@ def test_R250_R266_R271_R272_full_lifecycle_two_teams_and_a_restart_mid_creating
     assert settle(server)
     assert [q["Status"] for q in sm.list_compute_quotas()["ComputeQuotaSummaries"]] == ["Deleted", "Deleted"]
     sm.delete_cluster(ClusterName="k")  # nothing live is left: not blocked
+
+
+def test_R263_R269_R276_R278_R284_delete_times_recheck_on_every_update_version_details_and_block_order(manual, sm):
+    cluster = eks(sm, manual)
+    first = quota(sm, cluster, name="first", team="first", resources=[{"InstanceType": "ml.c5.xlarge", "Count": 1}])["ComputeQuotaId"]
+    second = quota(sm, cluster, name="second", team="second")["ComputeQuotaId"]  # the same instant as `first`
+    assert refused(sm.delete_cluster, ClusterName="k")[1].endswith(f"({first}, {second}) and cannot be deleted. Delete them first.")
+    advance(manual, 10)
+    sm.delete_compute_quota(ComputeQuotaId=second)
+    described = cq(sm, second)
+    assert described["LastModifiedTime"] > described["CreationTime"]  # the Delete's acceptance (R278)
+    assert [q["LastModifiedTime"] for q in sm.list_compute_quotas(NameContains="second")["ComputeQuotaSummaries"]] == [described["LastModifiedTime"]]
+    # R263: once the cpu group is gone, any update of `first` re-checks its stored resources.
+    sm.update_cluster(ClusterName="k", InstanceGroupsToDelete=["cpu"])
+    assert settle(manual)
+    assert refused(sm.update_compute_quota, ComputeQuotaId=first, TargetVersion=1, Description="only this") == (
+        "ValidationException", "Instance type ml.c5.xlarge is not used by any instance group of cluster k.")
+    # R269 with R275: an older version's StatusDetails name that version's components.
+    id = scheduler_config(sm, cluster, config={"PriorityClasses": [{"Name": "a", "Weight": 1}], "IdleResourceSharing": "Enabled"})[
+        "ClusterSchedulerConfigId"]
+    advance(manual, 1)
+    sm.update_cluster_scheduler_config(ClusterSchedulerConfigId=id, TargetVersion=1, SchedulerConfig={})
+    assert sc(sm, id)["StatusDetails"] == {"FairShare": "Updating"}
+    assert sc(sm, id, ClusterSchedulerConfigVersion=1)["StatusDetails"] == {
+        "FairShare": "Updating", "PriorityClasses": "Updating", "IdleResourceSharing": "Updating"}

@@ -148,6 +148,12 @@ extension ClusterService {
         }
     }
 
+    /// R278: `LastModifiedTime` of what a Describe shows — the latest Create, Update or Delete for the latest version (a
+    /// Delete moves it), the version's own acceptance for an older one (R275).
+    static func lastModified(_ policy: GovernancePolicyRecord, asked: Int?, _ version: GovernanceVersion) -> Double {
+        asked == nil || asked == policy.version ? policy.lastModifiedTime.epochSeconds : version.lastModifiedTime.epochSeconds
+    }
+
     /// R275: the version a Describe asks for (absent: the latest).
     /// - Throws: `ResourceNotFound` `Could not find version <v> of <kind> '<id>'`.
     static func version(_ asked: Int?, of policy: GovernancePolicyRecord) throws -> GovernanceVersion {
@@ -220,10 +226,12 @@ extension ClusterService {
             return DescribeClusterSchedulerConfigResponse(
                 clusterSchedulerConfigArn: policy.arn, clusterSchedulerConfigId: policy.id, name: policy.name, clusterSchedulerConfigVersion: number,
                 status: policy.status, failureReason: policy.failureReason,
-                statusDetails: policy.statusDetails?.compactMapValues(SchedulerResourceStatus.init(rawValue:)), clusterArn: policy.clusterARN,
+                statusDetails: policy.statusDetails(of: version.content)?.compactMapValues(SchedulerResourceStatus.init(rawValue:)),
+                clusterArn: policy.clusterARN,
                 schedulerConfig: try version.content["SchedulerConfig"].map { try SchedulerConfig(json: $0) },
                 description: version.content["Description"]?.stringValue, creationTime: policy.creationTime.epochSeconds,
-                createdBy: UserContext(), lastModifiedTime: version.lastModifiedTime.epochSeconds, lastModifiedBy: UserContext())
+                createdBy: UserContext(), lastModifiedTime: Self.lastModified(policy, asked: input.clusterSchedulerConfigVersion, version),
+                lastModifiedBy: UserContext())
         }
     }
 
@@ -239,7 +247,7 @@ extension ClusterService {
             return ListClusterSchedulerConfigsResponse(clusterSchedulerConfigSummaries: page.map { p in
                 ClusterSchedulerConfigSummary(
                     clusterSchedulerConfigArn: p.arn, clusterSchedulerConfigId: p.id, clusterSchedulerConfigVersion: p.version, name: p.name,
-                    creationTime: p.creationTime.epochSeconds, lastModifiedTime: p.versions[p.versions.count - 1].lastModifiedTime.epochSeconds,
+                    creationTime: p.creationTime.epochSeconds, lastModifiedTime: p.lastModifiedTime.epochSeconds,
                     status: p.status, clusterArn: p.clusterARN)
             }, nextToken: next)
         }
@@ -307,7 +315,9 @@ extension ClusterService {
             if let target = input.computeQuotaTarget, target.teamName != team {
                 throw AWSError.validation("TeamName cannot be changed: compute quota \(policy.id) belongs to team \(team).")
             }
-            if let message = try quotaViolation(input.computeQuotaConfig, target: nil, clusterARN: policy.clusterARN,
+            // R263: every update re-checks the resulting configuration against the cluster's groups of this moment.
+            let resulting = try input.computeQuotaConfig ?? content["ComputeQuotaConfig"].map { try ComputeQuotaConfig(json: $0) }
+            if let message = try quotaViolation(resulting, target: nil, clusterARN: policy.clusterARN,
                                                 clusterName: policy.clusterName, db: db) {
                 throw AWSError.validation(message)
             }
@@ -340,8 +350,8 @@ extension ClusterService {
                 clusterArn: policy.clusterARN, computeQuotaConfig: try version.content["ComputeQuotaConfig"].map { try ComputeQuotaConfig(json: $0) },
                 computeQuotaTarget: try ComputeQuotaTarget(json: version.content["ComputeQuotaTarget"] ?? .object([:])),
                 activationState: version.content["ActivationState"]?.stringValue.flatMap(ActivationState.init(rawValue:)),
-                creationTime: policy.creationTime.epochSeconds, createdBy: UserContext(), lastModifiedTime: version.lastModifiedTime.epochSeconds,
-                lastModifiedBy: UserContext())
+                creationTime: policy.creationTime.epochSeconds, createdBy: UserContext(),
+                lastModifiedTime: Self.lastModified(policy, asked: input.computeQuotaVersion, version), lastModifiedBy: UserContext())
         }
     }
 
@@ -361,7 +371,7 @@ extension ClusterService {
                     clusterArn: p.clusterARN, computeQuotaConfig: try c["ComputeQuotaConfig"].map { try ComputeQuotaConfig(json: $0) },
                     computeQuotaTarget: try ComputeQuotaTarget(json: c["ComputeQuotaTarget"] ?? .object([:])),
                     activationState: c["ActivationState"]?.stringValue.flatMap(ActivationState.init(rawValue:)),
-                    creationTime: p.creationTime.epochSeconds, lastModifiedTime: p.versions[p.versions.count - 1].lastModifiedTime.epochSeconds)
+                    creationTime: p.creationTime.epochSeconds, lastModifiedTime: p.lastModifiedTime.epochSeconds)
             }, nextToken: next)
         }
     }
@@ -410,8 +420,8 @@ extension ClusterService {
     /// - Throws: `ConflictException` naming the policies (`block`).
     func governanceOnClusterDelete(_ cluster: ClusterRecord, at now: VirtualTime, db: StoreTransaction) throws -> [NewTransition] {
         let partition = ClusterStore.Partition(account: cluster.account, region: cluster.region)
-        let live = try GovernanceStore.policies(ofCluster: cluster.arn, db: db).filter(\.isLive)
-            .sorted { ($0.kind == .schedulerConfig ? 0 : 1, $0.creationTime) < ($1.kind == .schedulerConfig ? 0 : 1, $1.creationTime) }
+        let all = try GovernanceStore.policies(ofCluster: cluster.arn, db: db).filter(\.isLive)  // in creation order
+        let live = all.filter { $0.kind == .schedulerConfig } + all.filter { $0.kind == .computeQuota }
         guard !live.isEmpty else { return [] }
         let mode = try PartitionSettings.value(PartitionSettings.governanceOnClusterDelete, in: partition, db: db)?.stringValue ?? "block"
         guard mode == "cascade" else {
