@@ -138,6 +138,22 @@ extension ClusterService {
         return tags
     }
 
+    /// P1: a checked Create's record — a new id (R251), `Creating` at version 1 with `content`, its tags (R282) —
+    /// stored with its reconcile timer.
+    /// - Throws: `ValidationException` for the tags (R115).
+    func acceptNewPolicy(_ kind: GovernanceKind, name: String, cluster: ClusterRecord, content: JSONObject, tags: [Tag]?,
+                         context: AWSRequestContext, at now: VirtualTime, db: StoreTransaction) throws -> GovernancePolicyRecord {
+        let tags = try Self.governanceTags(tags)
+        let id = try newPolicyID(in: context.partition, db: db)
+        let policy = GovernancePolicyRecord(
+            kind: kind, id: id, arn: kind.arn(partition: context.identity.partition, region: cluster.region, account: cluster.account, id: id),
+            name: name, account: cluster.account, region: cluster.region, clusterARN: cluster.arn, clusterName: cluster.name,
+            content: content, at: now, tags: tags)
+        try GovernanceStore.save(policy, db: db)
+        try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
+        return policy
+    }
+
     /// The version an Update names (R267, R272): refused by status, then by version.
     func checkUpdate(_ policy: GovernancePolicyRecord, targetVersion: Int) throws {
         guard policy.acceptsUpdate else {
@@ -176,18 +192,11 @@ extension ClusterService {
                 throw AWSError.conflict("Cluster \(cluster.name) already has cluster scheduler config \(live.id). "
                                         + "A cluster can have only one cluster scheduler config.")
             }
-            let tags = try Self.governanceTags(input.tags)
-            let id = try newPolicyID(in: context.partition, db: db)
             var content: JSONObject = ["SchedulerConfig": GovernanceRules.withDefaults(input.schedulerConfig).jsonValue]
             if let description = input.description { content["Description"] = .string(description) }
-            let policy = GovernancePolicyRecord(
-                kind: .schedulerConfig, id: id,
-                arn: GovernanceKind.schedulerConfig.arn(partition: context.identity.partition, region: cluster.region, account: cluster.account, id: id),
-                name: input.name, account: cluster.account, region: cluster.region, clusterARN: cluster.arn, clusterName: cluster.name,
-                content: content, at: now, tags: tags)
-            try GovernanceStore.save(policy, db: db)
-            try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
-            return CreateClusterSchedulerConfigResponse(clusterSchedulerConfigArn: policy.arn, clusterSchedulerConfigId: id)
+            let policy = try acceptNewPolicy(.schedulerConfig, name: input.name, cluster: cluster, content: content, tags: input.tags,
+                                             context: context, at: now, db: db)
+            return CreateClusterSchedulerConfigResponse(clusterSchedulerConfigArn: policy.arn, clusterSchedulerConfigId: policy.id)
         }
     }
 
@@ -285,22 +294,15 @@ extension ClusterService {
             if live.count + 1 > limit {
                 throw AWSError.resourceLimitExceeded(Quotas.Violation(quota: quota, limit: limit, usage: live.count, delta: 1).message)
             }
-            let tags = try Self.governanceTags(input.tags)
-            let id = try newPolicyID(in: context.partition, db: db)
             var content: JSONObject = [
                 "ComputeQuotaConfig": GovernanceRules.withDefaults(input.computeQuotaConfig).jsonValue,
                 "ComputeQuotaTarget": GovernanceRules.withDefaults(input.computeQuotaTarget).jsonValue,
                 "ActivationState": .string((input.activationState ?? .enabled).rawValue),
             ]
             if let description = input.description { content["Description"] = .string(description) }
-            let policy = GovernancePolicyRecord(
-                kind: .computeQuota, id: id,
-                arn: GovernanceKind.computeQuota.arn(partition: context.identity.partition, region: cluster.region, account: cluster.account, id: id),
-                name: input.name, account: cluster.account, region: cluster.region, clusterARN: cluster.arn, clusterName: cluster.name,
-                content: content, at: now, tags: tags)
-            try GovernanceStore.save(policy, db: db)
-            try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
-            return CreateComputeQuotaResponse(computeQuotaArn: policy.arn, computeQuotaId: id)
+            let policy = try acceptNewPolicy(.computeQuota, name: input.name, cluster: cluster, content: content, tags: input.tags,
+                                             context: context, at: now, db: db)
+            return CreateComputeQuotaResponse(computeQuotaArn: policy.arn, computeQuotaId: policy.id)
         }
     }
 
