@@ -1,0 +1,68 @@
+import HTTP1
+import Testing
+@testable import AWSJSONProtocol
+
+/// SigV4 recomputed as a server does (groundwork of issue #18): AWS's documented example and a request botocore
+/// signed give the signatures AWS and botocore computed.
+struct SigV4SignatureTests {
+    static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+    /// The example of AWS's "Create a signed AWS API request" (IAM ListUsers, 2015-08-30T12:36:00Z).
+    @Test func awsDocumentedExample_GivesItsSignature() throws {
+        let headers: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Host": "iam.amazonaws.com",
+                                    "X-Amz-Date": "20150830T123600Z"]
+        let canonical = SigV4Signature.canonicalRequest(
+            method: "GET", target: "/?Action=ListUsers&Version=2010-05-08", headers: headers,
+            signedHeaders: ["content-type", "host", "x-amz-date"], payloadHash: SigV4Signature.payloadHash([]))
+        #expect(canonical == """
+            GET
+            /
+            Action=ListUsers&Version=2010-05-08
+            content-type:application/x-www-form-urlencoded; charset=utf-8
+            host:iam.amazonaws.com
+            x-amz-date:20150830T123600Z
+
+            content-type;host;x-amz-date
+            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+            """)
+        let scope = try #require(SigV4CredentialScope(credential: "AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request"))
+        let toSign = SigV4Signature.stringToSign(canonicalRequest: canonical, amzDate: "20150830T123600Z", scope: scope)
+        #expect(toSign.hasSuffix("\nf536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"))
+        #expect(SigV4Signature.signature(stringToSign: toSign, secretAccessKey: Self.secret, scope: scope)
+                == "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")
+    }
+
+    /// A SageMaker JSON request as botocore 1.44.18's `SigV4Auth` signed it.
+    @Test func aRequestBotocoreSigned_Verifies_AndAnyChangeBreaksIt() throws {
+        let header = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261206/us-east-1/sagemaker/aws4_request, "
+            + "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=08f45b5f550d93b8f913967faf6b51964f02974c1162c6def2b18481165b553e"
+        let authorization = try #require(SigV4Signature.Authorization(header))
+        #expect(authorization.signedHeaders == ["content-type", "host", "x-amz-date", "x-amz-target"])
+        func signature(body: String, target: String = "SageMaker.DescribeCluster") -> String {
+            let headers: HTTPHeaders = ["X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1", "Host": "127.0.0.1:4580",
+                                        "X-Amz-Date": "20261206T181232Z"]
+            let canonical = SigV4Signature.canonicalRequest(method: "POST", target: "/", headers: headers, signedHeaders: authorization.signedHeaders,
+                                                            payloadHash: SigV4Signature.payloadHash(Array(body.utf8)))
+            let toSign = SigV4Signature.stringToSign(canonicalRequest: canonical, amzDate: "20261206T181232Z", scope: authorization.scope)
+            return SigV4Signature.signature(stringToSign: toSign, secretAccessKey: Self.secret, scope: authorization.scope)
+        }
+        #expect(SigV4Signature.constantTimeEqual(signature(body: #"{"ClusterName":"my-cluster"}"#), authorization.signature))
+        #expect(!SigV4Signature.constantTimeEqual(signature(body: #"{"ClusterName":"my-clusteR"}"#), authorization.signature))
+        #expect(!SigV4Signature.constantTimeEqual(signature(body: #"{"ClusterName":"my-cluster"}"#, target: "SageMaker.DeleteCluster"),
+                                                  authorization.signature))
+    }
+
+    @Test func malformedHeaders_AreNotAuthorizations() {
+        #expect(SigV4Signature.Authorization("AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/sagemaker/aws4_request") == nil)
+        #expect(SigV4Signature.Authorization("Basic dXNlcjpwYXNz") == nil)
+        #expect(SigV4Signature.Authorization("AWS4-HMAC-SHA256 Credential=AKID/2026/us-east-1/sagemaker/aws4_request, SignedHeaders=host, "
+                                             + "Signature=" + String(repeating: "0", count: 64)) == nil)  // the date is not 8 digits
+        #expect(!SigV4Signature.constantTimeEqual("abc", "abcd") && SigV4Signature.constantTimeEqual("abc", "abc"))
+    }
+
+    @Test func canonicalURIAndQuery_AreEncodedOnceAndSorted() {
+        let canonical = SigV4Signature.canonicalRequest(method: "GET", target: "/a%20b/c?b=2&a=%2F&a=1", headers: ["Host": "h"],
+                                                        signedHeaders: ["host"], payloadHash: "x")
+        #expect(canonical.hasPrefix("GET\n/a%20b/c\na=%2F&a=1&b=2\nhost:h\n"))
+    }
+}
