@@ -35,28 +35,31 @@ extension ClusterService {
         return policy
     }
 
+    /// Tags kept in a plan's or policy's own record with `added` merged in (R114, R115, R282): a key already there, or
+    /// given twice, keeps its place and takes the last value; `aws:` keys are reserved; at most 50.
+    /// - Throws: `ValidationException` for an `aws:` key or more than 50 tags.
+    static func merging(_ added: [Tag], into existing: [Tag]) throws -> [Tag] {
+        if added.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
+            throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
+        }
+        var tags = existing
+        for tag in added {
+            if let i = tags.firstIndex(where: { $0.key == tag.key }) { tags[i] = tag } else { tags.append(tag) }
+        }
+        if tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+        return tags
+    }
+
     /// `AddTags` (spec R114, R115, R282): adds or overwrites; at most 50 per cluster, plan or policy; `aws:` keys reserved.
     func addTags(_ input: AddTagsInput, context: AWSRequestContext) throws -> AddTagsOutput {
         try perform { db, _ in
             if var policy = try taggedPolicy(input.resourceArn, context: context, db: db) {
-                if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
-                    throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
-                }
-                for tag in input.tags {
-                    if let i = policy.tags.firstIndex(where: { $0.key == tag.key }) { policy.tags[i] = tag } else { policy.tags.append(tag) }
-                }
-                if policy.tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+                policy.tags = try Self.merging(input.tags, into: policy.tags)
                 try GovernanceStore.save(policy, db: db)
                 return AddTagsOutput(tags: input.tags)
             }
             if var plan = try taggedPlan(input.resourceArn, context: context, db: db) {
-                if input.tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) {
-                    throw AWSError.validation("Tag keys starting with 'aws:' are reserved.")
-                }
-                for tag in input.tags {
-                    if let i = plan.tags.firstIndex(where: { $0.key == tag.key }) { plan.tags[i] = tag } else { plan.tags.append(tag) }
-                }
-                if plan.tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+                plan.tags = try Self.merging(input.tags, into: plan.tags)
                 try TrainingPlanStore.save(plan, db: db)
                 return AddTagsOutput(tags: input.tags)
             }

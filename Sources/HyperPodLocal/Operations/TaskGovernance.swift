@@ -127,28 +127,32 @@ extension ClusterService {
         }
     }
 
-    /// R282: Create's tags, the last of a duplicated key winning, within R115's limits.
-    static func governanceTags(_ given: [Tag]?) throws -> [Tag] {
-        var tags: [Tag] = []
-        for tag in given ?? [] {
-            if let i = tags.firstIndex(where: { $0.key == tag.key }) { tags[i] = tag } else { tags.append(tag) }
-        }
-        if tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) { throw AWSError.validation("Tag keys starting with 'aws:' are reserved.") }
-        if tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
-        return tags
-    }
-
     /// P1: a checked Create's record — a new id (R251), `Creating` at version 1 with `content`, its tags (R282) —
     /// stored with its reconcile timer.
     /// - Throws: `ValidationException` for the tags (R115).
     func acceptNewPolicy(_ kind: GovernanceKind, name: String, cluster: ClusterRecord, content: JSONObject, tags: [Tag]?,
                          context: AWSRequestContext, at now: VirtualTime, db: StoreTransaction) throws -> GovernancePolicyRecord {
-        let tags = try Self.governanceTags(tags)
+        let tags = try Self.merging(tags ?? [], into: [])  // R282: the last of a duplicated key wins
         let id = try newPolicyID(in: context.partition, db: db)
         let policy = GovernancePolicyRecord(
             kind: kind, id: id, arn: kind.arn(partition: context.identity.partition, region: cluster.region, account: cluster.account, id: id),
             name: name, account: cluster.account, region: cluster.region, clusterARN: cluster.arn, clusterName: cluster.name,
             content: content, at: now, tags: tags)
+        try GovernanceStore.save(policy, db: db)
+        try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
+        return policy
+    }
+
+    /// P4: an Update of either kind, in R272's order — resolve, status, version, then `change` edits the latest content
+    /// (checking it, R260–R262, R274) — accepted as a new version, `Updating`, with its reconcile timer.
+    /// - Throws: `ResourceNotFound` (R252), `ConflictException` (R267, R272), what `change` throws.
+    func updatePolicy(_ kind: GovernanceKind, id: String, targetVersion: Int, context: AWSRequestContext, at now: VirtualTime, db: StoreTransaction,
+                      change: (inout JSONObject, GovernancePolicyRecord) throws -> Void) throws -> GovernancePolicyRecord {
+        var policy = try resolvePolicy(kind, id: id, context: context, db: db)
+        try checkUpdate(policy, targetVersion: targetVersion)
+        var content = policy.content
+        try change(&content, policy)
+        policy.update(to: content, at: now)
         try GovernanceStore.save(policy, db: db)
         try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
         return policy
@@ -204,17 +208,14 @@ extension ClusterService {
     /// - Throws: `ResourceNotFound` (R252), `ConflictException` (R267, R272), `ValidationException` (R260).
     func updateClusterSchedulerConfig(_ input: UpdateClusterSchedulerConfigRequest, context: AWSRequestContext) throws -> UpdateClusterSchedulerConfigResponse {
         try perform { db, now in
-            var policy = try resolvePolicy(.schedulerConfig, id: input.clusterSchedulerConfigId, context: context, db: db)
-            try checkUpdate(policy, targetVersion: input.targetVersion)
-            var content = policy.content
-            if let config = input.schedulerConfig {
-                if let message = GovernanceRules.violation(config) { throw AWSError.validation(message) }
-                content["SchedulerConfig"] = GovernanceRules.withDefaults(config).jsonValue
+            let policy = try updatePolicy(.schedulerConfig, id: input.clusterSchedulerConfigId, targetVersion: input.targetVersion,
+                                          context: context, at: now, db: db) { content, _ in
+                if let config = input.schedulerConfig {
+                    if let message = GovernanceRules.violation(config) { throw AWSError.validation(message) }
+                    content["SchedulerConfig"] = GovernanceRules.withDefaults(config).jsonValue
+                }
+                if let description = input.description { content["Description"] = .string(description) }
             }
-            if let description = input.description { content["Description"] = .string(description) }
-            policy.update(to: content, at: now)
-            try GovernanceStore.save(policy, db: db)
-            try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
             return UpdateClusterSchedulerConfigResponse(clusterSchedulerConfigArn: policy.arn, clusterSchedulerConfigVersion: policy.version)
         }
     }
@@ -310,26 +311,23 @@ extension ClusterService {
     /// - Throws: `ResourceNotFound` (R252), `ConflictException` (R267, R272), `ValidationException` (R261, R262, R274).
     func updateComputeQuota(_ input: UpdateComputeQuotaRequest, context: AWSRequestContext) throws -> UpdateComputeQuotaResponse {
         try perform { db, now in
-            var policy = try resolvePolicy(.computeQuota, id: input.computeQuotaId, context: context, db: db)
-            try checkUpdate(policy, targetVersion: input.targetVersion)
-            var content = policy.content
-            let team = content["ComputeQuotaTarget"]?.objectValue?["TeamName"]?.stringValue ?? ""
-            if let target = input.computeQuotaTarget, target.teamName != team {
-                throw AWSError.validation("TeamName cannot be changed: compute quota \(policy.id) belongs to team \(team).")
+            let policy = try updatePolicy(.computeQuota, id: input.computeQuotaId, targetVersion: input.targetVersion,
+                                          context: context, at: now, db: db) { content, policy in
+                let team = content["ComputeQuotaTarget"]?.objectValue?["TeamName"]?.stringValue ?? ""
+                if let target = input.computeQuotaTarget, target.teamName != team {
+                    throw AWSError.validation("TeamName cannot be changed: compute quota \(policy.id) belongs to team \(team).")
+                }
+                // R263: every update re-checks the resulting configuration against the cluster's groups of this moment.
+                let resulting = try input.computeQuotaConfig ?? content["ComputeQuotaConfig"].map { try ComputeQuotaConfig(json: $0) }
+                if let message = try quotaViolation(resulting, target: nil, clusterARN: policy.clusterARN,
+                                                    clusterName: policy.clusterName, db: db) {
+                    throw AWSError.validation(message)
+                }
+                if let config = input.computeQuotaConfig { content["ComputeQuotaConfig"] = GovernanceRules.withDefaults(config).jsonValue }
+                if let target = input.computeQuotaTarget { content["ComputeQuotaTarget"] = GovernanceRules.withDefaults(target).jsonValue }
+                if let state = input.activationState { content["ActivationState"] = .string(state.rawValue) }
+                if let description = input.description { content["Description"] = .string(description) }
             }
-            // R263: every update re-checks the resulting configuration against the cluster's groups of this moment.
-            let resulting = try input.computeQuotaConfig ?? content["ComputeQuotaConfig"].map { try ComputeQuotaConfig(json: $0) }
-            if let message = try quotaViolation(resulting, target: nil, clusterARN: policy.clusterARN,
-                                                clusterName: policy.clusterName, db: db) {
-                throw AWSError.validation(message)
-            }
-            if let config = input.computeQuotaConfig { content["ComputeQuotaConfig"] = GovernanceRules.withDefaults(config).jsonValue }
-            if let target = input.computeQuotaTarget { content["ComputeQuotaTarget"] = GovernanceRules.withDefaults(target).jsonValue }
-            if let state = input.activationState { content["ActivationState"] = .string(state.rawValue) }
-            if let description = input.description { content["Description"] = .string(description) }
-            policy.update(to: content, at: now)
-            try GovernanceStore.save(policy, db: db)
-            try TransitionStore.schedule([reconcileTimer(policy, at: now)], db: db)
             return UpdateComputeQuotaResponse(computeQuotaArn: policy.arn, computeQuotaVersion: policy.version)
         }
     }

@@ -225,10 +225,7 @@ extension ClusterService {
         let asked: String
         if nameOrARN.hasPrefix("arn:") {
             asked = nameOrARN
-            if let parts = TrainingPlanRecord.parseARN(nameOrARN), parts.partition == context.identity.partition, parts.region == p.region,
-               parts.account == p.account, let plan = try TrainingPlanStore.plan(nameOrARN.lowercased(), db: db) {
-                return plan
-            }
+            if let plan = try planNamed(byGroupARN: nameOrARN, in: p, awsPartition: context.identity.partition, db: db) { return plan }
         } else {
             asked = TrainingPlanRecord.arn(partition: context.identity.partition, region: p.region, account: p.account, name: nameOrARN)
             if let plan = try TrainingPlanStore.plan(asked, db: db) { return plan }
@@ -249,7 +246,7 @@ extension ClusterService {
         throw AWSError.resourceNotFound("Could not find reserved capacity '\(arn)'")
     }
 
-    /// The plan a group's `TrainingPlanArn` names in a partition (R221 (a)), nil when it resolves to none.
+    /// The plan an ARN names in a partition (R202, R221 (a); the name part ignoring case), nil when it resolves to none.
     func planNamed(byGroupARN arn: String, in partition: ClusterStore.Partition, awsPartition: String, db: StoreTransaction) throws -> TrainingPlanRecord? {
         guard let parts = TrainingPlanRecord.parseARN(arn), parts.partition == awsPartition, parts.region == partition.region,
               parts.account == partition.account else { return nil }
@@ -444,12 +441,7 @@ extension ClusterService {
                 throw AWSError.resourceInUse("Training plan \(input.trainingPlanName) already exists.")
             }
             try checkTrainingPlanQuota(offering.reservedCapacities.map { ($0.instanceType, $0.instanceCount) }, in: partition, at: now, db: db)
-            var tags: [Tag] = []  // a key given twice keeps its last value, as CreateCluster's tags do
-            for tag in input.tags ?? [] {
-                if let i = tags.firstIndex(where: { $0.key == tag.key }) { tags[i] = tag } else { tags.append(tag) }
-            }
-            if tags.contains(where: { $0.key.lowercased().hasPrefix("aws:") }) { throw AWSError.validation("Tag keys starting with 'aws:' are reserved.") }
-            if tags.count > 50 { throw AWSError.validation("Tag limit exceeded: a resource can have at most 50 tags.") }
+            let tags = try Self.merging(input.tags ?? [], into: [])  // a key given twice keeps its last value, as CreateCluster's tags do
             let windows = offering.reservedCapacities.sorted { $0.startTime < $1.startTime }
             let rcs = windows.enumerated().map { n, w -> ReservedCapacityRecord in
                 var servers: [UltraServerRecord] = []
