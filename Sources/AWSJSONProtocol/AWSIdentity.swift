@@ -1,11 +1,19 @@
 import HTTP1
 
-/// How requests are authenticated (spec R28). `verify` is not implemented yet.
-public enum AWSAuthMode: String, Sendable, CaseIterable {
+/// How requests are authenticated (spec R28, issue #18), in order of strictness.
+public enum AWSAuthMode: String, Sendable, CaseIterable, Comparable {
     /// Headers ignored; every request acts as the default account and region.
     case off
     /// Identity read from the SigV4 credential scope, signature not checked; no or malformed header → defaults.
     case parse
+    /// Every SageMaker request must carry a valid SigV4 signature of a credential of the identities file
+    /// (`SigV4Verifier`); the account is the principal's.
+    case verify
+    /// `verify`, then the principal's identity-based policies must allow the call (`IAMPolicyEvaluator`).
+    case enforce
+
+    private var strictness: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (a: AWSAuthMode, b: AWSAuthMode) -> Bool { a.strictness < b.strictness }
 }
 
 /// The caller's partition of state: account, region and ARN partition (spec §3).
@@ -17,12 +25,15 @@ public struct AWSIdentity: Sendable, Equatable {
     public let partition: String
     /// The access key id that signed the request, when there was one (a slice of its `Authorization` header).
     public let accessKeyID: Substring?
+    /// The verified caller's principal ARN (`--auth verify` and `enforce`); nil in the other modes.
+    public let principal: String?
 
-    public init(accountID: String, region: String, accessKeyID: Substring? = nil) {
+    public init(accountID: String, region: String, accessKeyID: Substring? = nil, principal: String? = nil) {
         self.accountID = accountID
         self.region = region
         self.partition = Self.partition(of: region)
         self.accessKeyID = accessKeyID
+        self.principal = principal
     }
 
     /// ARN partition of a region (spec R26): `cn-*` → `aws-cn`, `us-gov-*` → `aws-us-gov`, else `aws`.

@@ -40,14 +40,18 @@ public struct AWSCall: Sendable {
 
 /// Routes AWS JSON 1.1 requests (`POST /`, `X-Amz-Target: SageMaker.<Operation>`) to operation handlers.
 ///
-/// Pipeline (spec R10): route and target (R1, R4) → identity (R24–R28) → body decoding (R8) → JSON types (R8) →
-/// unknown members (R9) → model validation (R14–R22) → handler (501 when the operation has none, spec R4). The
+/// Pipeline (spec R10): route and target (R1, R4) → identity (R24–R28; the signature in `verify` and `enforce`, issue
+/// #18) → body decoding (R8) → JSON types (R8) →
+/// unknown members (R9) → model validation (R14–R22) → IAM policies (`enforce`) → handler (501 when the operation has
+/// none, spec R4). The
 /// cluster operations of the model are validated even before they have a handler. Error bodies per R5–R7.
 /// Responses carry `Content-Type: application/x-amz-json-1.1`.
 public struct AWSJSONRouter: Sendable {
     /// Handlers by the model's operation name. Every key must be an operation of the model.
     public let handlers: [String: AWSOperationHandler]
     public let authMode: AWSAuthMode
+    /// The identities, verifier and resource resolver of `verify` and `enforce` (required in those modes).
+    public let authentication: AWSAuthentication?
     public let defaultAccountID: String
     public let defaultRegion: String
     public let validator: ShapeValidator
@@ -61,14 +65,18 @@ public struct AWSJSONRouter: Sendable {
 
     public static let contentType = "application/x-amz-json-1.1"
 
-    /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`.
+    /// - Precondition: every key of `handlers` is in `SageMakerOperations.names`; `authentication` is given when
+    ///   `authMode` is `verify` or `enforce`.
     public init(
-        handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, defaultAccountID: String, defaultRegion: String,
+        handlers: [String: AWSOperationHandler], authMode: AWSAuthMode, authentication: AWSAuthentication? = nil,
+        defaultAccountID: String, defaultRegion: String,
         model: ServiceModel = .sageMakerClusters, strictMembers: Bool = false, checkResponses: Bool = AWSJSONRouter.isDebugBuild
     ) {
         for name in handlers.keys { precondition(SageMakerOperations.names.contains(name), "\(name) is not a SageMaker operation") }
+        precondition(authMode < .verify || authentication != nil, "--auth \(authMode.rawValue) needs identities")
         self.handlers = handlers
         self.authMode = authMode
+        self.authentication = authentication
         self.defaultAccountID = defaultAccountID
         self.defaultRegion = defaultRegion
         self.validator = ShapeValidator(model: model)
@@ -108,7 +116,15 @@ public struct AWSJSONRouter: Sendable {
         guard let targetHeader = request.headers["X-Amz-Target"] else {
             return .failure(refusal(.missingTarget, requestID: requestID, operation: nil))
         }
-        let identity = AWSIdentity.resolve(request, mode: authMode, defaultAccountID: defaultAccountID, defaultRegion: defaultRegion)
+        let identity: AWSIdentity
+        if authMode >= .verify, let authentication {
+            switch authentication.authenticate(request) {
+            case .success(let verified): identity = verified
+            case .failure(let error): return .failure(refusal(error, requestID: requestID, operation: AmzTarget(targetHeader)?.sageMakerOperation))
+            }
+        } else {
+            identity = AWSIdentity.resolve(request, mode: authMode, defaultAccountID: defaultAccountID, defaultRegion: defaultRegion)
+        }
         if let known = validated.lookup(target: targetHeader, body: request.body) {
             let context = AWSRequestContext(requestID: requestID, operation: known.operation, identity: identity)
             return .success(AWSCall(operation: known.operation, input: known.input, context: context, unknownMembers: known.unknownMembers))
@@ -137,12 +153,14 @@ public struct AWSJSONRouter: Sendable {
         return .success(AWSCall(operation: operation, input: input, context: context, unknownMembers: unknownMembers))
     }
 
-    /// Runs a decoded call's handler (501 when the operation has none, R4) and renders its answer or error (R5–R7).
+    /// Runs a decoded call's handler (501 when the operation has none, R4) and renders its answer or error (R5–R7). In
+    /// `enforce` mode the caller's policies are evaluated first: a refused call reaches no handler, so changes nothing.
     public func execute(_ call: AWSCall) -> AWSJSONOutcome {
         let operation = call.operation, requestID = call.context.requestID
         var outcome: AWSJSONOutcome
         if let handler = handlers[operation] {
             outcome = answer(operation, requestID: requestID) {
+                if authMode == .enforce { try authentication?.authorize(call) }
                 let output = try handler(call.input, call.context)
                 if checkResponses, let outputShape = validator.model.operations[operation]?.output {
                     let problems = OutputShapeChecker(model: validator.model).problems(output, shape: outputShape)

@@ -1,7 +1,7 @@
 import Crypto
 import HTTP1
 
-/// AWS Signature Version 4 as a server recomputes it (issue #18's `verify` mode builds on it): the canonical request
+/// AWS Signature Version 4 as a server recomputes it (`SigV4Verifier`, issue #18's `verify` mode, builds on it): the canonical request
 /// over the signed headers and the SHA-256 of the body, the string to sign, the derived signing key and the HMAC.
 /// Pure: no clock, no credential store; the caller supplies the secret and judges the date.
 ///
@@ -112,15 +112,25 @@ public enum SigV4Signature {
         return "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope.date)/\(scope.region)/\(scope.service)/aws4_request\n\(hashed)"
     }
 
-    /// The signature: HMAC-SHA256 chained over date, region, service and `aws4_request` from `AWS4<secret>`, then over the
-    /// string to sign; lowercase hex.
-    public static func signature(stringToSign: String, secretAccessKey: String, scope: SigV4CredentialScope) -> String {
+    /// The signing key: HMAC-SHA256 chained over the scope's date, region, service and `aws4_request` from
+    /// `AWS4<secret>`.
+    public static func signingKey(secretAccessKey: String, scope: SigV4CredentialScope) -> SymmetricKey {
         func hmac(_ key: SymmetricKey, _ text: Substring) -> SymmetricKey {
             SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key)))
         }
         var key = SymmetricKey(data: Array(("AWS4" + secretAccessKey).utf8))
         for part in [scope.date, scope.region, scope.service, "aws4_request"] { key = hmac(key, part) }
-        return hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        return key
+    }
+
+    /// The signature of a string to sign with a signing key: HMAC-SHA256, lowercase hex.
+    public static func signature(stringToSign: String, signingKey: SymmetricKey) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey))
+    }
+
+    /// The signature of a string to sign with the signing key a secret gives for a scope; lowercase hex.
+    public static func signature(stringToSign: String, secretAccessKey: String, scope: SigV4CredentialScope) -> String {
+        signature(stringToSign: stringToSign, signingKey: signingKey(secretAccessKey: secretAccessKey, scope: scope))
     }
 
     /// Whether two signatures are equal, in time that depends only on their lengths (no early exit on the first

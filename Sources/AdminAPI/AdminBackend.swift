@@ -66,6 +66,18 @@ public protocol AdminBackend: Sendable {
         -> (created: Bool, body: JSONObject)
 }
 
+/// The admin routes of authentication (issue #18): the identities file in effect and its reload.
+public protocol AdminAuthBackend: Sendable {
+    /// `GET /_hyperpod/auth`: `{"mode", "identitiesFile", "principals": {<arn>: {account, policies, statements}},
+    /// "credentials": [{accessKeyId, secretAccessKey (masked), principal, sessionToken (masked)}]}`.
+    func authBody() -> JSONObject
+    /// `POST /_hyperpod/auth/reload`: reads the identities file again; requests that arrive afterwards use it.
+    /// - Returns: the `authBody()` after the reload.
+    /// - Throws: `AdminError` 409 when the server has no identities file; 400 naming the fault when the file cannot be
+    ///   read or parsed (the identities in effect are kept).
+    func reloadIdentities() throws(AdminError) -> JSONObject
+}
+
 /// An admin request refused: answered `{"error": message}` with `status`.
 public struct AdminError: Error, Sendable, Equatable {
     public let status: HTTPStatus

@@ -6,7 +6,8 @@ import JSON
 ///
 /// Routes: `GET /_hyperpod/health` (RA1), `POST /_hyperpod/reset` (RA2), `GET`/`POST /_hyperpod/clock` (RA3),
 /// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `DELETE /_hyperpod/faults/<id>` (RA22), `GET`/`PUT /_hyperpod/settings` (RA8), `GET /_hyperpod/metrics` (RA10), `GET`/`PUT /_hyperpod/timing` (RA6),
-/// `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11). With the admin
+/// `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11), `GET /_hyperpod/auth` and
+/// `POST /_hyperpod/auth/reload` (issue #18). With the admin
 /// API off only `health` answers; with a token every route but `health` needs `X-Hyperpod-Admin-Token`.
 public struct AdminRouter: Sendable {
     /// Path prefix of every admin route.
@@ -22,14 +23,26 @@ public struct AdminRouter: Sendable {
     public let enabled: Bool
     /// `--admin-token`: required on every route but `health`.
     public let token: String?
+    /// `GET /_hyperpod/auth` and `POST /_hyperpod/auth/reload` (issue #18); nil: those routes are 404.
+    public let auth: (any AdminAuthBackend)?
 
     public init(version: String, uptimeSeconds: @escaping @Sendable () -> Double, backend: (any AdminBackend)? = nil,
-                enabled: Bool = true, token: String? = nil) {
+                enabled: Bool = true, token: String? = nil, auth: (any AdminAuthBackend)? = nil) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.backend = backend
         self.enabled = enabled
         self.token = token
+        self.auth = auth
+    }
+
+    /// Whether the request carries the admin token, compared in time that does not depend on where they differ.
+    static func carries(_ token: String, _ request: HTTPRequest) -> Bool {
+        guard let sent = request.headers["X-Hyperpod-Admin-Token"] else { return false }
+        let a = Array(sent.utf8), b = Array(token.utf8)
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<b.count { difference |= (i < a.count ? a[i] : 0) ^ b[i] }
+        return difference == 0
     }
 
     /// Whether `request` is the health check (answered on the event loop; everything else may touch the state).
@@ -55,7 +68,7 @@ public struct AdminRouter: Sendable {
         if Self.isHealth(request) { return health() }
         let notFound = Self.error(.notFound, "No admin route \(request.method) \(request.path)")
         guard enabled, let backend else { return notFound }
-        if let token, request.headers["X-Hyperpod-Admin-Token"] != token {
+        if let token, !Self.carries(token, request) {
             return Self.error(.forbidden, "Missing or wrong X-Hyperpod-Admin-Token header")
         }
         do {
@@ -141,6 +154,10 @@ public struct AdminRouter: Sendable {
                 let answer = try backend.trainingPlanRoute(method: request.method, route: String(request.path.dropFirst("/_hyperpod/".count)),
                                                            body: body, account: query["account"], region: query["region"])
                 return Self.json(answer.created ? .created : .ok, answer.body)
+            case ("GET", "/_hyperpod/auth") where auth != nil:  // issue #18: the identities in effect, secrets masked
+                return Self.json(.ok, auth!.authBody())
+            case ("POST", "/_hyperpod/auth/reload") where auth != nil:
+                return Self.json(.ok, try auth!.reloadIdentities())
             case ("GET", "/_hyperpod/quotas"):
                 return Self.json(.ok, try backend.quotasBody(account: query["account"], region: query["region"]))
             case ("PUT", "/_hyperpod/quotas"):

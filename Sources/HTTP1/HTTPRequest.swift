@@ -23,6 +23,9 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// The body still carries its `Content-Encoding` (gzip or deflate); `decodingContent(limit:)` inflates it.
     public var bodyIsEncoded = false
+    /// After `decodingContent(limit:)` inflated the body: the body as received, still encoded (a SigV4 signature covers
+    /// these bytes). Nil otherwise.
+    public var contentEncodedBody: [UInt8]?
 
     public init(method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.method = method
@@ -39,6 +42,7 @@ public struct HTTPRequest: Sendable {
         guard bodyIsEncoded else { return self }
         var decoded = self
         decoded.body = try Gzip.inflate(body, limit: limit)
+        decoded.contentEncodedBody = body
         decoded.bodyIsEncoded = false
         return decoded
     }

@@ -28,8 +28,9 @@ public final class Emulator: Sendable {
     let server: HTTPServer
     let logger: Logger
 
-    /// Opens the database (creating and migrating it) and builds the routes.
-    /// - Throws: database errors (unreadable file, not a database).
+    /// Opens the database (creating and migrating it), reads the identities file, and builds the routes.
+    /// - Throws: database errors (unreadable file, not a database); `IdentitiesFileError` for an identities file that
+    ///   cannot be read or used.
     public init(configuration: EmulatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
@@ -42,19 +43,34 @@ public final class Emulator: Sendable {
         self.service = service
         let startedAt = HyperPodHTTPHandler.monotonicSeconds()
         let handlers = Self.handlers(service)
+        var identities = AWSIdentities.empty
+        if let path = configuration.identitiesPath { identities = try IdentitiesFile.load(path) }
+        let authentication = AWSAuthentication(
+            identities: identities,
+            wallClock: { SystemWallClock().nowMilliseconds() / 1000 },
+            resolveResource: { [service] operation, input, context in
+                try service.authorizationResource(operation, input: input, context: context)
+            }
+        )
+        // A cached answer skips the handler; under `enforce` every call must meet the caller's policies first.
+        var cachedAnswer: (@Sendable (AWSCall) -> [UInt8]?)?
+        if configuration.authMode != .enforce {
+            cachedAnswer = { @Sendable call in call.operation == "DescribeCluster" ? service.cachedDescribe(call) : nil }
+        }
         let handler = HyperPodHTTPHandler(
             aws: AWSJSONRouter(
-                handlers: handlers, authMode: configuration.authMode,
+                handlers: handlers, authMode: configuration.authMode, authentication: authentication,
                 defaultAccountID: configuration.accountID, defaultRegion: configuration.region,
                 strictMembers: configuration.strictMembers, checkResponses: configuration.checkResponses
             ),
             admin: AdminRouter(
                 version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt },
-                backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken
+                backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken,
+                auth: IdentitiesFile(mode: configuration.authMode, path: configuration.identitiesPath, authentication: authentication)
             ),
             stateQueue: service.queue,
             readQueue: service.readQueue,
-            cachedAnswer: { call in call.operation == "DescribeCluster" ? service.cachedDescribe(call) : nil },
+            cachedAnswer: cachedAnswer,
             faults: service.faults, corsOrigins: configuration.corsOrigins, metrics: service.metrics,
             logger: logger
         )

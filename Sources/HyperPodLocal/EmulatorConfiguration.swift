@@ -16,7 +16,10 @@ public struct EmulatorConfiguration: Sendable {
     public var region = "us-east-1"
     /// Account of requests whose access key id is not 12 digits (spec R24).
     public var accountID = "000000000000"
+    /// `off`, `parse` (default), `verify` or `enforce` (spec R28, issue #18).
     public var authMode: AWSAuthMode = .parse
+    /// The identities file (`--identities`): credentials and principals' policies. Required by `verify` and `enforce`.
+    public var identitiesPath: String?
     /// Reject request members the model does not have (spec R9); by default they are ignored and logged.
     public var strictMembers = false
     /// Check every successful response against the model's output shape (spec R11); a mismatch answers 500.
@@ -43,6 +46,8 @@ public struct EmulatorConfiguration: Sendable {
     public var adminEnabled = true
     /// Required as `X-Hyperpod-Admin-Token` on every admin route but `health`.
     public var adminToken: String?
+    /// `--admin-open`: serve the admin API without a token on an address other machines can reach, on purpose.
+    public var adminOpen = false
 
     public init() {}
 }

@@ -43,8 +43,11 @@ struct Serve: ParsableCommand {
     @Option(help: "Account of requests whose access key id is not 12 digits. (env HYPERPOD_LOCAL_ACCOUNT_ID; default 000000000000)")
     var accountId: String?
 
-    @Option(help: "parse: take account and region from the SigV4 credential scope; off: ignore auth headers. (env HYPERPOD_LOCAL_AUTH; default parse)")
+    @Option(help: "off|parse|verify|enforce. parse: take account and region from the SigV4 credential scope; off: ignore auth headers; verify: every request must carry a valid SigV4 signature of a credential of --identities; enforce: verify, then the principal's IAM policies must allow the call (docs/authentication.md). (env HYPERPOD_LOCAL_AUTH; default parse)")
     var auth: String?
+
+    @Option(help: "JSON file of principals with their IAM policies and the credentials that sign as them; needed by --auth verify and enforce, reloaded by POST /_hyperpod/auth/reload (docs/authentication.md). (env HYPERPOD_LOCAL_IDENTITIES)")
+    var identities: String?
 
     @Flag(help: "Reject request members the model does not have (default: ignore and log them). (env HYPERPOD_LOCAL_STRICT_MEMBERS=1)")
     var strictMembers = false
@@ -100,6 +103,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Require this X-Hyperpod-Admin-Token on admin routes but health. (env HYPERPOD_LOCAL_ADMIN_TOKEN)")
     var adminToken: String?
 
+    @Flag(help: "Serve the admin API without --admin-token on an address other machines can reach (--host other than loopback), on purpose; without it such a server refuses to start. (env HYPERPOD_LOCAL_ADMIN_OPEN=1)")
+    var adminOpen = false
+
     @Option(help: "Write the listening address (http://HOST:PORT) and the pid to this file once listening; removed on a clean stop. 'hyperpod-local health' reads it (the container sets it). (env HYPERPOD_LOCAL_ADDRESS_FILE)")
     var addressFile: String?
 
@@ -126,6 +132,10 @@ struct Serve: ParsableCommand {
             throw ValidationError("--auth must be one of \(AWSAuthMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(authText)'")
         }
         config.authMode = authMode
+        config.identitiesPath = identities ?? env.value("IDENTITIES")
+        if authMode >= .verify && config.identitiesPath == nil {
+            throw ValidationError("--auth \(authMode.rawValue) needs --identities FILE (env HYPERPOD_LOCAL_IDENTITIES): the credentials it checks signatures against")
+        }
         config.strictMembers = try strictMembers || env.resolve(nil, "STRICT_MEMBERS", default: false)
         config.checkResponses = try checkResponses || env.resolve(nil, "CHECK_RESPONSES", default: config.checkResponses)
         config.limits.maxBodyBytes = try env.resolve(maxBodyBytes, "MAX_BODY_BYTES", default: config.limits.maxBodyBytes)
@@ -194,6 +204,7 @@ struct Serve: ParsableCommand {
         guard adminText == "on" || adminText == "off" else { throw ValidationError("--admin must be on or off, got '\(adminText)'") }
         config.adminEnabled = adminText == "on"
         config.adminToken = adminToken ?? env.variables["HYPERPOD_LOCAL_ADMIN_TOKEN"]
+        config.adminOpen = try adminOpen || env.resolve(nil, "ADMIN_OPEN", default: false)
         let levelText = try env.resolve(logLevel, "LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: "|")), got '\(levelText)'")
@@ -212,13 +223,19 @@ struct Serve: ParsableCommand {
         sigaddset(&blocked, SIGINT)
         pthread_sigmask(SIG_BLOCK, &blocked, nil)
         let (config, level) = try resolvedConfiguration()
+        if let refusal = Self.exposedAdminRefusal(config) { throw refusal }
 
         LoggingSystem.bootstrap { StandardErrorLogHandler(label: $0) }
         var logger = Logger(label: "hyperpod-local")
         logger.logLevel = level
 
         signal(SIGPIPE, SIG_IGN)
-        let emulator = try Emulator(configuration: config, logger: logger)
+        let emulator: Emulator
+        do {
+            emulator = try Emulator(configuration: config, logger: logger)
+        } catch let error as IdentitiesFileError {
+            throw StartupError(description: error.description)
+        }
         let address: SocketAddress
         do {
             address = try emulator.bind()
@@ -259,6 +276,26 @@ struct Serve: ParsableCommand {
     private func announce(_ address: SocketAddress) {
         let line = "hyperpod-local listening on http://\(address)\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(STDOUT_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+extension Serve {
+    /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`): nothing outside this machine reaches it.
+    static func isLoopback(_ host: String) -> Bool {
+        var host = Substring(host)
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Issue #18: the admin API can reset and rewrite every partition, so a server other machines can reach refuses to
+    /// start without `--admin-token`, unless `--admin-open` (or `--admin off`) says the API is meant to be open or off.
+    static func exposedAdminRefusal(_ config: EmulatorConfiguration) -> StartupError? {
+        guard config.adminEnabled, config.adminToken == nil, !config.adminOpen, !isLoopback(config.host) else { return nil }
+        return StartupError(description: "refusing to serve the admin API without a token on \(config.host), an address other machines can reach: "
+            + "anyone who reaches it could reset or rewrite every partition. Set --admin-token TOKEN (HYPERPOD_LOCAL_ADMIN_TOKEN), "
+            + "or --admin-open (HYPERPOD_LOCAL_ADMIN_OPEN=1) to leave it open on purpose, or --admin off, or bind --host 127.0.0.1")
     }
 }
 
