@@ -42,6 +42,8 @@ def test_dockerfile_is_multi_stage_static_non_root_with_healthcheck():
     assert ("VOLUME", '["/data"]') in parsed
     env = image_environment()
     assert env["HYPERPOD_LOCAL_HOST"] == "0.0.0.0" and env["HYPERPOD_LOCAL_DB"].startswith("/data/")
+    # Issue #18: bound beyond loopback without a token, the server refuses to start unless the image says it is open.
+    assert env["HYPERPOD_LOCAL_ADMIN_OPEN"] == "1"
     assert env["HYPERPOD_LOCAL_SEED"] == "/seeds" and ("COPY", "Seeds /seeds") in parsed
     assert env["HYPERPOD_LOCAL_ADDRESS_FILE"].startswith("/tmp/")
     assert any(keyword == "HEALTHCHECK" and '"hyperpod-local", "health"' in args for keyword, args in parsed)
@@ -66,7 +68,7 @@ def test_compose_file_gates_the_tests_on_a_healthy_emulator_that_keeps_no_state(
     service = compose["services"]["hyperpod"]
     assert service["build"] == {"context": "..", "dockerfile": "docker/Dockerfile"}
     assert service["healthcheck"]["test"] == ["CMD", "hyperpod-local", "health"]
-    assert "4580:4580" in service["ports"]
+    assert "127.0.0.1:4580:4580" in service["ports"]  # published on loopback only: the image leaves the admin API open
     # A test suite's service starts empty (but for the seeds) on every `up`: in memory, no volume.
     assert service["environment"]["HYPERPOD_LOCAL_IN_MEMORY"] == "1" and "volumes" not in service
     tests = compose["services"]["tests"]

@@ -38,7 +38,7 @@ def test_a_port_in_use_given_by_environment_names_it_too(make_server):
 
 
 def test_a_host_that_is_not_on_this_machine_is_named():
-    started = run("serve", "--in-memory", "--port", "0", "--host", "192.0.2.1")
+    started = run("serve", "--in-memory", "--port", "0", "--host", "192.0.2.1", "--admin-open")
     assert started.returncode == 1
     assert started.stderr.strip() == "Error: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine (--host)"
 
