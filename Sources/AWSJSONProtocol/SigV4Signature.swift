@@ -7,33 +7,6 @@ import HTTP1
 ///
 /// Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 public enum SigV4Signature {
-    /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` header.
-    public struct Authorization: Sendable, Equatable {
-        public var scope: SigV4CredentialScope
-        /// Lower-case header names, in the order sent (`;`-separated in the header).
-        public var signedHeaders: [String]
-        /// 64 lowercase hex digits.
-        public var signature: String
-
-        /// Parses the header; nil when it is not a complete SigV4 header.
-        public init?(_ header: String) {
-            let scheme = "AWS4-HMAC-SHA256 "
-            guard header.hasPrefix(scheme) else { return nil }
-            var credential: Substring?, signed: Substring?, signature: Substring?
-            for part in header.dropFirst(scheme.count).split(separator: ",") {
-                let item = part.drop { $0 == " " }
-                if item.hasPrefix("Credential=") { credential = item.dropFirst("Credential=".count) }
-                if item.hasPrefix("SignedHeaders=") { signed = item.dropFirst("SignedHeaders=".count) }
-                if item.hasPrefix("Signature=") { signature = item.dropFirst("Signature=".count) }
-            }
-            guard let credential, let scope = SigV4CredentialScope(credential: credential), let signed, !signed.isEmpty,
-                  let signature, signature.utf8.count == 64 else { return nil }
-            self.scope = scope
-            self.signedHeaders = signed.split(separator: ";").map { String($0) }
-            self.signature = String(signature)
-        }
-    }
-
     /// Lowercase hex of bytes.
     static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)

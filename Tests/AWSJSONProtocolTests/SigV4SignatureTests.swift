@@ -32,32 +32,38 @@ struct SigV4SignatureTests {
                 == "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")
     }
 
-    /// A SageMaker JSON request as botocore 1.44.18's `SigV4Auth` signed it.
+    /// A SageMaker JSON request as botocore 1.44.18's `SigV4Auth` signed it: the verifier accepts it as sent, and
+    /// refuses it after any change to the body or a signed header.
     @Test func aRequestBotocoreSigned_Verifies_AndAnyChangeBreaksIt() throws {
         let header = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261206/us-east-1/sagemaker/aws4_request, "
             + "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=08f45b5f550d93b8f913967faf6b51964f02974c1162c6def2b18481165b553e"
-        let authorization = try #require(SigV4Signature.Authorization(header))
-        #expect(authorization.signedHeaders == ["content-type", "host", "x-amz-date", "x-amz-target"])
-        func signature(body: String, target: String = "SageMaker.DescribeCluster") -> String {
-            let headers: HTTPHeaders = ["X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1", "Host": "127.0.0.1:4580",
-                                        "X-Amz-Date": "20261206T181232Z"]
-            let canonical = SigV4Signature.canonicalRequest(method: "POST", target: "/", headers: headers, signedHeaders: authorization.signedHeaders,
-                                                            payloadHash: SigV4Signature.payloadHash(Array(body.utf8)))
-            let toSign = SigV4Signature.stringToSign(canonicalRequest: canonical, amzDate: "20261206T181232Z", scope: authorization.scope)
-            return SigV4Signature.signature(stringToSign: toSign, secretAccessKey: Self.secret, scope: authorization.scope)
+        let identities = try AWSIdentities(parsing: Array("""
+            {"principals": {"arn:aws:iam::123456789012:user/u": {}},
+             "credentials": [{"accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "\(Self.secret)", "principal": "arn:aws:iam::123456789012:user/u"}]}
+            """.utf8))
+        func request(body: String, target: String = "SageMaker.DescribeCluster") -> HTTPRequest {
+            HTTPRequest(method: "POST", target: "/", headers: [
+                "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1", "Host": "127.0.0.1:4580",
+                "X-Amz-Date": "20261206T181232Z", "Authorization": header,
+            ], body: Array(body.utf8))
         }
-        #expect(SigV4Signature.constantTimeEqual(signature(body: #"{"ClusterName":"my-cluster"}"#), authorization.signature))
-        #expect(!SigV4Signature.constantTimeEqual(signature(body: #"{"ClusterName":"my-clusteR"}"#), authorization.signature))
-        #expect(!SigV4Signature.constantTimeEqual(signature(body: #"{"ClusterName":"my-cluster"}"#, target: "SageMaker.DeleteCluster"),
-                                                  authorization.signature))
+        let now = try #require(AmzDate.epochSeconds("20261206T181500Z"))
+        let verifier = SigV4Verifier()
+        let caller = try verifier.verify(request(body: #"{"ClusterName":"my-cluster"}"#), identities: identities, nowEpochSeconds: now).get()
+        #expect(caller == AWSCaller(principal: "arn:aws:iam::123456789012:user/u", accountID: "123456789012", accessKeyID: "AKIDEXAMPLE",
+                                    region: "us-east-1"))
+        for changed in [request(body: #"{"ClusterName":"my-clusteR"}"#), request(body: #"{"ClusterName":"my-cluster"}"#, target: "SageMaker.DeleteCluster")] {
+            guard case .failure(let error) = verifier.verify(changed, identities: identities, nowEpochSeconds: now) else {
+                Issue.record("a changed request verified")
+                continue
+            }
+            #expect(error.code == "InvalidSignatureException" && error.message.hasPrefix(AWSError.signatureMismatchText))
+        }
     }
 
-    @Test func malformedHeaders_AreNotAuthorizations() {
-        #expect(SigV4Signature.Authorization("AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/sagemaker/aws4_request") == nil)
-        #expect(SigV4Signature.Authorization("Basic dXNlcjpwYXNz") == nil)
-        #expect(SigV4Signature.Authorization("AWS4-HMAC-SHA256 Credential=AKID/2026/us-east-1/sagemaker/aws4_request, SignedHeaders=host, "
-                                             + "Signature=" + String(repeating: "0", count: 64)) == nil)  // the date is not 8 digits
+    @Test func constantTimeEqual_ComparesWholeStrings() {
         #expect(!SigV4Signature.constantTimeEqual("abc", "abcd") && SigV4Signature.constantTimeEqual("abc", "abc"))
+        #expect(!SigV4Signature.constantTimeEqual("abd", "abc"))
     }
 
     @Test func canonicalURIAndQuery_AreEncodedOnceAndSorted() {
