@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a number of seconds (issue #8):
-#   scripts/fuzz.sh http-parser|chunked|gzip|json-validator|sigv4 SECONDS
+#   scripts/fuzz.sh http-parser|chunked|gzip|json-validator|sigv4|identities|iam-policy|sigv4-verify SECONDS
 # Seeds come from Tests/Fuzz/Corpus/TARGET (committed); new interesting inputs go to .build-fuzz/corpus/TARGET, crashes
 # to .build-fuzz/crashes/ — each becomes a unit test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGET=${1:?target: http-parser, chunked, gzip, json-validator or sigv4}
+TARGET=${1:?target: http-parser, chunked, gzip, json-validator, sigv4, identities, iam-policy or sigv4-verify}
 SECONDS_TO_RUN=${2:-60}
 swift build -c release --package-path Tests/Fuzz --scratch-path .build-fuzz/build \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product FuzzTargets

@@ -1,5 +1,5 @@
-// One executable, five libFuzzer targets; the first argument names the target, the rest go to libFuzzer:
-//   FuzzTargets http-parser|chunked|gzip|json-validator|sigv4 [libFuzzer flags] [corpus dir]
+// One executable, eight libFuzzer targets; the first argument names the target, the rest go to libFuzzer:
+//   FuzzTargets http-parser|chunked|gzip|json-validator|sigv4|identities|iam-policy|sigv4-verify [libFuzzer flags] [corpus dir]
 // A target must never crash or trap: every input either parses or is refused with an error.
 import AWSJSONProtocol
 import Glibc
@@ -67,9 +67,54 @@ func fuzzSigV4(_ bytes: [UInt8]) {
     _ = SigV4CredentialScope(authorization: String(decoding: bytes, as: UTF8.self))
 }
 
+/// The `--identities` file parser (issue #18), then every principal's policies evaluated against a request and the
+/// masked listing.
+func fuzzIdentities(_ bytes: [UInt8]) {
+    guard let identities = try? AWSIdentities(parsing: bytes) else { return }
+    let request = IAMRequest(action: "sagemaker:DescribeCluster", resource: "arn:aws:sagemaker:us-east-1:123456789012:cluster/abc",
+                             context: ["aws:requestedregion": ["us-east-1"], "aws:tagkeys": ["team", "owner"]])
+    for principal in identities.principals.values { _ = IAMPolicyEvaluator.evaluate(principal.policies, request) }
+    _ = JSONWriter.encode(.object(identities.listing()))
+}
+
+/// One IAM policy document and a request, both from the input: the first three lines are the action, the resource and a
+/// `key=value,value` condition context; the rest is the policy. Also the wildcard matcher on the action and resource
+/// lines as pattern and value, both ways.
+func fuzzIAMPolicy(_ bytes: [UInt8]) {
+    let lines = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 3, omittingEmptySubsequences: false)
+    guard lines.count == 4 else { return }
+    let action = String(decoding: lines[0], as: UTF8.self), resource = String(decoding: lines[1], as: UTF8.self)
+    _ = IAMWildcard.matches(pattern: action, resource, ignoringCase: true)
+    _ = IAMWildcard.matches(pattern: resource, action, ignoringCase: false)
+    var context: [String: [String]] = [:]
+    let pair = String(decoding: lines[2], as: UTF8.self).split(separator: "=", maxSplits: 1)
+    if pair.count == 2 { context[pair[0].lowercased()] = pair[1].split(separator: ",").map(String.init) }
+    guard let json = try? JSONParser.parse(Array(lines[3])), let policy = try? IAMPolicyDocument(json: json, path: "policy") else { return }
+    _ = IAMPolicyEvaluator.evaluate([policy], IAMRequest(action: action, resource: resource, context: context))
+}
+
+let verifier = SigV4Verifier()
+let verifierIdentities = try! AWSIdentities(parsing: Array(#"""
+    {"principals": {"arn:aws:iam::123456789012:user/fuzz": {}},
+     "credentials": [{"accessKeyId": "AKIDFUZZ", "secretAccessKey": "fuzz-secret", "principal": "arn:aws:iam::123456789012:user/fuzz"},
+                     {"accessKeyId": "ASIAFUZZ", "secretAccessKey": "fuzz-secret", "principal": "arn:aws:iam::123456789012:user/fuzz",
+                      "sessionToken": "fuzz-token"}]}
+    """#.utf8))
+
+/// The signature verifier (issue #18) on a whole HTTP request parsed from the input (so the headers it reads are the
+/// parser's), judged at 2026-12-06T12:00:00Z; also with the body taken as the inflated form of itself.
+func fuzzSigV4Verify(_ bytes: [UInt8]) {
+    var parser = HTTPRequestParser(limits: HTTPLimits())
+    parser.append(bytes[...])
+    guard case .request(var request)? = try? parser.next() else { return }
+    _ = verifier.verify(request, identities: verifierIdentities, nowEpochSeconds: 1_796_558_400)
+    request.contentEncodedBody = Array(request.body.reversed())
+    _ = verifier.verify(request, identities: verifierIdentities, nowEpochSeconds: 1_796_558_400)
+}
+
 let targets: [String: ([UInt8]) -> Void] = [
     "http-parser": fuzzHTTPParser, "chunked": fuzzChunked, "gzip": fuzzGzip, "json-validator": fuzzJSONValidator,
-    "sigv4": fuzzSigV4,
+    "sigv4": fuzzSigV4, "identities": fuzzIdentities, "iam-policy": fuzzIAMPolicy, "sigv4-verify": fuzzSigV4Verify,
 ]
 var arguments = CommandLine.arguments
 guard arguments.count >= 2, let chosen = targets[arguments[1]] else {
