@@ -9,6 +9,9 @@ ceilings take their turn (medians reported), so a slow minute of a shared machin
     HYPERPOD_LOCAL_BIN=.build-static/release/hyperpod-local MOTO_SERVER=/path/to/moto_server python3 bench/compare.py
     HYPERPOD_LOCAL_BEFORE_BIN=/path/to/an/older/hyperpod-local python3 bench/compare.py   # adds a "before" column
 
+A second hyperpod-local runs with `--auth verify` (issue #18): its DescribeCluster row carries a real SigV4 signature,
+recomputed and checked on every request, and is reported as a ratio to the default `parse` mode.
+
 Rows: DescribeCluster (2 groups, 4 nodes), ListClusterNodes (a page of 100 of a 100-node cluster) and
 GET /_hyperpod/health with `wrk -t1 -c8`, each request carrying a SigV4 `Authorization` header; two nginx ceilings for
 the same bytes: answered from memory (`return 200 '…'`, the same POST with the same headers: the true ceiling) and
@@ -38,6 +41,35 @@ LCC = {"SourceS3Uri": "s3://sagemaker-bench/lcc/", "OnCreate": "on_create.sh"}  
 # moto routes a request to a service by the SigV4 credential scope: every request carries one.
 AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=x"
 
+# The `--auth verify` server (issue #18) checks real signatures: its requests are signed with this credential.
+VERIFY_KEY, VERIFY_SECRET = "AKIABENCH0000000001", "bench-secret-0001"
+IDENTITIES = {"principals": {"arn:aws:iam::123456789012:user/bench": {}},
+              "credentials": [{"accessKeyId": VERIFY_KEY, "secretAccessKey": VERIFY_SECRET,
+                               "principal": "arn:aws:iam::123456789012:user/bench"}]}
+SIGNED_PORTS = set()  # ports of servers whose requests must carry a valid signature
+
+
+def sign(port, target, payload):
+    """SigV4 headers for `POST /` with this body, signed now (valid 15 minutes), as an SDK signs them."""
+    import datetime
+    import hashlib
+    import hmac
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {"content-type": "application/x-amz-json-1.1", "host": f"127.0.0.1:{port}", "x-amz-date": amz_date,
+               "x-amz-target": f"SageMaker.{target}"}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(["POST", "/", "", *(f"{k}:{headers[k]}" for k in sorted(headers)), "", signed,
+                           hashlib.sha256(payload).hexdigest()])
+    scope = f"{day}/us-east-1/sagemaker/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + VERIFY_SECRET).encode()
+    for part in [day, "us-east-1", "sagemaker", "aws4_request"]:
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return {"Content-Type": headers["content-type"], "X-Amz-Date": amz_date, "X-Amz-Target": headers["x-amz-target"],
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={VERIFY_KEY}/{scope}, SignedHeaders={signed}, Signature={signature}"}
+
 
 def group(name, count):
     return {"InstanceGroupName": name, "InstanceType": "ml.c5.xlarge", "InstanceCount": count,
@@ -54,9 +86,11 @@ def free_port():
 
 def call(port, target, body, conn=None):
     c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("POST", "/", json.dumps(body), {"X-Amz-Target": f"SageMaker.{target}", "Content-Type": "application/x-amz-json-1.1",
-                                              "Authorization": AUTHORIZATION,
-                                              "X-Amz-Date": "20261201T000000Z"})
+    payload = json.dumps(body)
+    headers = sign(port, target, payload.encode()) if port in SIGNED_PORTS else {
+        "X-Amz-Target": f"SageMaker.{target}", "Content-Type": "application/x-amz-json-1.1", "Authorization": AUTHORIZATION,
+        "X-Amz-Date": "20261201T000000Z"}
+    c.request("POST", "/", payload, headers)
     r = c.getresponse()
     data = r.read()
     return r.status, data
@@ -73,8 +107,8 @@ def wait_port(port, timeout=30):
     raise RuntimeError(f"port {port} never opened")
 
 
-def start_hp(port, binary=None):
-    p = subprocess.Popen([binary or HP, "serve", "--port", str(port), "--in-memory", "--timing", "instant",
+def start_hp(port, binary=None, extra=()):
+    p = subprocess.Popen([binary or HP, "serve", "--port", str(port), "--in-memory", "--timing", "instant", *extra,
                           "--quota", "ml.c5.xlarge for cluster usage=1000000",
                           "--quota", "Total number of instances allowed across SageMaker HyperPod clusters=1000000"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -95,6 +129,10 @@ def wrk(port, target, body, seconds, tmp, path="/"):
     with open(script, "w") as f:
         if target is None:
             f.write(f'wrk.method = "GET"\nwrk.headers["Authorization"] = "{AUTHORIZATION}"\n')
+        elif port in SIGNED_PORTS:  # the same signed request each time: valid for 15 minutes, as long as a round
+            f.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n')
+            for name, value in sign(port, target, json.dumps(body).encode()).items():
+                f.write(f'wrk.headers["{name}"] = "{value}"\n')
         else:
             f.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
                     f'wrk.headers["X-Amz-Target"] = "SageMaker.{target}"\nwrk.headers["Content-Type"] = "application/x-amz-json-1.1"\n'
@@ -223,7 +261,15 @@ def main():
     median = statistics.median
     # Every server runs at once, each on its own port; a row is measured in rounds in which each server (and the
     # nginx ceilings) takes its turn, so a slow minute of this shared machine hits them alike. Medians are reported.
-    candidates = [("hyperpod-local", lambda port: start_hp(port), HP)]
+    identities = os.path.join(tmp, "identities.json")
+    with open(identities, "w") as f:
+        json.dump(IDENTITIES, f)
+
+    def start_verifying(port):
+        SIGNED_PORTS.add(port)
+        return start_hp(port, extra=("--auth", "verify", "--identities", identities))
+
+    candidates = [("hyperpod-local", lambda port: start_hp(port), HP), ("verify", start_verifying, HP)]
     if BEFORE:
         candidates.append(("before", lambda port: start_hp(port, BEFORE), BEFORE))
     candidates.append(("moto", start_moto, MOTO))
@@ -246,7 +292,7 @@ def main():
             mem_rounds, file_rounds = [], []
             for _ in range(args.rounds):
                 for name, (port, _) in servers.items():
-                    if key == "health" and name == "moto":
+                    if (key == "health" and name == "moto") or (name == "verify" and key != "describe"):
                         continue
                     rounds[name].append(wrk_row(port, key, args.seconds, tmp))
                 mem_rounds.append(nginx.memory(key, args.seconds))
@@ -259,9 +305,11 @@ def main():
             rounds = {name: [] for name in servers}
             for _ in range(args.rounds):
                 for name, (port, _) in servers.items():
-                    rounds[name].append(loop_row(port, key, args.seconds, statuses[name]))
+                    if name != "verify":
+                        rounds[name].append(loop_row(port, key, args.seconds, statuses[name]))
             for name, values in rounds.items():
-                results[name][key] = median(values)
+                if values:
+                    results[name][key] = median(values)
         for name, (port, process) in servers.items():
             results[name]["rss"] = rss_mib(process.pid)
             results[name]["list_count"] = len(json.loads(bodies[name]["list"] or b"{}").get("ClusterNodeSummaries", []))
@@ -271,8 +319,10 @@ def main():
             process.kill()
             process.wait()
     for name in servers:
-        results[name]["cold"] = cold_start(starters[name])
+        if name != "verify":
+            results[name]["cold"] = cold_start(starters[name])
     hp, before, moto = results.get("hyperpod-local", {}), results.get("before", {}), results.get("moto", {})
+    verify = results.get("verify", {})
 
     def cell(r, key):
         if key not in r:
@@ -302,7 +352,11 @@ def main():
         print(f"{label:44} {cell(hp, key):>15} {cell(before, key):>10} {cell(moto, key):>10} "
               f"{(f'{m:,.0f}' if m else '–'):>10} {(f'{f:,.0f}' if f else '–'):>10} {ratio(h, value(before, key)):>9} "
               f"{ratio(h, value(moto, key)):>8} {ratio(h, m):>7} {ratio(h, f):>7}")
-    print(f"UpdateCluster statuses: {', '.join(f'{n} {sorted(s)}' for n, s in statuses.items())}")
+    if "describe" in verify:
+        v, h = value(verify, "describe"), value(hp, "describe")
+        print(f"{'DescribeCluster, --auth verify (req/s)':44} {cell(verify, 'describe'):>15}   verify/parse {ratio(v, h)} "
+              "(each request's SigV4 signature recomputed and checked; issue #18 asks for at least 0.70)")
+    print(f"UpdateCluster statuses: {', '.join(f'{n} {sorted(s)}' for n, s in statuses.items() if s)}")
     sizes = ", ".join(f"{n} {r.get('list_count')}" for n, r in results.items())
     print(f"ListClusterNodes page sizes: {sizes}")
 

@@ -2,6 +2,10 @@ import Crypto
 import HTTP1
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The caller a verified request proves to be (issue #18): its principal and the access key it signed with.
 public struct AWSCaller: Sendable, Equatable {
     /// The principal's ARN: an IAM user or role, or an STS assumed-role session.
@@ -156,68 +160,47 @@ public final class SigV4Verifier: Sendable {
     }
 }
 
-/// `X-Amz-Date` values: ISO 8601 basic format, `yyyyMMddTHHmmssZ`, UTC.
+/// `X-Amz-Date` values: ISO 8601 basic format, `yyyyMMddTHHmmssZ`, UTC (the C library's `timegm`/`gmtime_r` convert).
 public enum AmzDate {
-    /// Seconds since 1970 of a `yyyyMMddTHHmmssZ` text; nil when it is not one (wrong length, a non-digit, a month 13 …).
+    /// Seconds since 1970 of a `yyyyMMddTHHmmssZ` text; nil when it is not one (wrong length, a non-digit, a month 13,
+    /// February 30 …).
     public static func epochSeconds(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
+        func number(_ range: Range<Int>) -> Int32? {
+            var value: Int32 = 0
             for i in range {
                 guard b[i] >= 48 && b[i] <= 57 else { return nil }
-                value = value * 10 + Int64(b[i] - 48)
+                value = value * 10 + Int32(b[i] - 48)
             }
             return value
         }
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
-              let minute = number(11..<13), let second = number(13..<15),
-              (1...12).contains(month), day >= 1, day <= daysInMonth(year, month), hour < 24, minute < 60, second < 60
-        else { return nil }
-        return daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+              let minute = number(11..<13), let second = number(13..<15), year >= 1970,
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
+        var fields = tm()
+        fields.tm_year = year - 1900
+        fields.tm_mon = month - 1
+        fields.tm_mday = day
+        fields.tm_hour = hour
+        fields.tm_min = minute
+        fields.tm_sec = second
+        let seconds = Int64(timegm(&fields))
+        // timegm normalizes (February 30 → March 2): a date that does not come back as given does not exist.
+        guard format(seconds) == text else { return nil }
+        return seconds
     }
 
     /// `yyyyMMddTHHmmssZ` of seconds since 1970.
     public static func format(_ epochSeconds: Int64) -> String {
-        let days = epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400
-        let secondsOfDay = epochSeconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let yearText = String(year)
-        return String(repeating: "0", count: max(0, 4 - yearText.count)) + yearText + two(month) + two(day) + "T"
-            + two(secondsOfDay / 3600) + two(secondsOfDay / 60 % 60) + two(secondsOfDay % 60) + "Z"
-    }
-
-    static func isLeap(_ y: Int64) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
-
-    static func daysInMonth(_ y: Int64, _ m: Int64) -> Int64 {
-        switch m {
-        case 2: isLeap(y) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
+        var t = time_t(epochSeconds), fields = tm()
+        gmtime_r(&t, &fields)
+        func digits(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        return digits(fields.tm_year + 1900, 4) + digits(fields.tm_mon + 1, 2) + digits(fields.tm_mday, 2) + "T"
+            + digits(fields.tm_hour, 2) + digits(fields.tm_min, 2) + digits(fields.tm_sec, 2) + "Z"
     }
 }
 
