@@ -21,9 +21,9 @@ public struct AWSAuthorizationResource: Sendable, Equatable {
     }
 }
 
-/// Names the resource of a call (application layer: it reads the store). Runs where the call runs.
+/// Names the resources a call acts on, one at least (application layer: it reads the store). Runs where the call runs.
 public typealias AWSResourceResolver = @Sendable (_ operation: String, _ input: JSONObject, _ context: AWSRequestContext) throws
-    -> AWSAuthorizationResource
+    -> [AWSAuthorizationResource]
 
 /// `--auth verify` and `enforce` (issue #18): the identities file in effect (reloadable), the signature verifier, the wall
 /// clock it judges dates by, and IAM's evaluation of a verified caller's policies.
@@ -49,11 +49,14 @@ public final class AWSAuthentication: Sendable {
     /// Replaces the identities (`POST /_hyperpod/auth/reload`): requests that arrive afterwards use the new ones.
     public func replace(_ identities: AWSIdentities) { current.withLock { $0 = identities } }
 
-    /// Verifies a request's signature (`SigV4Verifier`) and gives its identity: the principal's account, the scope's region.
-    public func authenticate(_ request: HTTPRequest) -> Result<AWSIdentity, AWSError> {
-        verifier.verify(request, identities: identities, nowEpochSeconds: wallClock()).map { caller in
-            AWSIdentity(accountID: caller.accountID, region: caller.region, accessKeyID: Substring(caller.accessKeyID),
-                        principal: caller.principal)
+    /// Verifies a request's signature (`SigV4Verifier`) against the identities in effect.
+    /// - Returns: the caller's identity (the principal's account, the scope's region) and the identities it was verified
+    ///   against, which `authorize` then evaluates: one request never sees two files across a reload.
+    public func authenticate(_ request: HTTPRequest) -> Result<(AWSIdentity, AWSIdentities), AWSError> {
+        let snapshot = identities
+        return verifier.verify(request, identities: snapshot, nowEpochSeconds: wallClock()).map { caller in
+            (AWSIdentity(accountID: caller.accountID, region: caller.region, accessKeyID: Substring(caller.accessKeyID),
+                         principal: caller.principal), snapshot)
         }
     }
 
@@ -62,24 +65,28 @@ public final class AWSAuthentication: Sendable {
     /// name, as SageMaker authorizes tag-on-create.
     /// - Throws: `AccessDeniedException` with IAM's message; what `resolveResource` throws.
     /// Source: https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html#grant-tagging-permissions
+    /// Every resource the call acts on must be allowed (MoveClusterNodes: both clusters); the first refused is reported.
     public func authorize(_ call: AWSCall) throws {
-        guard let principalARN = call.context.identity.principal else { throw AWSError.missingAuthenticationToken }
-        let resource = try resolveResource?(call.operation, call.input, call.context) ?? .any
-        let policies = identities.principals[principalARN]?.policies ?? []
-        var requests = [Self.iamRequest(call, resource: resource)]
-        if call.operation.hasPrefix("Create"), case .array(let tags)? = call.input["Tags"], !tags.isEmpty {
-            var tagging = requests[0]
-            tagging.action = "sagemaker:AddTags"
-            tagging.context["sagemaker:taggingaction"] = [call.operation]
-            requests.append(tagging)
+        guard let principalARN = call.context.identity.principal, let snapshot = call.identities else {
+            throw AWSError.missingAuthenticationToken
         }
-        for request in requests {
-            switch IAMPolicyEvaluator.evaluate(policies, request) {
-            case .allow: continue
-            case .explicitDeny:
-                throw AWSError.accessDenied(principal: principalARN, action: request.action, resource: resource.arn, explicit: true)
-            case .implicitDeny:
-                throw AWSError.accessDenied(principal: principalARN, action: request.action, resource: resource.arn, explicit: false)
+        let policies = snapshot.principals[principalARN]?.policies ?? []
+        for resource in try resolveResource?(call.operation, call.input, call.context) ?? [.any] {
+            var requests = [Self.iamRequest(call, resource: resource)]
+            if call.operation.hasPrefix("Create"), case .array(let tags)? = call.input["Tags"], !tags.isEmpty {
+                var tagging = requests[0]
+                tagging.action = "sagemaker:AddTags"
+                tagging.context["sagemaker:taggingaction"] = [call.operation]
+                requests.append(tagging)
+            }
+            for request in requests {
+                switch IAMPolicyEvaluator.evaluate(policies, request) {
+                case .allow: continue
+                case .explicitDeny:
+                    throw AWSError.accessDenied(principal: principalARN, action: request.action, resource: resource.arn, explicit: true)
+                case .implicitDeny:
+                    throw AWSError.accessDenied(principal: principalARN, action: request.action, resource: resource.arn, explicit: false)
+                }
             }
         }
     }

@@ -70,7 +70,7 @@ public struct AWSIdentities: Sendable, Equatable {
             for (arn, entry) in map.members {
                 let path = "principals[\"\(arn)\"]"
                 guard let account = Self.account(ofPrincipal: arn) else {
-                    throw IdentitiesFileError("\(path): not a principal ARN (arn:aws:iam::<12 digits>:user/<name>, …:role/<name>, or arn:aws:sts::<12 digits>:assumed-role/<role>/<session>)")
+                    throw IdentitiesFileError("\(path): not a principal ARN (arn:<partition>:iam::<12 digits>:user/<name>, …:role/<name>, or arn:<partition>:sts::<12 digits>:assumed-role/<role>/<session>)")
                 }
                 guard case .object(let body) = entry else { throw IdentitiesFileError("\(path) must be {\"policies\": [...]}") }
                 for key in body.keys where key != "policies" { throw IdentitiesFileError("\(path) has an unknown member \"\(key)\"") }

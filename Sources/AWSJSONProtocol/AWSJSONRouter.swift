@@ -36,6 +36,9 @@ public struct AWSCall: Sendable {
     public var context: AWSRequestContext
     /// Members the model does not have, ignored (R9).
     public var unknownMembers: [ShapeValidator.UnknownMember]
+    /// `verify`/`enforce`: the identities the signature was verified against; `enforce` evaluates the same ones, so a
+    /// reload between the two never mixes two files in one call.
+    public var identities: AWSIdentities?
 }
 
 /// Routes AWS JSON 1.1 requests (`POST /`, `X-Amz-Target: SageMaker.<Operation>`) to operation handlers.
@@ -117,9 +120,10 @@ public struct AWSJSONRouter: Sendable {
             return .failure(refusal(.missingTarget, requestID: requestID, operation: nil))
         }
         let identity: AWSIdentity
+        var identities: AWSIdentities?
         if authMode >= .verify, let authentication {
             switch authentication.authenticate(request) {
-            case .success(let verified): identity = verified
+            case .success(let verified): (identity, identities) = verified
             case .failure(let error): return .failure(refusal(error, requestID: requestID, operation: AmzTarget(targetHeader)?.sageMakerOperation))
             }
         } else {
@@ -127,7 +131,8 @@ public struct AWSJSONRouter: Sendable {
         }
         if let known = validated.lookup(target: targetHeader, body: request.body) {
             let context = AWSRequestContext(requestID: requestID, operation: known.operation, identity: identity)
-            return .success(AWSCall(operation: known.operation, input: known.input, context: context, unknownMembers: known.unknownMembers))
+            return .success(AWSCall(operation: known.operation, input: known.input, context: context, unknownMembers: known.unknownMembers,
+                                    identities: identities))
         }
         guard let operation = AmzTarget(targetHeader)?.sageMakerOperation else {
             return .failure(refusal(.unknownOperation(targetHeader), requestID: requestID, operation: nil))
@@ -150,7 +155,7 @@ public struct AWSJSONRouter: Sendable {
         validated.remember(target: targetHeader, body: request.body,
                            .init(operation: operation, input: input, unknownMembers: unknownMembers))
         let context = AWSRequestContext(requestID: requestID, operation: operation, identity: identity)
-        return .success(AWSCall(operation: operation, input: input, context: context, unknownMembers: unknownMembers))
+        return .success(AWSCall(operation: operation, input: input, context: context, unknownMembers: unknownMembers, identities: identities))
     }
 
     /// Runs a decoded call's handler (501 when the operation has none, R4) and renders its answer or error (R5–R7). In

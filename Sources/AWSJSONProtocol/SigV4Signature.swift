@@ -9,13 +9,20 @@ import HTTP1
 public enum SigV4Signature {
     /// Lowercase hex of bytes.
     static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
+        out.reserveCapacity(64)
+        appendHex(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendHex<D: Sequence>(_ bytes: D, to out: inout [UInt8]) where D.Element == UInt8 {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { digit in
+            for byte in bytes {
+                out.append(digit[Int(byte >> 4)])
+                out.append(digit[Int(byte & 0x0F)])
+            }
+        }
     }
 
     /// SHA-256 of a payload as lowercase hex.
@@ -56,33 +63,101 @@ public enum SigV4Signature {
     /// encoded name then value), the signed headers as `name:value` (values trimmed, inner runs of spaces collapsed,
     /// repeated headers joined with `,`), the signed-header list and the payload hash.
     public static func canonicalRequest(method: String, target: String, headers: HTTPHeaders, signedHeaders: [String], payloadHash: String) -> String {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let uri = path[0].isEmpty ? "/" : encode(decode(path[0]), keepSlash: true)
-        var query: [(String, String)] = []
-        if path.count == 2 {
-            for pair in path[1].split(separator: "&") where !pair.isEmpty {
+        String(decoding: canonicalRequestBytes(method: method, target: target, headers: headers, signedHeaders: signedHeaders,
+                                               payloadHash: payloadHash), as: UTF8.self)
+    }
+
+    /// `canonicalRequest` as UTF-8 bytes, built in one buffer (it is hashed once per verified request). A request with
+    /// many header fields has them indexed by name first, so the work grows with the fields plus the signed names, not
+    /// their product.
+    static func canonicalRequestBytes(method: String, target: String, headers: HTTPHeaders, signedHeaders: [String], payloadHash: String) -> [UInt8] {
+        var byName: [String: [String]]?
+        if headers.count > 32 {
+            var index: [String: [String]] = [:]
+            for field in headers { index[field.name.lowercased(), default: []].append(field.value) }
+            byName = index
+        }
+        let newline = UInt8(ascii: "\n")
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + target.utf8.count)
+        out += method.utf8
+        out.append(newline)
+        let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = target[..<(question ?? target.endIndex)]
+        if path.isEmpty || path == "/" {
+            out.append(UInt8(ascii: "/"))
+        } else {
+            out += encode(decode(path), keepSlash: true).utf8
+        }
+        out.append(newline)
+        if let question {
+            var query: [(String, String)] = []
+            let rest = target[target.utf8.index(after: question)...]
+            for pair in rest.split(separator: "&") where !pair.isEmpty {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 query.append((encode(decode(kv[0]), keepSlash: false), kv.count == 2 ? encode(decode(kv[1]), keepSlash: false) : ""))
             }
-        }
-        query.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-        var lines = [method, uri, query.map { "\($0.0)=\($0.1)" }.joined(separator: "&")]
-        for name in signedHeaders {
-            let values = headers.values(name).map { value in
-                value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            query.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            for (index, (name, value)) in query.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: "&")) }
+                out += name.utf8
+                out.append(UInt8(ascii: "="))
+                out += value.utf8
             }
-            lines.append("\(name):\(values.joined(separator: ","))")
         }
-        lines.append("")
-        lines.append(signedHeaders.joined(separator: ";"))
-        lines.append(payloadHash)
-        return lines.joined(separator: "\n")
+        out.append(newline)
+        for name in signedHeaders {
+            out += name.utf8
+            out.append(UInt8(ascii: ":"))
+            for (index, value) in (byName.map { $0[name] ?? [] } ?? headers.values(name)).enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendCollapsingSpaces(value, to: &out)
+            }
+            out.append(newline)
+        }
+        out.append(newline)
+        for (index, name) in signedHeaders.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ";")) }
+            out += name.utf8
+        }
+        out.append(newline)
+        out += payloadHash.utf8
+        return out
+    }
+
+    /// A header value trimmed of spaces, its inner runs of spaces collapsed to one.
+    static func appendCollapsingSpaces(_ value: String, to out: inout [UInt8]) {
+        var pendingSpace = false, started = false
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: " ") {
+                pendingSpace = started
+                continue
+            }
+            if pendingSpace { out.append(UInt8(ascii: " ")) }
+            pendingSpace = false
+            started = true
+            out.append(byte)
+        }
     }
 
     /// The string to sign for a canonical request at `amzDate` (`yyyymmddThhmmssZ`) in a credential scope.
     public static func stringToSign(canonicalRequest: String, amzDate: String, scope: SigV4CredentialScope) -> String {
-        let hashed = hex(SHA256.hash(data: Array(canonicalRequest.utf8)))
-        return "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope.date)/\(scope.region)/\(scope.service)/aws4_request\n\(hashed)"
+        String(decoding: stringToSignBytes(canonicalRequest: Array(canonicalRequest.utf8), amzDate: amzDate, scope: scope), as: UTF8.self)
+    }
+
+    static func stringToSignBytes(canonicalRequest: [UInt8], amzDate: String, scope: SigV4CredentialScope) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(160)
+        out += "AWS4-HMAC-SHA256\n".utf8
+        out += amzDate.utf8
+        out.append(UInt8(ascii: "\n"))
+        for part in [scope.date, scope.region, scope.service] {
+            out += part.utf8
+            out.append(UInt8(ascii: "/"))
+        }
+        out += "aws4_request\n".utf8
+        appendHex(SHA256.hash(data: canonicalRequest), to: &out)
+        return out
     }
 
     /// The signing key: HMAC-SHA256 chained over the scope's date, region, service and `aws4_request` from
@@ -98,7 +173,11 @@ public enum SigV4Signature {
 
     /// The signature of a string to sign with a signing key: HMAC-SHA256, lowercase hex.
     public static func signature(stringToSign: String, signingKey: SymmetricKey) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey))
+        signature(stringToSign: Array(stringToSign.utf8), signingKey: signingKey)
+    }
+
+    static func signature(stringToSign: [UInt8], signingKey: SymmetricKey) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: stringToSign, using: signingKey))
     }
 
     /// The signature of a string to sign with the signing key a secret gives for a scope; lowercase hex.
@@ -108,11 +187,12 @@ public enum SigV4Signature {
 
     /// Whether two signatures are equal, in time that depends only on their lengths (no early exit on the first
     /// differing byte).
-    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool { constantTimeEqual(a.utf8, b.utf8) }
+
+    static func constantTimeEqual<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool where A.Element == UInt8, B.Element == UInt8 {
+        guard a.count == b.count else { return false }
         var difference: UInt8 = 0
-        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
     }
 }

@@ -64,19 +64,23 @@ public final class SigV4Verifier: Sendable {
         guard let header = request.headers["Authorization"], header.hasPrefix("AWS4-") else {
             return .failure(.missingAuthenticationToken)
         }
-        // `<algorithm> Credential=…, SignedHeaders=…, Signature=…`
-        let space = header.firstIndex(of: " ") ?? header.endIndex
+        // `<algorithm> Credential=…, SignedHeaders=…, Signature=…`, cut on its bytes (every delimiter is ASCII).
+        let bytes = header.utf8
+        let space = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.endIndex
         let algorithm = header[..<space]
         var credential: Substring?, signed: Substring?, signature: Substring?
-        for part in header[space...].split(separator: ",") {
-            let item = part.drop { $0 == " " }
-            guard let eq = item.firstIndex(of: "=") else {
+        for part in bytes[space...].split(separator: UInt8(ascii: ",")) {
+            var start = part.startIndex
+            while start < part.endIndex && bytes[start] == UInt8(ascii: " ") { start = bytes.index(after: start) }
+            let item = header[start..<part.endIndex]
+            guard let eq = item.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                 return .failure(.incompleteSignature("'\(item)' not a valid key=value pair (missing equal-sign) in Authorization header: '\(header)'."))
             }
+            let value = header[bytes.index(after: eq)..<part.endIndex]
             switch item[..<eq] {
-            case "Credential": credential = item[item.index(after: eq)...]
-            case "SignedHeaders": signed = item[item.index(after: eq)...]
-            case "Signature": signature = item[item.index(after: eq)...]
+            case "Credential": credential = value
+            case "SignedHeaders": signed = value
+            case "Signature": signature = value
             default: break
             }
         }
@@ -101,14 +105,18 @@ public final class SigV4Verifier: Sendable {
             return .failure(.invalidSignature("Signature not yet current: \(amzDate) is still later than "
                 + "\(AmzDate.format(nowEpochSeconds + Self.allowedSkewSeconds)) (\(AmzDate.format(nowEpochSeconds)) + 15 min.)"))
         }
-        let signedHeaders = signed.split(separator: ";").map { String($0) }
+        let signedHeaders = signed.utf8.split(separator: UInt8(ascii: ";")).map { String(signed[$0.startIndex..<$0.endIndex]) }
+        guard Set(signedHeaders).count == signedHeaders.count else {
+            return .failure(.incompleteSignature("SignedHeaders names a header more than once: '\(signed)'."))
+        }
         guard signedHeaders.contains("host") else {
             return .failure(.invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."))
         }
         guard algorithm == "AWS4-HMAC-SHA256" else {
             return .failure(.incompleteSignature("Unsupported AWS 'algorithm': '\(algorithm)' (only AWS4-HMAC-SHA256 for now). "))
         }
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
+        let parts = credential.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { credential[$0.startIndex..<$0.endIndex] }
         guard parts.count == 5 else {
             return .failure(.incompleteSignature(
                 "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(credential)'"))
@@ -126,12 +134,16 @@ public final class SigV4Verifier: Sendable {
         guard let known = identities.credentials[String(scope.accessKeyID)] else { return .failure(.unrecognizedClient) }
         let payloadHash = SigV4Signature.payloadHash(request.contentEncodedBody ?? request.body)
         let declaredHash = request.headers["X-Amz-Content-Sha256"]
-        let canonical = SigV4Signature.canonicalRequest(method: request.method, target: request.target, headers: request.headers,
-                                                        signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let stringToSign = SigV4Signature.stringToSign(canonicalRequest: canonical, amzDate: amzDate, scope: scope)
+        // The URI as signed: the path and query of the target (an absolute-form target's scheme and host are not signed).
+        let query = request.query
+        let target = query.isEmpty ? String(request.path) : "\(request.path)?\(query)"
+        let canonical = SigV4Signature.canonicalRequestBytes(method: request.method, target: target, headers: request.headers,
+                                                             signedHeaders: signedHeaders, payloadHash: payloadHash)
+        let stringToSign = SigV4Signature.stringToSignBytes(canonicalRequest: canonical, amzDate: amzDate, scope: scope)
         let expected = SigV4Signature.signature(stringToSign: stringToSign, signingKey: signingKey(known, scope: scope))
-        guard SigV4Signature.constantTimeEqual(expected, String(signature)), declaredHash.map({ $0.lowercased() == payloadHash }) ?? true else {
-            return .failure(.signatureMismatch(canonicalRequest: canonical, stringToSign: stringToSign))
+        guard SigV4Signature.constantTimeEqual(expected.utf8, signature.utf8), declaredHash.map({ $0.lowercased() == payloadHash }) ?? true else {
+            return .failure(.signatureMismatch(canonicalRequest: String(decoding: canonical, as: UTF8.self),
+                                               stringToSign: String(decoding: stringToSign, as: UTF8.self)))
         }
         switch (known.sessionToken, request.headers["X-Amz-Security-Token"]) {
         case (nil, nil): break
@@ -186,8 +198,8 @@ public enum AmzDate {
         fields.tm_min = minute
         fields.tm_sec = second
         let seconds = Int64(timegm(&fields))
-        // timegm normalizes (February 30 → March 2): a date that does not come back as given does not exist.
-        guard format(seconds) == text else { return nil }
+        // timegm normalizes the fields (February 30 → March 2): a date that does not stay as given does not exist.
+        guard fields.tm_mday == day, fields.tm_mon == month - 1 else { return nil }
         return seconds
     }
 

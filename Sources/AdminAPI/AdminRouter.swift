@@ -36,12 +36,12 @@ public struct AdminRouter: Sendable {
         self.auth = auth
     }
 
-    /// Whether the request carries the admin token, compared in time that does not depend on where they differ.
+    /// Whether the request carries exactly the admin token: equal lengths, then every byte compared, in time that does
+    /// not depend on where they differ.
     static func carries(_ token: String, _ request: HTTPRequest) -> Bool {
-        guard let sent = request.headers["X-Hyperpod-Admin-Token"] else { return false }
-        let a = Array(sent.utf8), b = Array(token.utf8)
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for i in 0..<b.count { difference |= (i < a.count ? a[i] : 0) ^ b[i] }
+        guard let sent = request.headers["X-Hyperpod-Admin-Token"], sent.utf8.count == token.utf8.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(sent.utf8, token.utf8) { difference |= x ^ y }
         return difference == 0
     }
 

@@ -6,19 +6,27 @@ import JSON
 import SageMakerShapes
 
 extension ClusterService {
-    /// The resource a call acts on as IAM sees it, for `--auth enforce` (issue #18; docs/authentication.md):
-    /// - a member `ClusterName` (a name or an ARN): the cluster's ARN and tags; an unknown cluster
-    ///   `arn:…:cluster/<name>` (or the ARN given), no tags. CreateCluster: `arn:…:cluster/<ClusterName>` (the id does not
-    ///   exist yet);
-    /// - `ResourceArn` (tags), `TrainingPlanArn`, `TrainingPlanName`, `ReservedCapacityArn`, `ClusterSchedulerConfigId`,
-    ///   `ComputeQuotaId`: that resource, with its tags when it exists in the caller's partition. The creates of plans and
-    ///   policies name it by the name given;
-    /// - anything else (ListClusters, SearchTrainingPlanOfferings, the other List calls): `*`.
+    /// Operations that act on no one resource: IAM sees `*` (a filter member such as ListClusters' `TrainingPlanArn`
+    /// names no resource acted on).
+    static let operationsOnNoResource: Set<String> = [
+        "ListClusters", "ListTrainingPlans", "SearchTrainingPlanOfferings", "ListClusterSchedulerConfigs", "ListComputeQuotas",
+        "ListClusterExtensionVersions",
+    ]
+
+    /// The resources a call acts on as IAM sees them, for `--auth enforce` (issue #18; docs/authentication.md):
+    /// - the operations of `operationsOnNoResource`: `*`;
+    /// - the creates: `arn:…:<type>/<name given>` (the id does not exist yet);
+    /// - MoveClusterNodes: both clusters; ExtendTrainingPlan: the plan of the extension offering;
+    /// - a member `ClusterName` or `ClusterArn`: the cluster; `ResourceArn`: the cluster, plan, reserved capacity or policy
+    ///   it names; `TrainingPlanName`/`TrainingPlanArn`: the plan; `ReservedCapacityArn`: the reserved capacity (with its
+    ///   plan's tags); `ClusterSchedulerConfigId`/`ComputeQuotaId`: the policy.
     ///
-    /// Reads the store where the call runs (a snapshot on the read queue); tags of another partition's resource are never
-    /// read.
+    /// A resource that exists in the caller's partition is named by its stored ARN (a plan asked for in other letter
+    /// case is the plan's own ARN) with its tags (`aws:ResourceTag/<key>`); one that does not is named by what was given,
+    /// without tags. Another partition's resources are never read.
     /// - Throws: store errors only (an unknown resource is named, not refused: the handler answers ResourceNotFound).
-    public func authorizationResource(_ operation: String, input: JSONObject, context: AWSRequestContext) throws -> AWSAuthorizationResource {
+    public func authorizationResources(_ operation: String, input: JSONObject, context: AWSRequestContext) throws -> [AWSAuthorizationResource] {
+        if Self.operationsOnNoResource.contains(operation) { return [.any] }
         let identity = context.identity, partition = context.partition
         func arn(_ type: String, _ id: String) -> String {
             "arn:\(identity.partition):sagemaker:\(identity.region):\(identity.accountID):\(type)/\(id)"
@@ -26,53 +34,62 @@ extension ClusterService {
         func tagged(_ arn: String, _ tags: [Tag]) -> AWSAuthorizationResource {
             AWSAuthorizationResource(arn: arn, tags: tags.map { (key: $0.key, value: $0.value) })
         }
+        func member(_ name: String) -> String? { input[name]?.stringValue }
+        switch operation {
+        case "CreateCluster": return [AWSAuthorizationResource(arn: arn("cluster", member("ClusterName") ?? "*"))]
+        case "CreateTrainingPlan": return [AWSAuthorizationResource(arn: arn("training-plan", member("TrainingPlanName") ?? "*"))]
+        case "CreateClusterSchedulerConfig": return [AWSAuthorizationResource(arn: arn(GovernanceKind.schedulerConfig.rawValue, member("Name") ?? "*"))]
+        case "CreateComputeQuota": return [AWSAuthorizationResource(arn: arn(GovernanceKind.computeQuota.rawValue, member("Name") ?? "*"))]
+        default: break
+        }
         return try read { db, _ in
-            /// A resource by ARN, with its tags when it is a cluster, plan or policy of the caller's partition.
-            func byARN(_ resourceARN: String) throws -> AWSAuthorizationResource {
-                if Identifiers.parseClusterARN(resourceARN) != nil, let cluster = try ClusterStore.resolve(resourceARN, in: partition, db: db) {
-                    return tagged(cluster, try ClusterStore.tags(of: cluster, db: db))
+            func cluster(_ nameOrARN: String) throws -> AWSAuthorizationResource {
+                guard let stored = try ClusterStore.resolve(nameOrARN, in: partition, db: db) else {
+                    return AWSAuthorizationResource(arn: nameOrARN.hasPrefix("arn:") ? nameOrARN : arn("cluster", nameOrARN))
                 }
-                if TrainingPlanRecord.parseARN(resourceARN) != nil, let plan = try? resolvePlan(resourceARN, context: context, db: db) {
-                    return tagged(resourceARN, plan.tags)
+                return tagged(stored, try ClusterStore.tags(of: stored, db: db))
+            }
+            func plan(_ nameOrARN: String) -> AWSAuthorizationResource {
+                if let plan = try? resolvePlan(nameOrARN, context: context, db: db) { return tagged(plan.arn, plan.tags) }
+                return AWSAuthorizationResource(arn: nameOrARN.hasPrefix("arn:") ? nameOrARN : arn("training-plan", nameOrARN))
+            }
+            func reservedCapacity(_ rcARN: String) -> AWSAuthorizationResource {
+                guard let (plan, index) = try? resolveReservedCapacity(rcARN, context: context, db: db) else {
+                    return AWSAuthorizationResource(arn: rcARN)
                 }
-                if let parts = GovernanceKind.parse(resourceARN), let policy = try? resolvePolicy(parts.kind, id: parts.id, context: context, db: db),
-                   policy.arn == resourceARN {
-                    return tagged(resourceARN, policy.tags)
+                return tagged(plan.reservedCapacities[index].arn, plan.tags)
+            }
+            func policy(_ kind: GovernanceKind, id: String) throws -> AWSAuthorizationResource {
+                guard let policy = try GovernanceStore.policy(kind, id: id, in: partition, db: db) else {
+                    return AWSAuthorizationResource(arn: arn(kind.rawValue, id))
                 }
-                return AWSAuthorizationResource(arn: resourceARN)
+                return tagged(policy.arn, policy.tags)
             }
-            switch operation {
-            case "CreateCluster":
-                return AWSAuthorizationResource(arn: arn("cluster", input["ClusterName"]?.stringValue ?? "*"))
-            case "CreateTrainingPlan":
-                return AWSAuthorizationResource(arn: arn("training-plan", input["TrainingPlanName"]?.stringValue ?? "*"))
-            case "CreateClusterSchedulerConfig":
-                return AWSAuthorizationResource(arn: arn(GovernanceKind.schedulerConfig.rawValue, input["Name"]?.stringValue ?? "*"))
-            case "CreateComputeQuota":
-                return AWSAuthorizationResource(arn: arn(GovernanceKind.computeQuota.rawValue, input["Name"]?.stringValue ?? "*"))
-            default:
-                break
+            if operation == "MoveClusterNodes" {
+                return try ["SourceClusterArn", "TargetClusterArn"].compactMap(member).map(cluster)
             }
-            if let name = input["ClusterName"]?.stringValue {
-                guard let cluster = try ClusterStore.resolve(name, in: partition, db: db) else {
-                    return AWSAuthorizationResource(arn: name.hasPrefix("arn:") ? name : arn("cluster", name))
+            if operation == "ExtendTrainingPlan" {
+                guard let id = member("TrainingPlanExtensionOfferingId"),
+                      let key = try TrainingPlanStore.offering(id, in: partition, db: db)?.planARN,
+                      let found = try TrainingPlanStore.plan(key, db: db) else { return [.any] }
+                return [tagged(found.arn, found.tags)]
+            }
+            if let name = member("ClusterName") ?? member("ClusterArn") { return [try cluster(name)] }
+            if let resourceARN = member("ResourceArn") {
+                if Identifiers.parseClusterARN(resourceARN) != nil { return [try cluster(resourceARN)] }
+                if TrainingPlanRecord.parseARN(resourceARN) != nil { return [plan(resourceARN)] }
+                if TrainingPlanRecord.parseReservedCapacityARN(resourceARN) != nil { return [reservedCapacity(resourceARN)] }
+                if let parts = GovernanceKind.parse(resourceARN) {
+                    let found = try policy(parts.kind, id: parts.id)
+                    return [found.arn == resourceARN ? found : AWSAuthorizationResource(arn: resourceARN)]
                 }
-                return tagged(cluster, try ClusterStore.tags(of: cluster, db: db))
+                return [AWSAuthorizationResource(arn: resourceARN)]
             }
-            if let resourceARN = input["ResourceArn"]?.stringValue ?? input["TrainingPlanArn"]?.stringValue
-                ?? input["ReservedCapacityArn"]?.stringValue {
-                return try byARN(resourceARN)
-            }
-            if let planName = input["TrainingPlanName"]?.stringValue {
-                return try byARN(planName.hasPrefix("arn:") ? planName
-                    : TrainingPlanRecord.arn(partition: identity.partition, region: identity.region, account: identity.accountID, name: planName))
-            }
-            for (member, kind) in [("ClusterSchedulerConfigId", GovernanceKind.schedulerConfig), ("ComputeQuotaId", .computeQuota)] {
-                guard let id = input[member]?.stringValue else { continue }
-                if let policy = try GovernanceStore.policy(kind, id: id, in: partition, db: db) { return tagged(policy.arn, policy.tags) }
-                return AWSAuthorizationResource(arn: arn(kind.rawValue, id))
-            }
-            return .any
+            if let name = member("TrainingPlanName") ?? member("TrainingPlanArn") { return [plan(name)] }
+            if let rcARN = member("ReservedCapacityArn") { return [reservedCapacity(rcARN)] }
+            if let id = member("ClusterSchedulerConfigId") { return [try policy(.schedulerConfig, id: id)] }
+            if let id = member("ComputeQuotaId") { return [try policy(.computeQuota, id: id)] }
+            return [.any]
         }
     }
 }

@@ -49,7 +49,7 @@ public final class Emulator: Sendable {
             identities: identities,
             wallClock: { SystemWallClock().nowMilliseconds() / 1000 },
             resolveResource: { [service] operation, input, context in
-                try service.authorizationResource(operation, input: input, context: context)
+                try service.authorizationResources(operation, input: input, context: context)
             }
         )
         // A cached answer skips the handler; under `enforce` every call must meet the caller's policies first.

@@ -76,6 +76,15 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             effect = faults.effect(on: operation)
         }
         let responder = CORSResponder(inner: plain, allowOrigin: origin, delayMilliseconds: effect.delayMilliseconds)
+        // Under `verify` and `enforce` a request that fails authentication is refused as such, injected fault or not:
+        // AWS authenticates before anything else answers.
+        if effect.error != nil, aws.authMode >= .verify, let authentication = aws.authentication,
+           case .failure(let refusal) = authentication.authenticate(request) {
+            let requestID = RequestID.make()
+            metrics.record(operation: operation, status: refusal.status.code, milliseconds: 0)
+            responder.respond(AWSJSONRouter.errorResponse(refusal, requestID: requestID))
+            return
+        }
         if let error = effect.error {
             let requestID = RequestID.make()
             logger.info("request.injected_fault", metadata: ["aws.error_code": "\(error.code)", "request.id": "\(requestID)"])

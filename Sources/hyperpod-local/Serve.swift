@@ -203,7 +203,8 @@ struct Serve: ParsableCommand {
         let adminText = try env.resolve(admin, "ADMIN", default: "on")
         guard adminText == "on" || adminText == "off" else { throw ValidationError("--admin must be on or off, got '\(adminText)'") }
         config.adminEnabled = adminText == "on"
-        config.adminToken = adminToken ?? env.variables["HYPERPOD_LOCAL_ADMIN_TOKEN"]
+        if adminToken?.isEmpty == true { throw ValidationError("--admin-token must not be empty") }
+        config.adminToken = adminToken ?? env.value("ADMIN_TOKEN")  // an empty HYPERPOD_LOCAL_ADMIN_TOKEN is no token
         config.adminOpen = try adminOpen || env.resolve(nil, "ADMIN_OPEN", default: false)
         let levelText = try env.resolve(logLevel, "LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {

@@ -129,6 +129,29 @@ struct SigV4VerifierTests {
         #expect(refusal(Self.signed(key: "AKIDNOBODY"), now: Self.now + 3600)?.message.hasPrefix("Signature expired") == true)
     }
 
+    /// A target in absolute form (`POST http://host/ HTTP/1.1`) is signed over its path, as the client signed it.
+    @Test func anAbsoluteFormTarget_IsVerifiedOverItsPath() {
+        var request = Self.signed()
+        request.target = "http://localhost:4580/"
+        #expect(refusal(request) == nil)
+    }
+
+    /// What an attack sent: 1,000 repeated header fields and `SignedHeaders` naming one of them 3,000 times. A name
+    /// given twice is refused at once; 2,000 distinct names over 1,000 fields are answered (the fields are indexed by
+    /// name, not searched once per name) with a mismatch.
+    @Test func manySignedHeaders_AreRefusedWithoutBuildingAHugeCanonicalRequest() {
+        var headers: HTTPHeaders = ["Host": "h", "X-Amz-Date": Self.date]
+        for _ in 0..<1000 { headers.add("a", "v") }
+        let repeated = Array(repeating: "a", count: 3000).joined(separator: ";")
+        headers.add("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDUSER/20261206/us-east-1/sagemaker/aws4_request, SignedHeaders=host;\(repeated), Signature=00")
+        #expect(refusal(HTTPRequest(method: "POST", target: "/", headers: headers))?.code == "IncompleteSignatureException")
+        let distinct = (0..<2000).map { "h\($0)" }.joined(separator: ";")
+        headers.replace("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDUSER/20261206/us-east-1/sagemaker/aws4_request, SignedHeaders=a;host;\(distinct), Signature=00")
+        let error = refusal(HTTPRequest(method: "POST", target: "/", headers: headers))
+        #expect(error?.code == "InvalidSignatureException" && error!.message.hasPrefix(AWSError.signatureMismatchText))
+        #expect(error!.message.contains("\na:" + Array(repeating: "v", count: 1000).joined(separator: ",") + "\n"))
+    }
+
     @Test func amzDates_RoundTrip_AndRefuseImpossibleDates() {
         for text in ["19700101T000000Z", "20000229T235959Z", "20261206T120000Z", "21000301T000000Z"] {
             #expect(AmzDate.format(AmzDate.epochSeconds(text)!) == text)

@@ -487,3 +487,74 @@ def test_R28_parse_stays_the_default_and_takes_any_signature(make_server):
     headers, data = signed(server, "ListClusters", {}, key="123456789012")
     headers["Authorization"] = headers["Authorization"][:-8] + "deadbeef"
     assert send(server, headers, data)[0] == 200
+
+
+# --- what an attack found (each was a way past the policies or the token) ----------------------------------------------
+
+def test_enforce_calls_naming_a_cluster_by_ClusterArn_meet_its_tags(enforcing):
+    """ListClusterExtensions, the attach/detach and extension calls name the cluster by `ClusterArn`: the cluster and its
+    tags are the resource, not `*`."""
+    admin_sm = as_(enforcing, "admin")
+    a = admin_sm.create_cluster(**create_body("team-a-cluster", tags={"team": "a"}))["ClusterArn"]
+    b = admin_sm.create_cluster(**create_body("team-b-cluster", tags={"team": "b"}))["ClusterArn"]
+    settle(enforcing)
+    team_a = as_(enforcing, "team-a")
+    assert team_a.list_cluster_extensions(ClusterArn=a)["Extensions"] == []
+    assert error_of(team_a.list_cluster_extensions, ClusterArn=b) == denied("ListClusterExtensions", b, "team-a")
+    # MoveClusterNodes acts on two clusters: both must be allowed.
+    code, message = error_of(team_a.move_cluster_nodes, SourceClusterArn=a, SourceInstanceGroupName="g", TargetClusterArn=b,
+                             TargetInstanceGroupName="g", InstanceCount=1)
+    assert (code, message) == denied("MoveClusterNodes", b, "team-a")
+
+
+def test_enforce_a_plan_named_in_other_letter_case_is_the_plans_own_ARN_with_its_tags(enforcing):
+    admin_sm = as_(enforcing, "admin")
+    offering = admin_sm.search_training_plan_offerings(InstanceType="ml.p5.48xlarge", InstanceCount=2, DurationHours=24,
+                                                        TargetResources=["hyperpod-cluster"])["TrainingPlanOfferings"][0]
+    arn = admin_sm.create_training_plan(TrainingPlanName="secretplan", TrainingPlanOfferingId=offering["TrainingPlanOfferingId"],
+                                        Tags=[{"Key": "env", "Value": "prod"}])["TrainingPlanArn"]
+    rc = admin_sm.describe_training_plan(TrainingPlanName=arn)["ReservedCapacitySummaries"][0]["ReservedCapacityArn"]
+    identities = team_identities()
+    identities["principals"][principal("reader")]["policies"].append({"Statement": [
+        statement("Deny", "sagemaker:*", arn),
+        statement("Deny", "sagemaker:*", condition={"StringEquals": {"aws:ResourceTag/env": "prod"}})]})
+    write_identities(enforcing.identities_path, identities)
+    admin(enforcing, "/_hyperpod/auth/reload", {})
+    reader = as_(enforcing, "reader")
+    shouted = arn.replace("secretplan", "SecretPlan")
+    assert admin_sm.describe_training_plan(TrainingPlanName=shouted)["TrainingPlanArn"] == arn  # the handler ignores case
+    for call, kwargs, action in [(reader.describe_training_plan, {"TrainingPlanName": shouted}, "DescribeTrainingPlan"),
+                                 (reader.list_tags, {"ResourceArn": shouted}, "ListTags")]:
+        assert error_of(call, **kwargs) == denied(action, arn, "reader", explicit=True)
+    # The plan's reserved capacity carries the plan's tags.
+    assert error_of(reader.describe_reserved_capacity, ReservedCapacityArn=rc) == \
+        denied("DescribeReservedCapacity", rc, "reader", explicit=True)
+    assert admin_sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
+
+
+def test_verify_an_injected_API_error_answers_only_after_authentication(verifying):
+    admin(verifying, "/_hyperpod/faults", {"kind": "api-error", "operation": "*", "code": "ThrottlingException", "probability": 1})
+    headers, data = signed(verifying, "ListClusters", {})
+    del headers["Authorization"]
+    assert send(verifying, headers, data)[0:1] == (403,)
+    assert error_of(client(verifying, secret="wrong").list_clusters)[0] == "InvalidSignatureException"
+    assert error_of(client(verifying).list_clusters)[0] == "ThrottlingException"
+
+
+def test_the_admin_token_must_match_exactly_and_cannot_be_empty(make_server):
+    server = make_server("--admin-token", "T0ken")
+
+    def reset(token):
+        request = urllib.request.Request(f"{server.endpoint}/_hyperpod/reset", data=b"{}", headers={"X-Hyperpod-Admin-Token": token})
+        try:
+            return urllib.request.urlopen(request, timeout=5).status
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    assert reset("T0ken") == 200
+    for wrong in ["T0ken" + "x" * 256, "T0ken" + "x" * 255, "T0ke", "", "t0ken", "x" * 261]:
+        assert reset(wrong) == 403, wrong
+    empty = run_serve("--host", "0.0.0.0", "--admin-token", "")
+    assert empty.returncode != 0 and "--admin-token must not be empty" in empty.stderr
+    # An empty variable is no token: beyond loopback that still refuses to start.
+    assert run_serve("--host", "0.0.0.0", env={"HYPERPOD_LOCAL_ADMIN_TOKEN": ""}).returncode == 1
