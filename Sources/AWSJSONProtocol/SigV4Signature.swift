@@ -25,6 +25,30 @@ public enum SigV4Signature {
         }
     }
 
+    /// Lowercase hex of a digest or MAC, read through its bytes (not its generic iterator: this runs three times per
+    /// verified request).
+    static func appendHex(digest: SHA256Digest, to out: inout [UInt8]) {
+        digest.withUnsafeBytes { appendHex(raw: $0, to: &out) }
+    }
+
+    static func appendHex(digest: HashedAuthenticationCode<SHA256>, to out: inout [UInt8]) {
+        digest.withUnsafeBytes { appendHex(raw: $0, to: &out) }
+    }
+
+    /// Writes the hex digits straight into the array's storage, grown once.
+    private static func appendHex(raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: raw.count * 2))
+        let digits: StaticString = "0123456789abcdef"
+        let digit = digits.utf8Start
+        out.withUnsafeMutableBufferPointer { buffer in
+            for (i, byte) in raw.enumerated() {
+                buffer[start + 2 * i] = digit[Int(byte >> 4)]
+                buffer[start + 2 * i + 1] = digit[Int(byte & 0x0F)]
+            }
+        }
+    }
+
     /// SHA-256 of a payload as lowercase hex.
     public static func payloadHash(_ body: [UInt8]) -> String { hex(SHA256.hash(data: body)) }
 
@@ -63,23 +87,42 @@ public enum SigV4Signature {
     /// encoded name then value), the signed headers as `name:value` (values trimmed, inner runs of spaces collapsed,
     /// repeated headers joined with `,`), the signed-header list and the payload hash.
     public static func canonicalRequest(method: String, target: String, headers: HTTPHeaders, signedHeaders: [String], payloadHash: String) -> String {
-        String(decoding: canonicalRequestBytes(method: method, target: target, headers: headers, signedHeaders: signedHeaders,
-                                               payloadHash: payloadHash), as: UTF8.self)
+        String(decoding: canonicalRequestBytes(method: method, target: target, headers: headers,
+                                               signedHeaders: signedHeaders.map { ArraySlice($0.utf8) }, payloadHash: payloadHash),
+               as: UTF8.self)
     }
 
     /// `canonicalRequest` as UTF-8 bytes, built in one buffer (it is hashed once per verified request). A request with
     /// many header fields has them indexed by name first, so the work grows with the fields plus the signed names, not
     /// their product.
-    static func canonicalRequestBytes(method: String, target: String, headers: HTTPHeaders, signedHeaders: [String], payloadHash: String) -> [UInt8] {
-        var byName: [String: [String]]?
+    /// - Parameter signedHeaders: the lower-case names, as bytes (slices of the `Authorization` header).
+    static func canonicalRequestBytes(method: String, target: String, headers: HTTPHeaders, signedHeaders: [ArraySlice<UInt8>],
+                                      payloadHash: String) -> [UInt8] {
+        var byName: [ArraySlice<UInt8>: [String]]?
         if headers.count > 32 {
-            var index: [String: [String]] = [:]
-            for field in headers { index[field.name.lowercased(), default: []].append(field.value) }
+            var index: [ArraySlice<UInt8>: [String]] = [:]
+            for field in headers { index[ArraySlice(field.name.lowercased().utf8), default: []].append(field.value) }
             byName = index
+        }
+        /// Appends the values of the fields named `name` (lower case), comma-separated.
+        func appendValues(of name: ArraySlice<UInt8>) {
+            if let byName {
+                for (index, value) in (byName[name] ?? []).enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    appendCollapsingSpaces(value, to: &out)
+                }
+                return
+            }
+            var first = true
+            for field in headers where equalsLowercased(field.name, name) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                appendCollapsingSpaces(field.value, to: &out)
+            }
         }
         let newline = UInt8(ascii: "\n")
         var out: [UInt8] = []
-        out.reserveCapacity(256 + target.utf8.count)
+        out.reserveCapacity(512 + target.utf8.count)
         out += method.utf8
         out.append(newline)
         let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
@@ -107,36 +150,51 @@ public enum SigV4Signature {
         }
         out.append(newline)
         for name in signedHeaders {
-            out += name.utf8
+            out += name
             out.append(UInt8(ascii: ":"))
-            for (index, value) in (byName.map { $0[name] ?? [] } ?? headers.values(name)).enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                appendCollapsingSpaces(value, to: &out)
-            }
+            appendValues(of: name)
             out.append(newline)
         }
         out.append(newline)
         for (index, name) in signedHeaders.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ";")) }
-            out += name.utf8
+            out += name
         }
         out.append(newline)
         out += payloadHash.utf8
         return out
     }
 
+    /// Whether a header field name is `lowercased` ignoring ASCII case (field names are ASCII tokens).
+    static func equalsLowercased(_ name: String, _ lowercased: ArraySlice<UInt8>) -> Bool {
+        guard name.utf8.count == lowercased.count else { return false }
+        var name = name
+        return name.withUTF8 { bytes in
+            var j = lowercased.startIndex
+            for x in bytes {
+                let y = lowercased[j]
+                if x != y && !(x >= 0x41 && x <= 0x5A && x + 32 == y) { return false }
+                j += 1
+            }
+            return true
+        }
+    }
+
     /// A header value trimmed of spaces, its inner runs of spaces collapsed to one.
     static func appendCollapsingSpaces(_ value: String, to out: inout [UInt8]) {
-        var pendingSpace = false, started = false
-        for byte in value.utf8 {
-            if byte == UInt8(ascii: " ") {
-                pendingSpace = started
-                continue
+        var value = value
+        value.withUTF8 { bytes in
+            var pendingSpace = false, started = false
+            for byte in bytes {
+                if byte == UInt8(ascii: " ") {
+                    pendingSpace = started
+                    continue
+                }
+                if pendingSpace { out.append(UInt8(ascii: " ")) }
+                pendingSpace = false
+                started = true
+                out.append(byte)
             }
-            if pendingSpace { out.append(UInt8(ascii: " ")) }
-            pendingSpace = false
-            started = true
-            out.append(byte)
         }
     }
 
@@ -156,7 +214,9 @@ public enum SigV4Signature {
             out.append(UInt8(ascii: "/"))
         }
         out += "aws4_request\n".utf8
-        appendHex(SHA256.hash(data: canonicalRequest), to: &out)
+        var hasher = SHA256()
+        canonicalRequest.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        appendHex(digest: hasher.finalize(), to: &out)
         return out
     }
 

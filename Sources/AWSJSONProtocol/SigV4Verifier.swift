@@ -43,15 +43,10 @@ public final class SigV4Verifier: Sendable {
     public static let allowedSkewSeconds: Int64 = 15 * 60
     /// The service of the credential scope.
     public let service: String
-    /// Signing keys derived from a secret for a day, region and service (four HMACs each), by access key id.
-    private let signingKeys = Mutex<[SigningKeyID: (secret: String, key: [UInt8])]>([:])
+    /// HMACs keyed with the signing key of a secret for an access key, day and region (four HMACs to derive, and the
+    /// key schedule done), by `<access key id>/<day>/<region>`; each comes with the secret it was derived from.
+    private let signingKeys = Mutex<[String: (secret: String, key: PreparedSigningKey)]>([:])
     private static let signingKeyCapacity = 256
-
-    private struct SigningKeyID: Hashable {
-        let accessKeyID: Substring
-        let date: Substring
-        let region: Substring
-    }
 
     public init(service: String = "sagemaker") {
         self.service = service
@@ -61,28 +56,25 @@ public final class SigV4Verifier: Sendable {
     /// - Parameter nowEpochSeconds: the wall clock, seconds since 1970 UTC.
     /// - Returns: the caller, or the AWS error to answer.
     public func verify(_ request: HTTPRequest, identities: AWSIdentities, nowEpochSeconds: Int64) -> Result<AWSCaller, AWSError> {
-        guard let header = request.headers["Authorization"], header.hasPrefix("AWS4-") else {
+        guard let header = request.headers["Authorization"], header.utf8.starts(with: "AWS4-".utf8) else {
             return .failure(.missingAuthenticationToken)
         }
-        // `<algorithm> Credential=…, SignedHeaders=…, Signature=…`, cut on its bytes (every delimiter is ASCII).
-        let bytes = header.utf8
-        let space = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.endIndex
-        let algorithm = header[..<space]
-        var credential: Substring?, signed: Substring?, signature: Substring?
-        for part in bytes[space...].split(separator: UInt8(ascii: ",")) {
-            var start = part.startIndex
-            while start < part.endIndex && bytes[start] == UInt8(ascii: " ") { start = bytes.index(after: start) }
-            let item = header[start..<part.endIndex]
-            guard let eq = item.utf8.firstIndex(of: UInt8(ascii: "=")) else {
-                return .failure(.incompleteSignature("'\(item)' not a valid key=value pair (missing equal-sign) in Authorization header: '\(header)'."))
+        // `<algorithm> Credential=…, SignedHeaders=…, Signature=…`, cut on its bytes (every delimiter is ASCII): this runs
+        // for every request, so positions, not substrings.
+        let h = Array(header.utf8)
+        func text(_ range: Range<Int>) -> String { String(decoding: h[range], as: UTF8.self) }
+        let space = h.firstIndex(of: UInt8(ascii: " ")) ?? h.count
+        var credential: Range<Int>?, signed: Range<Int>?, signature: Range<Int>?
+        for part in Self.fields(of: h, in: space..<h.count, separatedBy: UInt8(ascii: ","), omittingEmpty: true) {
+            var start = part.lowerBound
+            while start < part.upperBound && h[start] == UInt8(ascii: " ") { start += 1 }
+            guard let eq = h[start..<part.upperBound].firstIndex(of: UInt8(ascii: "=")) else {
+                return .failure(.incompleteSignature("'\(text(start..<part.upperBound))' not a valid key=value pair (missing equal-sign) in Authorization header: '\(header)'."))
             }
-            let value = header[bytes.index(after: eq)..<part.endIndex]
-            switch item[..<eq] {
-            case "Credential": credential = value
-            case "SignedHeaders": signed = value
-            case "Signature": signature = value
-            default: break
-            }
+            let name = start..<eq, value = (eq + 1)..<part.upperBound
+            if Self.bytes(h, name, equal: "Credential") { credential = value }
+            else if Self.bytes(h, name, equal: "SignedHeaders") { signed = value }
+            else if Self.bytes(h, name, equal: "Signature") { signature = value }
         }
         let amzDate = request.headers["X-Amz-Date"]
         var missing: [String] = []
@@ -105,43 +97,73 @@ public final class SigV4Verifier: Sendable {
             return .failure(.invalidSignature("Signature not yet current: \(amzDate) is still later than "
                 + "\(AmzDate.format(nowEpochSeconds + Self.allowedSkewSeconds)) (\(AmzDate.format(nowEpochSeconds)) + 15 min.)"))
         }
-        let signedHeaders = signed.utf8.split(separator: UInt8(ascii: ";")).map { String(signed[$0.startIndex..<$0.endIndex]) }
-        guard Set(signedHeaders).count == signedHeaders.count else {
-            return .failure(.incompleteSignature("SignedHeaders names a header more than once: '\(signed)'."))
+        let names = Self.fields(of: h, in: signed, separatedBy: UInt8(ascii: ";"), omittingEmpty: true)
+        guard !Self.repeats(names, in: h) else {
+            return .failure(.incompleteSignature("SignedHeaders names a header more than once: '\(text(signed))'."))
         }
-        guard signedHeaders.contains("host") else {
+        guard names.contains(where: { Self.bytes(h, $0, equal: "host") }) else {
             return .failure(.invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."))
         }
-        guard algorithm == "AWS4-HMAC-SHA256" else {
-            return .failure(.incompleteSignature("Unsupported AWS 'algorithm': '\(algorithm)' (only AWS4-HMAC-SHA256 for now). "))
+        guard Self.bytes(h, 0..<space, equal: "AWS4-HMAC-SHA256") else {
+            return .failure(.incompleteSignature("Unsupported AWS 'algorithm': '\(text(0..<space))' (only AWS4-HMAC-SHA256 for now). "))
         }
-        let parts = credential.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            .map { credential[$0.startIndex..<$0.endIndex] }
+        let parts = Self.fields(of: h, in: credential, separatedBy: UInt8(ascii: "/"), omittingEmpty: false)
         guard parts.count == 5 else {
             return .failure(.incompleteSignature(
-                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(credential)'"))
+                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(text(credential))'"))
         }
         var scopeFaults = ""
-        if parts[2].isEmpty { scopeFaults += "Credential should be scoped to a valid region, not '\(parts[2])'. " }
-        if parts[3] != service { scopeFaults += "Credential should be scoped to correct service: '\(service)'. " }
-        if parts[4] != "aws4_request" { scopeFaults += "Credential should be scoped with a valid terminator: 'aws4_request', not '\(parts[4])'. " }
-        if !parts[1].utf8.elementsEqual(amzDate.utf8.prefix(8)) {
+        if parts[2].isEmpty { scopeFaults += "Credential should be scoped to a valid region, not ''. " }
+        if !h[parts[3]].elementsEqual(service.utf8) { scopeFaults += "Credential should be scoped to correct service: '\(service)'. " }
+        if !Self.bytes(h, parts[4], equal: "aws4_request") {
+            scopeFaults += "Credential should be scoped with a valid terminator: 'aws4_request', not '\(text(parts[4]))'. "
+        }
+        if !h[parts[1]].elementsEqual(amzDate.utf8.prefix(8)) {
             scopeFaults += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-                + "'\(parts[1])' != '\(amzDate.prefix(8))', from '\(amzDate)'."
+                + "'\(text(parts[1]))' != '\(amzDate.prefix(8))', from '\(amzDate)'."
         }
         guard scopeFaults.isEmpty else { return .failure(.invalidSignature(scopeFaults)) }
-        let scope = SigV4CredentialScope(accessKeyID: parts[0], date: parts[1], region: parts[2], service: parts[3])
-        guard let known = identities.credentials[String(scope.accessKeyID)] else { return .failure(.unrecognizedClient) }
-        let payloadHash = SigV4Signature.payloadHash(request.contentEncodedBody ?? request.body)
-        let declaredHash = request.headers["X-Amz-Content-Sha256"]
+        guard let known = identities.credentials[text(parts[0])] else { return .failure(.unrecognizedClient) }
+
+        var bodyHasher = SHA256()
+        (request.contentEncodedBody ?? request.body).withUnsafeBytes { bodyHasher.update(bufferPointer: $0) }
+        var hashBytes: [UInt8] = []
+        hashBytes.reserveCapacity(64)
+        SigV4Signature.appendHex(digest: bodyHasher.finalize(), to: &hashBytes)
+        let payloadHash = String(decoding: hashBytes, as: UTF8.self)
         // The URI as signed: the path and query of the target (an absolute-form target's scheme and host are not signed).
-        let query = request.query
-        let target = query.isEmpty ? String(request.path) : "\(request.path)?\(query)"
+        let target: String
+        if request.target.utf8.first == UInt8(ascii: "/") {
+            target = request.target  // origin form: path and query as sent
+        } else {
+            let query = request.query
+            target = query.isEmpty ? String(request.path) : "\(request.path)?\(query)"
+        }
         let canonical = SigV4Signature.canonicalRequestBytes(method: request.method, target: target, headers: request.headers,
-                                                             signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let stringToSign = SigV4Signature.stringToSignBytes(canonicalRequest: canonical, amzDate: amzDate, scope: scope)
-        let expected = SigV4Signature.signature(stringToSign: stringToSign, signingKey: signingKey(known, scope: scope))
-        guard SigV4Signature.constantTimeEqual(expected.utf8, signature.utf8), declaredHash.map({ $0.lowercased() == payloadHash }) ?? true else {
+                                                             signedHeaders: names.map { h[$0] }, payloadHash: payloadHash)
+        // AWS4-HMAC-SHA256 \n <X-Amz-Date> \n <day>/<region>/<service>/aws4_request \n <hex SHA-256 of the canonical request>
+        var stringToSign: [UInt8] = []
+        stringToSign.reserveCapacity(160)
+        stringToSign += "AWS4-HMAC-SHA256\n".utf8
+        stringToSign += amzDate.utf8
+        stringToSign.append(UInt8(ascii: "\n"))
+        stringToSign += h[parts[1].lowerBound..<credential.upperBound]
+        stringToSign.append(UInt8(ascii: "\n"))
+        var canonicalHasher = SHA256()
+        canonical.withUnsafeBytes { canonicalHasher.update(bufferPointer: $0) }
+        SigV4Signature.appendHex(digest: canonicalHasher.finalize(), to: &stringToSign)
+
+        let prepared = signingKey(known, keyID: text(parts[0].lowerBound..<parts[2].upperBound)) {
+            SigV4CredentialScope(accessKeyID: Substring(text(parts[0])), date: Substring(text(parts[1])), region: Substring(text(parts[2])),
+                                 service: Substring(service))
+        }
+        var mac = prepared.mac
+        mac.update(data: stringToSign)
+        var expected: [UInt8] = []
+        expected.reserveCapacity(64)
+        SigV4Signature.appendHex(digest: mac.finalize(), to: &expected)
+        let declaredHash = request.headers["X-Amz-Content-Sha256"]
+        guard SigV4Signature.constantTimeEqual(expected, h[signature]), declaredHash.map({ $0.lowercased() == payloadHash }) ?? true else {
             return .failure(.signatureMismatch(canonicalRequest: String(decoding: canonical, as: UTF8.self),
                                                stringToSign: String(decoding: stringToSign, as: UTF8.self)))
         }
@@ -151,25 +173,62 @@ public final class SigV4Verifier: Sendable {
         default: return .failure(.unrecognizedClient)
         }
         return .success(AWSCaller(principal: known.principal, accountID: identities.principals[known.principal]?.accountID ?? "",
-                                  accessKeyID: known.accessKeyID, region: String(scope.region)))
+                                  accessKeyID: known.accessKeyID, region: text(parts[2])))
     }
 
-    /// The signing key of a credential for a scope, derived once per access key, day and region (and again when the
-    /// secret changed, after a reload).
-    func signingKey(_ credential: AWSIdentities.Credential, scope: SigV4CredentialScope) -> SymmetricKey {
-        let id = SigningKeyID(accessKeyID: scope.accessKeyID, date: scope.date, region: scope.region)
-        if let cached = signingKeys.withLock({ $0[id] }), cached.secret == credential.secretAccessKey {
-            return SymmetricKey(data: cached.key)
+    /// Whether `bytes[range]` is exactly `text`.
+    @inline(__always)
+    static func bytes(_ bytes: [UInt8], _ range: Range<Int>, equal text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeBufferPointer { buffer in
+            memcmp(buffer.baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
         }
-        let key = SigV4Signature.signingKey(secretAccessKey: credential.secretAccessKey, scope: scope)
-        let bytes = key.withUnsafeBytes { Array($0) }
+    }
+
+    /// The ranges of `bytes[range]` between separators; empty ones left out when `omittingEmpty`.
+    static func fields(of bytes: [UInt8], in range: Range<Int>, separatedBy separator: UInt8, omittingEmpty: Bool) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var start = range.lowerBound
+        for index in range where bytes[index] == separator {
+            if !omittingEmpty || index > start { out.append(start..<index) }
+            start = index + 1
+        }
+        if !omittingEmpty || range.upperBound > start { out.append(start..<range.upperBound) }
+        return out
+    }
+
+    /// Whether two of the ranges hold the same bytes.
+    static func repeats(_ ranges: [Range<Int>], in bytes: [UInt8]) -> Bool {
+        if ranges.count > 32 { return Set(ranges.map { bytes[$0] }).count != ranges.count }
+        for i in ranges.indices {
+            for j in ranges.indices where j < i && bytes[ranges[j]].elementsEqual(bytes[ranges[i]]) { return true }
+        }
+        return false
+    }
+
+    /// The keyed HMAC of a credential for a scope, derived once per access key, day and region (and again when the secret
+    /// changed, after a reload).
+    func signingKey(_ credential: AWSIdentities.Credential, keyID: String, scope: () -> SigV4CredentialScope) -> PreparedSigningKey {
+        if let cached = signingKeys.withLock({ $0[keyID] }), cached.secret == credential.secretAccessKey { return cached.key }
+        let prepared = PreparedSigningKey(SigV4Signature.signingKey(secretAccessKey: credential.secretAccessKey, scope: scope()))
         signingKeys.withLock {
             if $0.count >= Self.signingKeyCapacity { $0.removeAll(keepingCapacity: true) }
-            $0[SigningKeyID(accessKeyID: Substring(String(scope.accessKeyID)), date: Substring(String(scope.date)),
-                            region: Substring(String(scope.region)))] = (credential.secretAccessKey, bytes)
+            $0[keyID] = (credential.secretAccessKey, prepared)
         }
-        return key
+        return prepared
     }
+}
+
+/// An HMAC-SHA256 already keyed with a signing key: each request copies it and feeds it its string to sign, skipping
+/// the key schedule.
+///
+/// `@unchecked Sendable`: `mac` is a `let` never mutated after `init`; users copy the value, and swift-crypto's digest
+/// state is copy-on-write (`OpenSSLDigestImpl.update` clones its context unless uniquely referenced, `finalize` works on
+/// a copy), so concurrent copies never write to the shared state.
+final class PreparedSigningKey: @unchecked Sendable {
+    let mac: HMAC<SHA256>
+
+    init(_ key: SymmetricKey) { mac = HMAC<SHA256>(key: key) }
 }
 
 /// `X-Amz-Date` values: ISO 8601 basic format, `yyyyMMddTHHmmssZ`, UTC (the C library's `timegm`/`gmtime_r` convert).
