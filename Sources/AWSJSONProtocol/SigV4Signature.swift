@@ -88,7 +88,7 @@ public enum SigV4Signature {
     /// repeated headers joined with `,`), the signed-header list and the payload hash.
     public static func canonicalRequest(method: String, target: String, headers: HTTPHeaders, signedHeaders: [String], payloadHash: String) -> String {
         String(decoding: canonicalRequestBytes(method: method, target: target, headers: headers,
-                                               signedHeaders: signedHeaders.map { ArraySlice($0.utf8) }, payloadHash: payloadHash),
+                                               signedHeaders: signedHeaders.map { Array($0.utf8) }, payloadHash: Array(payloadHash.utf8)),
                as: UTF8.self)
     }
 
@@ -96,18 +96,18 @@ public enum SigV4Signature {
     /// many header fields has them indexed by name first, so the work grows with the fields plus the signed names, not
     /// their product.
     /// - Parameter signedHeaders: the lower-case names, as bytes (slices of the `Authorization` header).
-    static func canonicalRequestBytes(method: String, target: String, headers: HTTPHeaders, signedHeaders: [ArraySlice<UInt8>],
-                                      payloadHash: String) -> [UInt8] {
-        var byName: [ArraySlice<UInt8>: [String]]?
+    static func canonicalRequestBytes<Name: Collection>(method: String, target: String, headers: HTTPHeaders, signedHeaders: [Name],
+                                                        payloadHash: [UInt8]) -> [UInt8] where Name.Element == UInt8 {
+        var byName: [[UInt8]: [String]]?
         if headers.count > 32 {
-            var index: [ArraySlice<UInt8>: [String]] = [:]
-            for field in headers { index[ArraySlice(field.name.lowercased().utf8), default: []].append(field.value) }
+            var index: [[UInt8]: [String]] = [:]
+            for field in headers { index[Array(field.name.lowercased().utf8), default: []].append(field.value) }
             byName = index
         }
         /// Appends the values of the fields named `name` (lower case), comma-separated.
-        func appendValues(of name: ArraySlice<UInt8>) {
+        func appendValues(of name: Name) {
             if let byName {
-                for (index, value) in (byName[name] ?? []).enumerated() {
+                for (index, value) in (byName[Array(name)] ?? []).enumerated() {
                     if index > 0 { out.append(UInt8(ascii: ",")) }
                     appendCollapsingSpaces(value, to: &out)
                 }
@@ -161,12 +161,12 @@ public enum SigV4Signature {
             out += name
         }
         out.append(newline)
-        out += payloadHash.utf8
+        out += payloadHash
         return out
     }
 
     /// Whether a header field name is `lowercased` ignoring ASCII case (field names are ASCII tokens).
-    static func equalsLowercased(_ name: String, _ lowercased: ArraySlice<UInt8>) -> Bool {
+    static func equalsLowercased<Name: Collection>(_ name: String, _ lowercased: Name) -> Bool where Name.Element == UInt8 {
         guard name.utf8.count == lowercased.count else { return false }
         var name = name
         return name.withUTF8 { bytes in
@@ -174,7 +174,7 @@ public enum SigV4Signature {
             for x in bytes {
                 let y = lowercased[j]
                 if x != y && !(x >= 0x41 && x <= 0x5A && x + 32 == y) { return false }
-                j += 1
+                j = lowercased.index(after: j)
             }
             return true
         }

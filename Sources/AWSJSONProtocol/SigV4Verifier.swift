@@ -56,13 +56,19 @@ public final class SigV4Verifier: Sendable {
     /// - Parameter nowEpochSeconds: the wall clock, seconds since 1970 UTC.
     /// - Returns: the caller, or the AWS error to answer.
     public func verify(_ request: HTTPRequest, identities: AWSIdentities, nowEpochSeconds: Int64) -> Result<AWSCaller, AWSError> {
-        guard let header = request.headers["Authorization"], header.utf8.starts(with: "AWS4-".utf8) else {
+        guard var header = request.headers["Authorization"], header.utf8.starts(with: "AWS4-".utf8) else {
             return .failure(.missingAuthenticationToken)
         }
+        // The header's own UTF-8 storage, read in place.
+        return header.withUTF8 { verify(request, header: $0, identities: identities, nowEpochSeconds: nowEpochSeconds) }
+    }
+
+    private func verify(_ request: HTTPRequest, header h: UnsafeBufferPointer<UInt8>, identities: AWSIdentities,
+                        nowEpochSeconds: Int64) -> Result<AWSCaller, AWSError> {
         // `<algorithm> Credential=…, SignedHeaders=…, Signature=…`, cut on its bytes (every delimiter is ASCII): this runs
         // for every request, so positions, not substrings.
-        let h = Array(header.utf8)
-        func text(_ range: Range<Int>) -> String { String(decoding: h[range], as: UTF8.self) }
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: h[range]), as: UTF8.self) }
+        var header: String { text(0..<h.count) }  // for error messages only
         let space = h.firstIndex(of: UInt8(ascii: " ")) ?? h.count
         var credential: Range<Int>?, signed: Range<Int>?, signature: Range<Int>?
         for part in Self.fields(of: h, in: space..<h.count, separatedBy: UInt8(ascii: ","), omittingEmpty: true) {
@@ -123,14 +129,14 @@ public final class SigV4Verifier: Sendable {
                 + "'\(text(parts[1]))' != '\(amzDate.prefix(8))', from '\(amzDate)'."
         }
         guard scopeFaults.isEmpty else { return .failure(.invalidSignature(scopeFaults)) }
-        guard let known = identities.credentials[text(parts[0])] else { return .failure(.unrecognizedClient) }
+        let accessKeyID = text(parts[0])
+        guard let known = identities.credentials[accessKeyID] else { return .failure(.unrecognizedClient) }
 
         var bodyHasher = SHA256()
         (request.contentEncodedBody ?? request.body).withUnsafeBytes { bodyHasher.update(bufferPointer: $0) }
-        var hashBytes: [UInt8] = []
-        hashBytes.reserveCapacity(64)
-        SigV4Signature.appendHex(digest: bodyHasher.finalize(), to: &hashBytes)
-        let payloadHash = String(decoding: hashBytes, as: UTF8.self)
+        var payloadHash: [UInt8] = []
+        payloadHash.reserveCapacity(64)
+        SigV4Signature.appendHex(digest: bodyHasher.finalize(), to: &payloadHash)
         // The URI as signed: the path and query of the target (an absolute-form target's scheme and host are not signed).
         let target: String
         if request.target.utf8.first == UInt8(ascii: "/") {
@@ -154,7 +160,7 @@ public final class SigV4Verifier: Sendable {
         SigV4Signature.appendHex(digest: canonicalHasher.finalize(), to: &stringToSign)
 
         let prepared = signingKey(known, keyID: text(parts[0].lowerBound..<parts[2].upperBound)) {
-            SigV4CredentialScope(accessKeyID: Substring(text(parts[0])), date: Substring(text(parts[1])), region: Substring(text(parts[2])),
+            SigV4CredentialScope(accessKeyID: Substring(accessKeyID), date: Substring(text(parts[1])), region: Substring(text(parts[2])),
                                  service: Substring(service))
         }
         var mac = prepared.mac
@@ -163,7 +169,8 @@ public final class SigV4Verifier: Sendable {
         expected.reserveCapacity(64)
         SigV4Signature.appendHex(digest: mac.finalize(), to: &expected)
         let declaredHash = request.headers["X-Amz-Content-Sha256"]
-        guard SigV4Signature.constantTimeEqual(expected, h[signature]), declaredHash.map({ $0.lowercased() == payloadHash }) ?? true else {
+        guard SigV4Signature.constantTimeEqual(expected, h[signature]),
+              declaredHash.map({ $0.lowercased().utf8.elementsEqual(payloadHash) }) ?? true else {
             return .failure(.signatureMismatch(canonicalRequest: String(decoding: canonical, as: UTF8.self),
                                                stringToSign: String(decoding: stringToSign, as: UTF8.self)))
         }
@@ -178,15 +185,13 @@ public final class SigV4Verifier: Sendable {
 
     /// Whether `bytes[range]` is exactly `text`.
     @inline(__always)
-    static func bytes(_ bytes: [UInt8], _ range: Range<Int>, equal text: StaticString) -> Bool {
+    static func bytes(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, equal text: StaticString) -> Bool {
         guard range.count == text.utf8CodeUnitCount else { return false }
-        return bytes.withUnsafeBufferPointer { buffer in
-            memcmp(buffer.baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
-        }
+        return range.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
     }
 
     /// The ranges of `bytes[range]` between separators; empty ones left out when `omittingEmpty`.
-    static func fields(of bytes: [UInt8], in range: Range<Int>, separatedBy separator: UInt8, omittingEmpty: Bool) -> [Range<Int>] {
+    static func fields(of bytes: UnsafeBufferPointer<UInt8>, in range: Range<Int>, separatedBy separator: UInt8, omittingEmpty: Bool) -> [Range<Int>] {
         var out: [Range<Int>] = []
         var start = range.lowerBound
         for index in range where bytes[index] == separator {
@@ -198,8 +203,8 @@ public final class SigV4Verifier: Sendable {
     }
 
     /// Whether two of the ranges hold the same bytes.
-    static func repeats(_ ranges: [Range<Int>], in bytes: [UInt8]) -> Bool {
-        if ranges.count > 32 { return Set(ranges.map { bytes[$0] }).count != ranges.count }
+    static func repeats(_ ranges: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if ranges.count > 32 { return Set(ranges.map { Array(bytes[$0]) }).count != ranges.count }
         for i in ranges.indices {
             for j in ranges.indices where j < i && bytes[ranges[j]].elementsEqual(bytes[ranges[i]]) { return true }
         }
