@@ -35,17 +35,17 @@ public enum SigV4Signature {
         digest.withUnsafeBytes { appendHex(raw: $0, to: &out) }
     }
 
-    /// Writes the hex digits straight into the array's storage, grown once.
+    /// Writes the hex digits into a stack buffer, then appends them in one copy.
     private static func appendHex(raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: raw.count * 2))
-        let digits: StaticString = "0123456789abcdef"
-        let digit = digits.utf8Start
-        out.withUnsafeMutableBufferPointer { buffer in
-            for (i, byte) in raw.enumerated() {
-                buffer[start + 2 * i] = digit[Int(byte >> 4)]
-                buffer[start + 2 * i + 1] = digit[Int(byte & 0x0F)]
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: raw.count * 2) { buffer in
+            let digit = ("0123456789abcdef" as StaticString).utf8Start
+            var i = 0
+            for byte in raw {
+                buffer[i] = digit[Int(byte >> 4)]
+                buffer[i + 1] = digit[Int(byte & 0x0F)]
+                i += 2
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<i]))
         }
     }
 
@@ -96,8 +96,10 @@ public enum SigV4Signature {
     /// many header fields has them indexed by name first, so the work grows with the fields plus the signed names, not
     /// their product.
     /// - Parameter signedHeaders: the lower-case names, as bytes (slices of the `Authorization` header).
-    static func canonicalRequestBytes<Name: Collection>(method: String, target: String, headers: HTTPHeaders, signedHeaders: [Name],
-                                                        payloadHash: [UInt8]) -> [UInt8] where Name.Element == UInt8 {
+    static func canonicalRequestBytes<Names: Collection>(method: String, target: String, headers: HTTPHeaders, signedHeaders: Names,
+                                                         payloadHash: [UInt8]) -> [UInt8]
+    where Names.Element: Collection, Names.Element.Element == UInt8 {
+        typealias Name = Names.Element
         var byName: [[UInt8]: [String]]?
         if headers.count > 32 {
             var index: [[UInt8]: [String]] = [:]
@@ -180,17 +182,30 @@ public enum SigV4Signature {
         }
     }
 
-    /// A header value trimmed of spaces, its inner runs of spaces collapsed to one.
+    /// A header value trimmed of spaces, its inner runs of spaces collapsed to one. A value with nothing to trim or
+    /// collapse (nearly all) is copied in one piece.
     static func appendCollapsingSpaces(_ value: String, to out: inout [UInt8]) {
         var value = value
         value.withUTF8 { bytes in
+            let space = UInt8(ascii: " ")
+            var clean = bytes.first != space && bytes.last != space
+            if clean {
+                for i in bytes.indices.dropFirst() where bytes[i] == space && bytes[i - 1] == space {
+                    clean = false
+                    break
+                }
+            }
+            if clean {
+                out.append(contentsOf: bytes)
+                return
+            }
             var pendingSpace = false, started = false
             for byte in bytes {
-                if byte == UInt8(ascii: " ") {
+                if byte == space {
                     pendingSpace = started
                     continue
                 }
-                if pendingSpace { out.append(UInt8(ascii: " ")) }
+                if pendingSpace { out.append(space) }
                 pendingSpace = false
                 started = true
                 out.append(byte)

@@ -43,9 +43,9 @@ public final class SigV4Verifier: Sendable {
     public static let allowedSkewSeconds: Int64 = 15 * 60
     /// The service of the credential scope.
     public let service: String
-    /// HMACs keyed with the signing key of a secret for an access key, day and region (four HMACs to derive, and the
-    /// key schedule done), by `<access key id>/<day>/<region>`; each comes with the secret it was derived from.
-    private let signingKeys = Mutex<[String: (secret: String, key: PreparedSigningKey)]>([:])
+    /// HMACs keyed with the signing key of a secret for a day and region (four HMACs to derive, and the key schedule
+    /// done), by access key id: the latest day and region of each key, with the secret it was derived from.
+    private let signingKeys = Mutex<[String: (secret: String, dayAndRegion: [UInt8], key: PreparedSigningKey)]>([:])
     private static let signingKeyCapacity = 256
 
     public init(service: String = "sagemaker") {
@@ -71,13 +71,18 @@ public final class SigV4Verifier: Sendable {
         var header: String { text(0..<h.count) }  // for error messages only
         let space = h.firstIndex(of: UInt8(ascii: " ")) ?? h.count
         var credential: Range<Int>?, signed: Range<Int>?, signature: Range<Int>?
-        for part in Self.fields(of: h, in: space..<h.count, separatedBy: UInt8(ascii: ","), omittingEmpty: true) {
-            var start = part.lowerBound
-            while start < part.upperBound && h[start] == UInt8(ascii: " ") { start += 1 }
-            guard let eq = h[start..<part.upperBound].firstIndex(of: UInt8(ascii: "=")) else {
-                return .failure(.incompleteSignature("'\(text(start..<part.upperBound))' not a valid key=value pair (missing equal-sign) in Authorization header: '\(header)'."))
+        var partStart = space
+        while partStart < h.count {  // the comma-separated parameters, empty ones skipped
+            var partEnd = partStart
+            while partEnd < h.count && h[partEnd] != UInt8(ascii: ",") { partEnd += 1 }
+            defer { partStart = partEnd + 1 }
+            guard partEnd > partStart else { continue }
+            var start = partStart
+            while start < partEnd && h[start] == UInt8(ascii: " ") { start += 1 }
+            guard let eq = h[start..<partEnd].firstIndex(of: UInt8(ascii: "=")) else {
+                return .failure(.incompleteSignature("'\(text(start..<partEnd))' not a valid key=value pair (missing equal-sign) in Authorization header: '\(header)'."))
             }
-            let name = start..<eq, value = (eq + 1)..<part.upperBound
+            let name = start..<eq, value = (eq + 1)..<partEnd
             if Self.bytes(h, name, equal: "Credential") { credential = value }
             else if Self.bytes(h, name, equal: "SignedHeaders") { signed = value }
             else if Self.bytes(h, name, equal: "Signature") { signature = value }
@@ -113,23 +118,36 @@ public final class SigV4Verifier: Sendable {
         guard Self.bytes(h, 0..<space, equal: "AWS4-HMAC-SHA256") else {
             return .failure(.incompleteSignature("Unsupported AWS 'algorithm': '\(text(0..<space))' (only AWS4-HMAC-SHA256 for now). "))
         }
-        let parts = Self.fields(of: h, in: credential, separatedBy: UInt8(ascii: "/"), omittingEmpty: false)
-        guard parts.count == 5 else {
+        // `<key>/<day>/<region>/<service>/<terminator>`: the positions of its slashes.
+        var slashes = (0, 0, 0, 0), count = 0
+        for index in credential where h[index] == UInt8(ascii: "/") {
+            switch count {
+            case 0: slashes.0 = index
+            case 1: slashes.1 = index
+            case 2: slashes.2 = index
+            case 3: slashes.3 = index
+            default: break
+            }
+            count += 1
+        }
+        guard count == 4 else {
             return .failure(.incompleteSignature(
                 "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(text(credential))'"))
         }
+        let parts = (credential.lowerBound..<slashes.0, (slashes.0 + 1)..<slashes.1, (slashes.1 + 1)..<slashes.2,
+                     (slashes.2 + 1)..<slashes.3, (slashes.3 + 1)..<credential.upperBound)
         var scopeFaults = ""
-        if parts[2].isEmpty { scopeFaults += "Credential should be scoped to a valid region, not ''. " }
-        if !h[parts[3]].elementsEqual(service.utf8) { scopeFaults += "Credential should be scoped to correct service: '\(service)'. " }
-        if !Self.bytes(h, parts[4], equal: "aws4_request") {
-            scopeFaults += "Credential should be scoped with a valid terminator: 'aws4_request', not '\(text(parts[4]))'. "
+        if parts.2.isEmpty { scopeFaults += "Credential should be scoped to a valid region, not ''. " }
+        if !h[parts.3].elementsEqual(service.utf8) { scopeFaults += "Credential should be scoped to correct service: '\(service)'. " }
+        if !Self.bytes(h, parts.4, equal: "aws4_request") {
+            scopeFaults += "Credential should be scoped with a valid terminator: 'aws4_request', not '\(text(parts.4))'. "
         }
-        if !h[parts[1]].elementsEqual(amzDate.utf8.prefix(8)) {
+        if !h[parts.1].elementsEqual(amzDate.utf8.prefix(8)) {
             scopeFaults += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-                + "'\(text(parts[1]))' != '\(amzDate.prefix(8))', from '\(amzDate)'."
+                + "'\(text(parts.1))' != '\(amzDate.prefix(8))', from '\(amzDate)'."
         }
         guard scopeFaults.isEmpty else { return .failure(.invalidSignature(scopeFaults)) }
-        let accessKeyID = text(parts[0])
+        let accessKeyID = text(parts.0)
         guard let known = identities.credentials[accessKeyID] else { return .failure(.unrecognizedClient) }
 
         var bodyHasher = SHA256()
@@ -153,14 +171,14 @@ public final class SigV4Verifier: Sendable {
         stringToSign += "AWS4-HMAC-SHA256\n".utf8
         stringToSign += amzDate.utf8
         stringToSign.append(UInt8(ascii: "\n"))
-        stringToSign += h[parts[1].lowerBound..<credential.upperBound]
+        stringToSign += h[parts.1.lowerBound..<credential.upperBound]
         stringToSign.append(UInt8(ascii: "\n"))
         var canonicalHasher = SHA256()
         canonical.withUnsafeBytes { canonicalHasher.update(bufferPointer: $0) }
         SigV4Signature.appendHex(digest: canonicalHasher.finalize(), to: &stringToSign)
 
-        let prepared = signingKey(known, keyID: text(parts[0].lowerBound..<parts[2].upperBound)) {
-            SigV4CredentialScope(accessKeyID: Substring(accessKeyID), date: Substring(text(parts[1])), region: Substring(text(parts[2])),
+        let prepared = signingKey(known, dayAndRegion: UnsafeBufferPointer(rebasing: h[parts.1.lowerBound..<parts.2.upperBound])) {
+            SigV4CredentialScope(accessKeyID: Substring(accessKeyID), date: Substring(text(parts.1)), region: Substring(text(parts.2)),
                                  service: Substring(service))
         }
         var mac = prepared.mac
@@ -180,7 +198,7 @@ public final class SigV4Verifier: Sendable {
         default: return .failure(.unrecognizedClient)
         }
         return .success(AWSCaller(principal: known.principal, accountID: identities.principals[known.principal]?.accountID ?? "",
-                                  accessKeyID: known.accessKeyID, region: text(parts[2])))
+                                  accessKeyID: known.accessKeyID, region: text(parts.2)))
     }
 
     /// Whether `bytes[range]` is exactly `text`.
@@ -213,12 +231,18 @@ public final class SigV4Verifier: Sendable {
 
     /// The keyed HMAC of a credential for a scope, derived once per access key, day and region (and again when the secret
     /// changed, after a reload).
-    func signingKey(_ credential: AWSIdentities.Credential, keyID: String, scope: () -> SigV4CredentialScope) -> PreparedSigningKey {
-        if let cached = signingKeys.withLock({ $0[keyID] }), cached.secret == credential.secretAccessKey { return cached.key }
+    /// - Parameter dayAndRegion: `<day>/<region>` as the credential scope has them.
+    func signingKey(_ credential: AWSIdentities.Credential, dayAndRegion: UnsafeBufferPointer<UInt8>,
+                    scope: () -> SigV4CredentialScope) -> PreparedSigningKey {
+        if let cached = signingKeys.withLock({ $0[credential.accessKeyID] }), cached.secret == credential.secretAccessKey,
+           cached.dayAndRegion.elementsEqual(dayAndRegion) {
+            return cached.key
+        }
         let prepared = PreparedSigningKey(SigV4Signature.signingKey(secretAccessKey: credential.secretAccessKey, scope: scope()))
+        let entry = (secret: credential.secretAccessKey, dayAndRegion: Array(dayAndRegion), key: prepared)
         signingKeys.withLock {
             if $0.count >= Self.signingKeyCapacity { $0.removeAll(keepingCapacity: true) }
-            $0[keyID] = (credential.secretAccessKey, prepared)
+            $0[credential.accessKeyID] = entry
         }
         return prepared
     }
@@ -241,7 +265,11 @@ public enum AmzDate {
     /// Seconds since 1970 of a `yyyyMMddTHHmmssZ` text; nil when it is not one (wrong length, a non-digit, a month 13,
     /// February 30 …).
     public static func epochSeconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8(epochSeconds(bytes:))
+    }
+
+    static func epochSeconds(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int32? {
             var value: Int32 = 0

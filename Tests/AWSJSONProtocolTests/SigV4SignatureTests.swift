@@ -66,6 +66,13 @@ struct SigV4SignatureTests {
         #expect(!SigV4Signature.constantTimeEqual("abd", "abc"))
     }
 
+    @Test func headerValues_AreTrimmedAndCollapsed_RepeatedFieldsJoined() {
+        let headers: HTTPHeaders = ["Host": "h", "X-A": "  a   b  c ", "x-a": "d", "X-B": "plain value"]
+        let canonical = SigV4Signature.canonicalRequest(method: "POST", target: "/", headers: headers, signedHeaders: ["host", "x-a", "x-b"],
+                                                        payloadHash: "p")
+        #expect(canonical == "POST\n/\n\nhost:h\nx-a:a b c,d\nx-b:plain value\n\nhost;x-a;x-b\np")
+    }
+
     @Test func canonicalURIAndQuery_AreEncodedOnceAndSorted() {
         let canonical = SigV4Signature.canonicalRequest(method: "GET", target: "/a%20b/c?b=2&a=%2F&a=1", headers: ["Host": "h"],
                                                         signedHeaders: ["host"], payloadHash: "x")
