@@ -12,7 +12,14 @@ public enum AWSAuthMode: String, Sendable, CaseIterable, Comparable {
     /// `verify`, then the principal's identity-based policies must allow the call (`IAMPolicyEvaluator`).
     case enforce
 
-    private var strictness: Int { Self.allCases.firstIndex(of: self)! }
+    private var strictness: Int {
+        switch self {
+        case .off: 0
+        case .parse: 1
+        case .verify: 2
+        case .enforce: 3
+        }
+    }
     public static func < (a: AWSAuthMode, b: AWSAuthMode) -> Bool { a.strictness < b.strictness }
 }
 
