@@ -499,6 +499,8 @@ def test_enforce_calls_naming_a_cluster_by_ClusterArn_meet_its_tags(enforcing):
     b = admin_sm.create_cluster(**create_body("team-b-cluster", tags={"team": "b"}))["ClusterArn"]
     settle(enforcing)
     team_a = as_(enforcing, "team-a")
+    if not hasattr(team_a, "list_cluster_extensions"):
+        pytest.skip("the ClusterArn operations and MoveClusterNodes are new in botocore 1.44; this SDK has no method for them")
     assert team_a.list_cluster_extensions(ClusterArn=a)["Extensions"] == []
     assert error_of(team_a.list_cluster_extensions, ClusterArn=b) == denied("ListClusterExtensions", b, "team-a")
     # MoveClusterNodes acts on two clusters: both must be allowed.
