@@ -15,7 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        // SHA-256 of training-plan offering ids (spec R201); HMAC/SHA-256 of SigV4 later.
+        // SHA-256 of training-plan offering ids (spec R201); HMAC-SHA256 and SHA-256 of SigV4 verification (issue #18).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "JSON"),
         // Typed structures of the SageMaker cluster shapes, generated from the model (names are the model's).
         .target(name: "SageMakerShapes", dependencies: ["JSON"]),
-        // AWS JSON 1.1: X-Amz-Target routing, error envelopes, SigV4 credential scope.
+        // AWS JSON 1.1: X-Amz-Target routing, error envelopes, SigV4 credential scope and verification, IAM policies.
         .target(
             name: "AWSJSONProtocol",
             dependencies: ["HTTP1", "JSON", .product(name: "Crypto", package: "swift-crypto")],
