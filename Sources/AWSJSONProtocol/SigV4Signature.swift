@@ -50,7 +50,19 @@ public enum SigV4Signature {
     }
 
     /// SHA-256 of a payload as lowercase hex.
-    public static func payloadHash(_ body: [UInt8]) -> String { hex(SHA256.hash(data: body)) }
+    public static func payloadHash(_ body: [UInt8]) -> String {
+        var out: [UInt8] = []
+        appendSHA256Hex(of: body, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the lowercase hex SHA-256 of `bytes` (fed through its buffer, not swift-crypto's generic `DataProtocol`
+    /// path: this runs twice per verified request).
+    static func appendSHA256Hex(of bytes: [UInt8], to out: inout [UInt8]) {
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        appendHex(digest: hasher.finalize(), to: &out)
+    }
 
     /// RFC 3986 encoding as SigV4 wants it: unreserved characters kept, everything else `%XX` (uppercase).
     static func encode(_ text: Substring, keepSlash: Bool) -> String {
@@ -215,23 +227,22 @@ public enum SigV4Signature {
 
     /// The string to sign for a canonical request at `amzDate` (`yyyymmddThhmmssZ`) in a credential scope.
     public static func stringToSign(canonicalRequest: String, amzDate: String, scope: SigV4CredentialScope) -> String {
-        String(decoding: stringToSignBytes(canonicalRequest: Array(canonicalRequest.utf8), amzDate: amzDate, scope: scope), as: UTF8.self)
+        let scopeText = "\(scope.date)/\(scope.region)/\(scope.service)/aws4_request"
+        return String(decoding: stringToSignBytes(canonicalRequest: Array(canonicalRequest.utf8), amzDate: amzDate, scope: scopeText.utf8),
+                      as: UTF8.self)
     }
 
-    static func stringToSignBytes(canonicalRequest: [UInt8], amzDate: String, scope: SigV4CredentialScope) -> [UInt8] {
+    /// `AWS4-HMAC-SHA256 \n <amzDate> \n <scope> \n <hex SHA-256 of the canonical request>`.
+    /// - Parameter scope: `<day>/<region>/<service>/aws4_request` as bytes (the verifier passes the credential's own).
+    static func stringToSignBytes(canonicalRequest: [UInt8], amzDate: String, scope: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160)
         out += "AWS4-HMAC-SHA256\n".utf8
         out += amzDate.utf8
         out.append(UInt8(ascii: "\n"))
-        for part in [scope.date, scope.region, scope.service] {
-            out += part.utf8
-            out.append(UInt8(ascii: "/"))
-        }
-        out += "aws4_request\n".utf8
-        var hasher = SHA256()
-        canonicalRequest.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        appendHex(digest: hasher.finalize(), to: &out)
+        out += scope
+        out.append(UInt8(ascii: "\n"))
+        appendSHA256Hex(of: canonicalRequest, to: &out)
         return out
     }
 

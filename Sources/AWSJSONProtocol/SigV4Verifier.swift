@@ -108,7 +108,7 @@ public final class SigV4Verifier: Sendable {
             return .failure(.invalidSignature("Signature not yet current: \(amzDate) is still later than "
                 + "\(AmzDate.format(nowEpochSeconds + Self.allowedSkewSeconds)) (\(AmzDate.format(nowEpochSeconds)) + 15 min.)"))
         }
-        let names = Self.fields(of: h, in: signed, separatedBy: UInt8(ascii: ";"), omittingEmpty: true)
+        let names = Self.fields(of: h, in: signed, separatedBy: UInt8(ascii: ";"))
         guard !Self.repeats(names, in: h) else {
             return .failure(.incompleteSignature("SignedHeaders names a header more than once: '\(text(signed))'."))
         }
@@ -150,11 +150,9 @@ public final class SigV4Verifier: Sendable {
         let accessKeyID = text(parts.0)
         guard let known = identities.credentials[accessKeyID] else { return .failure(.unrecognizedClient) }
 
-        var bodyHasher = SHA256()
-        (request.contentEncodedBody ?? request.body).withUnsafeBytes { bodyHasher.update(bufferPointer: $0) }
         var payloadHash: [UInt8] = []
         payloadHash.reserveCapacity(64)
-        SigV4Signature.appendHex(digest: bodyHasher.finalize(), to: &payloadHash)
+        SigV4Signature.appendSHA256Hex(of: request.contentEncodedBody ?? request.body, to: &payloadHash)
         // The URI as signed: the path and query of the target (an absolute-form target's scheme and host are not signed).
         let target: String
         if request.target.utf8.first == UInt8(ascii: "/") {
@@ -165,17 +163,8 @@ public final class SigV4Verifier: Sendable {
         }
         let canonical = SigV4Signature.canonicalRequestBytes(method: request.method, target: target, headers: request.headers,
                                                              signedHeaders: names.map { h[$0] }, payloadHash: payloadHash)
-        // AWS4-HMAC-SHA256 \n <X-Amz-Date> \n <day>/<region>/<service>/aws4_request \n <hex SHA-256 of the canonical request>
-        var stringToSign: [UInt8] = []
-        stringToSign.reserveCapacity(160)
-        stringToSign += "AWS4-HMAC-SHA256\n".utf8
-        stringToSign += amzDate.utf8
-        stringToSign.append(UInt8(ascii: "\n"))
-        stringToSign += h[parts.1.lowerBound..<credential.upperBound]
-        stringToSign.append(UInt8(ascii: "\n"))
-        var canonicalHasher = SHA256()
-        canonical.withUnsafeBytes { canonicalHasher.update(bufferPointer: $0) }
-        SigV4Signature.appendHex(digest: canonicalHasher.finalize(), to: &stringToSign)
+        let stringToSign = SigV4Signature.stringToSignBytes(canonicalRequest: canonical, amzDate: amzDate,
+                                                            scope: h[parts.1.lowerBound..<credential.upperBound])
 
         let prepared = signingKey(known, dayAndRegion: UnsafeBufferPointer(rebasing: h[parts.1.lowerBound..<parts.2.upperBound])) {
             SigV4CredentialScope(accessKeyID: Substring(accessKeyID), date: Substring(text(parts.1)), region: Substring(text(parts.2)),
@@ -208,15 +197,15 @@ public final class SigV4Verifier: Sendable {
         return range.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
     }
 
-    /// The ranges of `bytes[range]` between separators; empty ones left out when `omittingEmpty`.
-    static func fields(of bytes: UnsafeBufferPointer<UInt8>, in range: Range<Int>, separatedBy separator: UInt8, omittingEmpty: Bool) -> [Range<Int>] {
+    /// The non-empty ranges of `bytes[range]` between separators.
+    static func fields(of bytes: UnsafeBufferPointer<UInt8>, in range: Range<Int>, separatedBy separator: UInt8) -> [Range<Int>] {
         var out: [Range<Int>] = []
         var start = range.lowerBound
         for index in range where bytes[index] == separator {
-            if !omittingEmpty || index > start { out.append(start..<index) }
+            if index > start { out.append(start..<index) }
             start = index + 1
         }
-        if !omittingEmpty || range.upperBound > start { out.append(start..<range.upperBound) }
+        if range.upperBound > start { out.append(start..<range.upperBound) }
         return out
     }
 
