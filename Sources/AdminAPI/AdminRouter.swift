@@ -7,7 +7,8 @@ import JSON
 /// Routes: `GET /_hyperpod/health` (RA1), `POST /_hyperpod/reset` (RA2), `GET`/`POST /_hyperpod/clock` (RA3),
 /// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `DELETE /_hyperpod/faults/<id>` (RA22), `GET`/`PUT /_hyperpod/settings` (RA8), `GET /_hyperpod/metrics` (RA10), `GET`/`PUT /_hyperpod/timing` (RA6),
 /// `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11), `GET /_hyperpod/auth` and
-/// `POST /_hyperpod/auth/reload` (issue #18). With the admin
+/// `POST /_hyperpod/auth/reload` (issue #18), and `POST /moto-api/reset`, moto's reset route, as an alias of
+/// `POST /_hyperpod/reset` (issue #19: moto's `@mock_aws` in server mode calls it around every test). With the admin
 /// API off only `health` answers; with a token every route but `health` needs `X-Hyperpod-Admin-Token`.
 public struct AdminRouter: Sendable {
     /// Path prefix of every admin route.
@@ -50,17 +51,22 @@ public struct AdminRouter: Sendable {
         request.path == "/_hyperpod/health" && (request.method == "GET" || request.method == "HEAD")
     }
 
-    /// Whether `request` is addressed to the admin API.
+    /// moto's reset route (`ServerModeMockAWS.reset` posts to it), answered as `POST /_hyperpod/reset` (issue #19).
+    public static let motoResetPath = "/moto-api/reset"
+
+    /// Whether `request` is addressed to the admin API (`/_hyperpod/…`, or moto's reset route).
     public static func matches(_ request: HTTPRequest) -> Bool {
         var target = request.target
         // The usual origin form is decided on the bytes (this runs for every request); an absolute form takes `path`.
         let originForm: Bool? = target.withUTF8 { bytes in
             guard bytes.first == UInt8(ascii: "/") else { return nil }
             let root = "/_hyperpod".utf8
-            guard bytes.count >= root.count, bytes.starts(with: root) else { return false }
+            guard bytes.count >= root.count, bytes.starts(with: root) else {
+                return bytes.starts(with: motoResetPath.utf8) && request.path == motoResetPath
+            }
             return bytes.count == root.count || bytes[root.count] == UInt8(ascii: "/") || bytes[root.count] == UInt8(ascii: "?")
         }
-        return originForm ?? (request.path.hasPrefix(pathPrefix) || request.path == "/_hyperpod")
+        return originForm ?? (request.path.hasPrefix(pathPrefix) || request.path == "/_hyperpod" || request.path == motoResetPath)
     }
 
     /// Answers an admin request; unknown routes → 404 `{"error": …}`.
@@ -101,7 +107,7 @@ public struct AdminRouter: Sendable {
                 var out = backend.clockBody()
                 for (key, value) in report.members { out[key] = value }
                 return Self.json(.ok, out)
-            case ("POST", "/_hyperpod/reset"):
+            case ("POST", "/_hyperpod/reset"), ("POST", Self.motoResetPath):
                 try backend.reset(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
                 return Self.json(.ok, ["reset": .bool(true)])
             case ("GET", "/_hyperpod/state"):
