@@ -111,28 +111,11 @@ public enum SigV4Signature {
     static func canonicalRequestBytes<Names: Collection>(method: String, target: String, headers: HTTPHeaders, signedHeaders: Names,
                                                          payloadHash: [UInt8]) -> [UInt8]
     where Names.Element: Collection, Names.Element.Element == UInt8 {
-        typealias Name = Names.Element
         var byName: [[UInt8]: [String]]?
         if headers.count > 32 {
             var index: [[UInt8]: [String]] = [:]
             for field in headers { index[Array(field.name.lowercased().utf8), default: []].append(field.value) }
             byName = index
-        }
-        /// Appends the values of the fields named `name` (lower case), comma-separated.
-        func appendValues(of name: Name) {
-            if let byName {
-                for (index, value) in (byName[Array(name)] ?? []).enumerated() {
-                    if index > 0 { out.append(UInt8(ascii: ",")) }
-                    appendCollapsingSpaces(value, to: &out)
-                }
-                return
-            }
-            var first = true
-            for field in headers where equalsLowercased(field.name, name) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                appendCollapsingSpaces(field.value, to: &out)
-            }
         }
         let newline = UInt8(ascii: "\n")
         var out: [UInt8] = []
@@ -166,7 +149,20 @@ public enum SigV4Signature {
         for name in signedHeaders {
             out += name
             out.append(UInt8(ascii: ":"))
-            appendValues(of: name)
+            // The values of the fields called `name` (lower case), comma-separated.
+            if let byName {
+                for (index, value) in (byName[Array(name)] ?? []).enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    appendCollapsingSpaces(value, to: &out)
+                }
+            } else {
+                var first = true
+                for field in headers where equalsLowercased(field.name, name) {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    appendCollapsingSpaces(field.value, to: &out)
+                }
+            }
             out.append(newline)
         }
         out.append(newline)

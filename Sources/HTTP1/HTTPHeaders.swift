@@ -53,10 +53,10 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        // Lengths first: most fields a lookup passes differ in length, and the UTF-8 count of a native string is stored.
+        guard a.utf8.count == b.utf8.count else { return false }
         if a == b { return true }
-        let a = a.utf8, b = b.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
             guard x | 0x20 == y | 0x20, (x | 0x20) >= UInt8(ascii: "a"), (x | 0x20) <= UInt8(ascii: "z") else { return false }
         }
         return true
