@@ -40,7 +40,8 @@ let package = Package(
             resources: [.embedInCode("ServiceModel/sagemaker-cluster-model.json")]
         ),
         // The emulator's own control surface under /_hyperpod/ (spec §14a).
-        .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON"]),
+        // The dashboard page (issue #20) is compiled into the binary, like the service model.
+        .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON"], resources: [.embedInCode("Dashboard/dashboard.html")]),
         // The cluster state machine and its rules: pure (no I/O, no clock reads, no SQLite).
         .target(name: "HyperPodDomain", dependencies: ["SageMakerShapes", "JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The store: SQLite through GRDB (the only target that imports it). Clusters, nodes, events, tags, pending

@@ -20,6 +20,15 @@ public protocol AdminBackend: Sendable {
     func reset(account: String?, region: String?) throws(AdminError)
     /// RA9: the partition's clusters, nodes, tags and pending timers.
     func stateDump(account: String?, region: String?) throws(AdminError) -> JSONObject
+    /// Issue #20 (the dashboard's overview): `{"partitions": [{"account", "region", "clusters": [<summary>]}]}`, every
+    /// partition that holds a cluster plus the server's default one; a summary has `ClusterName`, `ClusterArn`,
+    /// `ClusterStatus`, `Orchestrator` (`Eks`/`Slurm`, absent when neither), `NodeProvisioningMode`, `CreationTime`
+    /// (virtual epoch seconds), `CurrentCount` and `TargetCount` (summed over the instance groups).
+    func partitionsBody() throws(AdminError) -> JSONObject
+    /// Issue #20 (the dashboard's timeline): `{"events": [<ClusterEventSummary>], "truncated": Bool}`, the newest `limit`
+    /// events of the cluster named (by name or ARN) in the partition, oldest first, as ListClusterEvents shows them.
+    /// - Throws: `AdminError` 404 for an unknown cluster.
+    func eventsBody(account: String?, region: String?, cluster: String, limit: Int) throws(AdminError) -> JSONObject
     /// RA6: the effective timing table.
     func timingBody() -> JSONObject
     /// RA6: override durations (`{"T_launch": 5}`). - Throws: `AdminError` 400 for an unknown key or a bad value.

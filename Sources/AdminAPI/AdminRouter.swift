@@ -7,7 +7,8 @@ import JSON
 /// Routes: `GET /_hyperpod/health` (RA1), `POST /_hyperpod/reset` (RA2), `GET`/`POST /_hyperpod/clock` (RA3),
 /// `GET`/`PUT /_hyperpod/capacity` (RA4), `GET`/`PUT /_hyperpod/quotas` (RA5), `POST`/`GET`/`DELETE /_hyperpod/faults` (RA7), `DELETE /_hyperpod/faults/<id>` (RA22), `GET`/`PUT /_hyperpod/settings` (RA8), `GET /_hyperpod/metrics` (RA10), `GET`/`PUT /_hyperpod/timing` (RA6),
 /// `GET /_hyperpod/state` (RA9), `POST /_hyperpod/settle` (RA11), `GET /_hyperpod/auth` and
-/// `POST /_hyperpod/auth/reload` (issue #18), and `POST /moto-api/reset`, moto's reset route, as an alias of
+/// `POST /_hyperpod/auth/reload` (issue #18), `GET /_hyperpod/ui` (the dashboard), `GET /_hyperpod/partitions` and
+/// `GET /_hyperpod/events` (what it reads; issue #20), and `POST /moto-api/reset`, moto's reset route, as an alias of
 /// `POST /_hyperpod/reset` (issue #19: moto's `@mock_aws` in server mode calls it around every test). With the admin
 /// API off only `health` answers; with a token every route but `health` needs `X-Hyperpod-Admin-Token`.
 public struct AdminRouter: Sendable {
@@ -26,15 +27,20 @@ public struct AdminRouter: Sendable {
     public let token: String?
     /// `GET /_hyperpod/auth` and `POST /_hyperpod/auth/reload` (issue #18); nil: those routes are 404.
     public let auth: (any AdminAuthBackend)?
+    /// The dashboard's page (issue #20): the copy compiled into the binary, or, for developing the page, a file read on
+    /// each request (`--ui-file`).
+    public let dashboardPage: @Sendable () -> [UInt8]
 
     public init(version: String, uptimeSeconds: @escaping @Sendable () -> Double, backend: (any AdminBackend)? = nil,
-                enabled: Bool = true, token: String? = nil, auth: (any AdminAuthBackend)? = nil) {
+                enabled: Bool = true, token: String? = nil, auth: (any AdminAuthBackend)? = nil,
+                dashboardPage: @escaping @Sendable () -> [UInt8] = { Dashboard.page }) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.backend = backend
         self.enabled = enabled
         self.token = token
         self.auth = auth
+        self.dashboardPage = dashboardPage
     }
 
     /// Whether the request carries exactly the admin token: equal lengths, then every byte compared, in time that does
@@ -74,6 +80,11 @@ public struct AdminRouter: Sendable {
         if Self.isHealth(request) { return health() }
         let notFound = Self.error(.notFound, "No admin route \(request.method) \(request.path)")
         guard enabled, let backend else { return notFound }
+        // The page itself holds no state and is served without the token: it asks for the token and sends it on every
+        // call it makes (issue #20).
+        if request.method == "GET" || request.method == "HEAD", request.path == Dashboard.path || request.path == Dashboard.path + "/" {
+            return Dashboard.response(dashboardPage())
+        }
         if let token, !Self.carries(token, request) {
             return Self.error(.forbidden, "Missing or wrong X-Hyperpod-Admin-Token header")
         }
@@ -110,6 +121,16 @@ public struct AdminRouter: Sendable {
             case ("POST", "/_hyperpod/reset"), ("POST", Self.motoResetPath):
                 try backend.reset(account: body["account"]?.stringValue, region: body["region"]?.stringValue)
                 return Self.json(.ok, ["reset": .bool(true)])
+            case ("GET", "/_hyperpod/partitions"):  // issue #20: the dashboard's overview
+                return Self.json(.ok, try backend.partitionsBody())
+            case ("GET", "/_hyperpod/events"):  // issue #20: the dashboard's timeline
+                guard let cluster = query["cluster"], !cluster.isEmpty else { throw AdminError.badBody("Name the cluster: ?cluster=<name or ARN>") }
+                var limit = 500
+                if let text = query["limit"] {
+                    guard let value = Int(text), (1...10_000).contains(value) else { throw AdminError.badBody("limit must be a whole number from 1 to 10000") }
+                    limit = value
+                }
+                return Self.json(.ok, try backend.eventsBody(account: query["account"], region: query["region"], cluster: cluster, limit: limit))
             case ("GET", "/_hyperpod/state"):
                 return Self.json(.ok, try backend.stateDump(account: query["account"], region: query["region"]))
             case ("GET", "/_hyperpod/timing"):
@@ -212,13 +233,42 @@ public struct AdminRouter: Sendable {
         }
     }
 
+    /// The query's `name=value` pairs, percent-decoded (`+` is a space, as browsers' `URLSearchParams` write it); a
+    /// malformed escape is kept as sent.
     static func queryParameters(_ request: HTTPRequest) -> [String: String] {
         var out: [String: String] = [:]
         for pair in request.query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { out[String(parts[0])] = String(parts[1]) }
+            if parts.count == 2 { out[percentDecoded(parts[0])] = percentDecoded(parts[1]) }
         }
         return out
+    }
+
+    static func percentDecoded(_ text: Substring) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
+        func hexValue(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 0x30...0x39: byte - 0x30
+            case 0x41...0x46: byte - 0x41 + 10
+            case 0x61...0x66: byte - 0x61 + 10
+            default: nil
+            }
+        }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count,
+               let high = hexValue(bytes[i + 1]), let low = hexValue(bytes[i + 2]) {
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                out.append(bytes[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RA1: `{"status":"running","version":"<semver>","uptimeSeconds":<n>}` (whole seconds).

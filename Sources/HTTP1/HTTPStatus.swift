@@ -14,6 +14,7 @@ public struct HTTPStatus: Sendable, Equatable, Hashable, CustomStringConvertible
     public static let ok = HTTPStatus(code: 200, reasonPhrase: "OK")
     public static let created = HTTPStatus(code: 201, reasonPhrase: "Created")
     public static let noContent = HTTPStatus(code: 204, reasonPhrase: "No Content")
+    public static let found = HTTPStatus(code: 302, reasonPhrase: "Found")
     public static let badRequest = HTTPStatus(code: 400, reasonPhrase: "Bad Request")
     public static let forbidden = HTTPStatus(code: 403, reasonPhrase: "Forbidden")
     public static let notFound = HTTPStatus(code: 404, reasonPhrase: "Not Found")
@@ -32,7 +33,7 @@ public struct HTTPStatus: Sendable, Equatable, Hashable, CustomStringConvertible
     /// The status for `code`, with the standard reason phrase where this type knows one.
     public static func make(code: Int) -> HTTPStatus {
         let known: [HTTPStatus] = [
-            .continue, .ok, .created, .noContent, .badRequest, .forbidden, .notFound, .methodNotAllowed,
+            .continue, .ok, .created, .noContent, .found, .badRequest, .forbidden, .notFound, .methodNotAllowed,
             .requestTimeout, .conflict, .contentTooLarge, .unsupportedMediaType, .expectationFailed,
             .requestHeaderFieldsTooLarge, .internalServerError, .notImplemented, .serviceUnavailable,
             .httpVersionNotSupported,

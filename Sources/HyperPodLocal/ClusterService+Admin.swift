@@ -98,6 +98,12 @@ extension ClusterService: AdminBackend {
                         ]
                         if let id = node.instanceID { object["InstanceId"] = .string(id) }
                         if let ip = node.privateIP { object["PrivatePrimaryIp"] = .string(Placement.dotted(ip)) }
+                        // Issue #20 (the dashboard's node table): where and on what each node runs.
+                        if let zone = node.zone { object["AvailabilityZone"] = .string(zone) }
+                        if let type = node.instanceType { object["InstanceType"] = .string(type) }
+                        if let image = node.imageID { object["ImageId"] = .string(image) }
+                        if let launched = node.launchTime { object["LaunchTime"] = .double(launched.epochSeconds) }
+                        if !node.message.isEmpty { object["Message"] = .string(node.message) }
                         return .object(object)
                     })
                     cluster["Tags"] = try ClusterStore.tags(of: row.arn, db: db).jsonValue
@@ -162,6 +168,69 @@ extension ClusterService: AdminBackend {
                 ]
             }
         } catch { throw Self.adminError(error) }
+    }
+
+    public func partitionsBody() throws(AdminError) -> JSONObject {
+        do {
+            return try database.read { db in
+                var partitions = try ClusterStore.partitionsWithClusters(db: db)
+                let home = ClusterStore.Partition(account: defaultAccountID, region: defaultRegion)
+                if !partitions.contains(home) { partitions.insert(home, at: 0) }
+                return ["partitions": .array(try partitions.map { partition in
+                    var summaries: [JSONValue] = []
+                    for row in try ClusterStore.rows(in: partition, db: db).sorted(by: { $0.createdAt < $1.createdAt }) {
+                        var summary: JSONObject = ["ClusterName": .string(row.name), "ClusterArn": .string(row.arn),
+                                                   "ClusterStatus": .string(row.status), "CreationTime": .double(row.createdAt.epochSeconds)]
+                        // One unreadable record is listed with what its row says (issue #14), never hides the others.
+                        if let lifecycle = try? ClusterStore.load(row.arn, db: db) {
+                            let described = Self.describe(lifecycle, scalingGroups: [], images: try imageCatalogue(in: partition, db: db),
+                                                          planStatuses: [:]).jsonValue.objectValue ?? JSONObject()
+                            if let orchestrator = described["Orchestrator"]?.objectValue {
+                                if orchestrator["Eks"] != nil { summary["Orchestrator"] = .string("Eks") }
+                                else if orchestrator["Slurm"] != nil { summary["Orchestrator"] = .string("Slurm") }
+                            }
+                            summary["NodeProvisioningMode"] = described["NodeProvisioningMode"] ?? .string("Legacy")
+                            var current: Int64 = 0, target: Int64 = 0
+                            for group in described["InstanceGroups"]?.arrayValue ?? [] {
+                                current += group.objectValue?["CurrentCount"]?.intValue.map(Int64.init) ?? 0
+                                target += group.objectValue?["TargetCount"]?.intValue.map(Int64.init) ?? 0
+                            }
+                            summary["CurrentCount"] = .integer(current)
+                            summary["TargetCount"] = .integer(target)
+                        } else {
+                            summary["error"] = .string("its stored document cannot be read")
+                        }
+                        summaries.append(.object(summary))
+                    }
+                    return .object(["account": .string(partition.account), "region": .string(partition.region),
+                                    "clusters": .array(summaries)])
+                })]
+            }
+        } catch { throw Self.adminError(error) }
+    }
+
+    public func eventsBody(account: String?, region: String?, cluster: String, limit: Int) throws(AdminError) -> JSONObject {
+        let partition = ClusterStore.Partition(account: account ?? defaultAccountID, region: region ?? defaultRegion)
+        let found: (arn: String, name: String, events: [ClusterStore.StoredEvent])?
+        do {
+            found = try database.read { db in
+                guard let arn = try ClusterStore.resolve(cluster, in: partition, db: db),
+                      let row = try ClusterStore.rows(in: partition, db: db).first(where: { $0.arn == arn }) else { return nil }
+                return (arn, row.name, try ClusterStore.events(of: arn, db: db))
+            }
+        } catch { throw Self.adminError(error) }
+        guard let found else {
+            throw AdminError(.notFound, "No cluster \(cluster) in account \(partition.account), region \(partition.region)")
+        }
+        let newest = found.events.sorted { ($0.time.milliseconds, $0.sequence) < ($1.time.milliseconds, $1.sequence) }.suffix(limit)
+        return ["events": .array(newest.map { event in
+            ClusterEventSummary(
+                eventId: event.id, clusterArn: found.arn, clusterName: found.name,
+                instanceGroupName: event.record.instanceGroupName, instanceId: event.record.instanceID,
+                resourceType: event.record.resourceType, eventTime: event.time.epochSeconds,
+                description: event.record.description, eventLevel: event.record.level, operationId: event.operationID
+            ).jsonValue
+        }), "truncated": .bool(found.events.count > newest.count)]
     }
 
     public func timingBody() -> JSONObject {

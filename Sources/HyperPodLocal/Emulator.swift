@@ -66,7 +66,8 @@ public final class Emulator: Sendable {
             admin: AdminRouter(
                 version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt },
                 backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken,
-                auth: IdentitiesFile(mode: configuration.authMode, path: configuration.identitiesPath, authentication: authentication)
+                auth: IdentitiesFile(mode: configuration.authMode, path: configuration.identitiesPath, authentication: authentication),
+                dashboardPage: Self.dashboardPage(file: configuration.dashboardFile)
             ),
             stateQueue: service.queue,
             readQueue: service.readQueue,
@@ -77,6 +78,25 @@ public final class Emulator: Sendable {
         server = HTTPServer(
             host: configuration.host, port: configuration.port, limits: configuration.limits, handler: handler, logger: logger
         )
+    }
+
+    /// The dashboard page: the built-in copy, or the file of `--ui-file` read on each request (a file that cannot be read
+    /// answers a page saying so, not the built-in copy, so a mistyped path is seen at once).
+    static func dashboardPage(file: String?) -> @Sendable () -> [UInt8] {
+        guard let file else { return { Dashboard.page } }
+        return {
+            guard let handle = fopen(file, "rb") else {
+                return Array("<!doctype html><title>hyperpod-local</title><p>--ui-file \(file) cannot be read (errno \(errno))</p>".utf8)
+            }
+            defer { fclose(handle) }
+            var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = fread(&chunk, 1, chunk.count, handle)
+                if count <= 0 { break }
+                bytes += chunk[0..<count]
+            }
+            return bytes
+        }
     }
 
     /// The implemented operations (spec R3, so far: §6, §7, §8, §9 less events, §13).

@@ -48,6 +48,9 @@ public struct EmulatorConfiguration: Sendable {
     public var adminToken: String?
     /// `--admin-open`: serve the admin API without a token on an address other machines can reach, on purpose.
     public var adminOpen = false
+    /// `--ui-file`: the dashboard page read from this file on every request instead of the built-in copy (for working
+    /// on the page; issue #20).
+    public var dashboardFile: String?
 
     public init() {}
 }

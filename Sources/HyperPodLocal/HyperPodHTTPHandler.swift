@@ -110,6 +110,12 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         let call: AWSCall
         switch aws.decode(request, requestID: requestID) {
         case .failure(let refusal):
+            // A browser opening the server's address gets the dashboard (issue #20); decided only after the AWS router
+            // refused the request, so API requests take no extra step.
+            if admin.enabled, Dashboard.isBrowserRoot(request) {
+                responder.respond(Dashboard.redirect)
+                return
+            }
             responder.respond(finish(refusal.outcome, requestID: requestID, started: started))
             return
         case .success(let decoded):

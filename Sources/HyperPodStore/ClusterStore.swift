@@ -263,6 +263,12 @@ public enum ClusterStore {
         )
     }
 
+    /// The partitions that hold at least one cluster, ordered by account, then region (the dashboard's overview).
+    public static func partitionsWithClusters(db transaction: StoreTransaction) throws -> [Partition] {
+        try Row.fetchAll(transaction.database.cachedStatement(sql: "SELECT DISTINCT account, region FROM clusters ORDER BY account, region"))
+            .map { Partition(account: $0["account"], region: $0["region"]) }
+    }
+
     /// Every event of a cluster, in recording order.
     public static func events(of arn: String, db transaction: StoreTransaction) throws -> [StoredEvent] {
         let db = transaction.database

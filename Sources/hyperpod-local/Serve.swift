@@ -106,6 +106,9 @@ struct Serve: ParsableCommand {
     @Flag(help: "Serve the admin API without --admin-token on an address other machines can reach (--host other than loopback), on purpose; without it such a server refuses to start. (env HYPERPOD_LOCAL_ADMIN_OPEN=1)")
     var adminOpen = false
 
+    @Option(help: ArgumentHelp("Serve the dashboard (GET /_hyperpod/ui) from this file, read on every request, instead of the copy built in: for working on the page without rebuilding (docs/development.md). (env HYPERPOD_LOCAL_UI_FILE)", visibility: .hidden))
+    var uiFile: String?
+
     @Option(help: "Write the listening address (http://HOST:PORT) and the pid to this file once listening; removed on a clean stop. 'hyperpod-local health' reads it (the container sets it). (env HYPERPOD_LOCAL_ADDRESS_FILE)")
     var addressFile: String?
 
@@ -206,6 +209,7 @@ struct Serve: ParsableCommand {
         if adminToken?.isEmpty == true { throw ValidationError("--admin-token must not be empty") }
         config.adminToken = adminToken ?? env.value("ADMIN_TOKEN")  // an empty HYPERPOD_LOCAL_ADMIN_TOKEN is no token
         config.adminOpen = try adminOpen || env.resolve(nil, "ADMIN_OPEN", default: false)
+        config.dashboardFile = uiFile ?? env.value("UI_FILE")
         let levelText = try env.resolve(logLevel, "LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: "|")), got '\(levelText)'")
