@@ -156,11 +156,13 @@ public enum SigV4Signature {
                     appendCollapsingSpaces(value, to: &out)
                 }
             } else {
+                // Fields by index: no copy of each field (and no retain of its strings) for the many that are not `name`.
+                let fields = headers.fields
                 var first = true
-                for field in headers where equalsLowercased(field.name, name) {
+                for index in fields.indices where fields[index].name.utf8.count == name.count && equalsLowercased(fields[index].name, name) {
                     if !first { out.append(UInt8(ascii: ",")) }
                     first = false
-                    appendCollapsingSpaces(field.value, to: &out)
+                    appendCollapsingSpaces(fields[index].value, to: &out)
                 }
             }
             out.append(newline)

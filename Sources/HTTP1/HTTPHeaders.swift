@@ -26,7 +26,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// The first value of `name`, or nil.
     public subscript(_ name: String) -> String? {
-        for field in fields where Self.equalsIgnoringCase(field.name, name) { return field.value }
+        for index in fields.indices where Self.equalsIgnoringCase(fields[index].name, name) { return fields[index].value }
         return nil
     }
 
