@@ -1,26 +1,37 @@
-"""Fixtures that start the real hyperpod-local binary on port 0 and talk to it over loopback.
+"""Fixtures of the end-to-end suite, on top of the project's own test kit (clients/python, `hyperpod_local`).
 
-The binary is `.build/release/hyperpod-local` (scripts/test.sh builds it first; HYPERPOD_LOCAL_BIN overrides).
-Logs go to a file per server (a pipe could fill up and stall the server); `Server.log()` reads it.
+Every server the suite starts is a `hyperpod_local.HyperPodLocal`: the kit starts the binary on port 0, reads the
+address from its first stdout line, waits for health, keeps its log in a file (`log()`), and stops it (SIGTERM, then
+SIGKILL) — so every end-to-end test exercises the kit. The kit's pytest plugin (installed with the kit, which
+scripts/test.sh does into both of the suite's virtual environments) provides `hyperpod_local_factory`, which stops a
+test's servers after it and adds their log to a failing test's report. What stays here is the suite's own shape:
+servers on the server's default (real) clock unless a test passes `--clock manual`, always `--check-responses`, the
+binary `.build/release/hyperpod-local` (HYPERPOD_LOCAL_BIN or --hyperpod-local-bin override it), a module-scoped
+`server`, and `sagemaker`, a client of it (which overrides the plugin's fixture of that name).
 """
 import os
-import re
-import select
-import signal
-import socket
 import subprocess
-import tempfile
-import time
 
 import boto3
 import pytest
 from botocore.config import Config
 
+try:
+    from hyperpod_local import HyperPodLocal
+except ImportError as missing:  # pragma: no cover - a setup problem, said plainly
+    raise ImportError("the end-to-end suite runs on the test kit: `pip install -e clients/python` into this virtual "
+                      "environment (scripts/test.sh does)") from missing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.environ.get("HYPERPOD_LOCAL_BIN", os.path.join(ROOT, ".build/release/hyperpod-local"))
+BINARY = os.environ.get("HYPERPOD_LOCAL_BIN") or os.path.join(ROOT, ".build/release/hyperpod-local")
 # The request corpus the tests send (real request files; Tests/Fixtures/README.md says where each came from).
 CORPUS = os.path.join(ROOT, "Tests", "Fixtures", "corpus")
-LISTENING = re.compile(r"^hyperpod-local listening on http://(.+):(\d+)$")
+
+
+def pytest_configure(config):
+    """`--hyperpod-local-bin` (the kit's option) names the binary for this suite too."""
+    global BINARY
+    BINARY = config.getoption("hyperpod_local_bin", None) or BINARY
 
 
 def require_client(name, package, probe):
@@ -38,48 +49,24 @@ def require_client(name, package, probe):
     pytest.skip(reason)
 
 
-class Server:
-    """One running hyperpod-local process."""
+class Server(HyperPodLocal):
+    """A running server as this suite starts it: `serve --port 0 [--in-memory] --check-responses *args`, on the
+    server's default clock unless `args` say otherwise; started at once. Raises the kit's ServerStartError (a
+    RuntimeError, with the server's log) when it does not come up. Ready once it prints its `listening` line: no
+    health request first, so a new server holds no connection (tests count its sockets)."""
 
     def __init__(self, *args, env=None, in_memory=True):
-        if not os.path.exists(BINARY):
-            raise RuntimeError(f"{BINARY} is missing: run `swift build -c release` (scripts/test.sh does)")
-        self.logfile = tempfile.NamedTemporaryFile(prefix="hyperpod-local-", suffix=".log", delete=False)
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERPOD_LOCAL_")}
-        full_env.update(env or {})
-        self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", "0", *(["--in-memory"] if in_memory else []), "--check-responses", *args],
-            stdout=subprocess.PIPE, stderr=self.logfile, env=full_env,
-        )
-        line = self._first_line(timeout=10)
-        match = LISTENING.match(line)
-        if not match:
-            self.process.kill()
-            raise RuntimeError(f"unexpected first line {line!r}; log: {self.log()}")
-        self.host, self.port = match.group(1), int(match.group(2))
-        self.endpoint = f"http://{self.host}:{self.port}"
+        super().__init__(*args, binary=BINARY, clock=None, in_memory=in_memory, check_responses=True, env=env,
+                         health_check=False)
+        self.start()
 
-    def _first_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        data = b""
-        fd = self.process.stdout.fileno()
-        while b"\n" not in data:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process.poll() is not None:
-                raise RuntimeError(f"server did not announce itself; log: {self.log()}")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if ready:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    continue
-                data += chunk
-        return data.split(b"\n", 1)[0].decode()
-
-    def log(self):
-        with open(self.logfile.name, errors="replace") as f:
-            return f.read()
+    @property
+    def endpoint(self):
+        return self.endpoint_url
 
     def connect(self, timeout=5):
+        import socket
+
         sock = socket.create_connection((self.host, self.port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
@@ -88,7 +75,7 @@ class Server:
         """Sockets the server holds open (the listener plus client connections).
 
         Only sockets: Dispatch opens its own epoll, eventfd and signalfd descriptors lazily, after start-up."""
-        fd_dir = f"/proc/{self.process.pid}/fd"
+        fd_dir = f"/proc/{self.pid}/fd"
         count = 0
         for name in os.listdir(fd_dir):
             try:
@@ -97,39 +84,15 @@ class Server:
                 pass
         return count
 
-    def signal(self, sig):
-        self.process.send_signal(sig)
-
-    def wait(self, timeout):
-        return self.process.wait(timeout=timeout)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stdout.close()
-        self.logfile.close()
-        if os.path.exists(self.logfile.name):  # stop() may be called twice (a test, then its fixture)
-            os.unlink(self.logfile.name)
-
 
 @pytest.fixture
-def make_server():
-    """Starts servers with extra flags; stops them after the test."""
-    servers = []
+def make_server(hyperpod_local_factory):
+    """Starts servers with extra flags; the kit's factory stops them after the test."""
 
     def start(*args, env=None, in_memory=True):
-        server = Server(*args, env=env, in_memory=in_memory)
-        servers.append(server)
-        return server
+        return hyperpod_local_factory.add(Server(*args, env=env, in_memory=in_memory))
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 @pytest.fixture
