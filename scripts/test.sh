@@ -33,6 +33,7 @@ ensure_venv .venv Tests/e2e/requirements.txt
 ensure_venv .venv-botocore-1.43 Tests/e2e/requirements-botocore-1.43.txt
 ensure_venv .venv-sagemaker-hyperpod Tests/e2e/requirements-sagemaker-hyperpod.txt
 ensure_venv .venv clients/python/requirements-dev.txt
+ensure_venv .venv Tests/e2e/requirements-browser.txt  # Selenium: the dashboard's browser tests (issue #20)
 export HYPERPOD_SAGEMAKER_CORE_PYTHON="$PWD/.venv-sagemaker-hyperpod/bin/python"
 
 # The test kit (clients/python, issue #19) goes into both end-to-end environments: the suite's fixtures are built on its
