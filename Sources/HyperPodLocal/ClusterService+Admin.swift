@@ -28,7 +28,7 @@ extension ClusterService: AdminBackend {
         }
         let target = VirtualTime(epochSeconds: epochSeconds)
         guard target >= clock.now() else {
-            throw .conflict("The clock cannot go backwards: \(target) is earlier than now (\(clock.now()))")
+            throw .conflict("The clock cannot go backwards: \(target.iso8601) (\(target)) is earlier than now, \(clock.now().iso8601) (\(clock.now()))")
         }
         do { try setClock(to: target) } catch { throw Self.adminError(error) }
     }

@@ -76,7 +76,7 @@ public final class VirtualClock: Sendable {
     public func set(to time: VirtualTime) throws(Refusal) -> VirtualTime {
         let current = now()
         guard time >= current else {
-            throw Refusal(description: "The clock cannot go backwards: \(time) is earlier than now (\(current))")
+            throw Refusal(description: "The clock cannot go backwards: \(time.iso8601) (\(time)) is earlier than now, \(current.iso8601) (\(current))")
         }
         return reanchor { _ in time }
     }
