@@ -37,21 +37,13 @@ public struct VirtualTime: Sendable, Hashable, Comparable, CustomStringConvertib
 
     public var description: String { String(format3: epochSeconds) }
 
-    /// ISO 8601 in UTC to the millisecond, `2026-12-06T21:34:30.000Z`, for messages a person reads (the proleptic
-    /// Gregorian calendar, by Howard Hinnant's days-to-civil algorithm: no C library, no Foundation).
+    /// ISO 8601 in UTC to the millisecond, `2026-12-06T21:34:30.000Z`, for messages a person reads (proleptic
+    /// Gregorian, `CronSchedule.civil(fromDays:)`: no C library, no Foundation).
     public var iso8601: String {
         let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
         let ms = milliseconds - days * 86_400_000
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
+        let (year, month, day) = CronSchedule.civil(fromDays: Int(days))
+        func pad(_ value: some BinaryInteger, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: Swift.max(0, width - text.count)) + text
         }
