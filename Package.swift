@@ -41,7 +41,9 @@ let package = Package(
         ),
         // The emulator's own control surface under /_hyperpod/ (spec §14a).
         // The dashboard page (issue #20) is compiled into the binary, like the service model.
-        .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON"], resources: [.embedInCode("Dashboard/dashboard.html")]),
+        // swift-crypto: the SHA-256 of the page's script, which its Content-Security-Policy allows by hash.
+        .target(name: "AdminAPI", dependencies: ["HTTP1", "JSON", .product(name: "Crypto", package: "swift-crypto")],
+                resources: [.embedInCode("Dashboard/dashboard.html")]),
         // The cluster state machine and its rules: pure (no I/O, no clock reads, no SQLite).
         .target(name: "HyperPodDomain", dependencies: ["SageMakerShapes", "JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The store: SQLite through GRDB (the only target that imports it). Clusters, nodes, events, tags, pending
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "hyperpod-local",
             dependencies: [
-                "HyperPodLocal", "HTTP1", "HyperPodDomain", "SageMakerShapes",
+                "HyperPodLocal", "AdminAPI", "HTTP1", "HyperPodDomain", "SageMakerShapes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

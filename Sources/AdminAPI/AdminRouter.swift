@@ -27,13 +27,18 @@ public struct AdminRouter: Sendable {
     public let token: String?
     /// `GET /_hyperpod/auth` and `POST /_hyperpod/auth/reload` (issue #18); nil: those routes are 404.
     public let auth: (any AdminAuthBackend)?
-    /// The dashboard's page (issue #20): the copy compiled into the binary, or, for developing the page, a file read on
-    /// each request (`--ui-file`).
-    public let dashboardPage: @Sendable () -> [UInt8]
+    /// The dashboard's page (issue #20) for developing it, a file read on each request (`--ui-file`); nil: the copy
+    /// compiled into the binary.
+    public let dashboardPage: (@Sendable () -> [UInt8])?
+    /// The server listens on loopback only: an admin request must then name a loopback host in `Host` (a guard against
+    /// DNS rebinding, by which a web page could otherwise read and drive the server through a name of its own).
+    public let loopbackOnly: Bool
+    /// Origins besides the server's own whose pages may call the admin API (`--cors`; `*`: any).
+    public let allowedOrigins: [String]
 
     public init(version: String, uptimeSeconds: @escaping @Sendable () -> Double, backend: (any AdminBackend)? = nil,
                 enabled: Bool = true, token: String? = nil, auth: (any AdminAuthBackend)? = nil,
-                dashboardPage: @escaping @Sendable () -> [UInt8] = { Dashboard.page }) {
+                dashboardPage: (@Sendable () -> [UInt8])? = nil, loopbackOnly: Bool = false, allowedOrigins: [String] = []) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.backend = backend
@@ -41,6 +46,42 @@ public struct AdminRouter: Sendable {
         self.token = token
         self.auth = auth
         self.dashboardPage = dashboardPage
+        self.loopbackOnly = loopbackOnly
+        self.allowedOrigins = allowedOrigins
+    }
+
+    /// Whether `host` (an address or name, IPv6 in brackets or not) is loopback: `localhost`, `127.x.x.x`, `::1`.
+    public static func isLoopback(_ host: some StringProtocol) -> Bool {
+        var host = Substring(host).lowercased()[...]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// 403 for an admin request a browser sends on behalf of a page of another site, which the server must not obey
+    /// (issue #20: the dashboard put the admin API in browsers' reach): an `Origin` that is neither this server (the
+    /// `Host` it was addressed by) nor allowed by `--cors`; or, on a loopback-only server, a `Host` that is not a loopback
+    /// name (DNS rebinding). Clients that are not browsers send no `Origin`, and address a loopback server by a loopback
+    /// name, so they are never refused here.
+    func crossSiteRefusal(_ request: HTTPRequest) -> HTTPResponse? {
+        let host = request.headers["Host"]
+        if loopbackOnly, let host, !Self.isLoopback(Self.hostName(of: host)) {
+            return Self.error(.forbidden, "Admin request refused: Host \(host) is not a loopback name, and this server listens on loopback only (a guard against DNS rebinding; reach it as 127.0.0.1 or localhost)")
+        }
+        if let origin = request.headers["Origin"], !allowedOrigins.contains("*"), !allowedOrigins.contains(origin) {
+            let own = host.map { origin.lowercased() == "http://" + $0.lowercased() } ?? false
+            if !own {
+                return Self.error(.forbidden, "Cross-origin admin request refused: Origin \(origin) is not this server (allow it with --cors)")
+            }
+        }
+        return nil
+    }
+
+    /// The name or address part of a `Host` value (`[::1]:4580` → `[::1]`, `localhost:4580` → `localhost`).
+    static func hostName(of host: String) -> Substring {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") { return host[...close] }
+        return host.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? host[...]
     }
 
     /// Whether the request carries exactly the admin token: equal lengths, then every byte compared, in time that does
@@ -80,10 +121,11 @@ public struct AdminRouter: Sendable {
         if Self.isHealth(request) { return health() }
         let notFound = Self.error(.notFound, "No admin route \(request.method) \(request.path)")
         guard enabled, let backend else { return notFound }
+        if let refusal = crossSiteRefusal(request) { return refusal }
         // The page itself holds no state and is served without the token: it asks for the token and sends it on every
         // call it makes (issue #20).
         if request.method == "GET" || request.method == "HEAD", request.path == Dashboard.path || request.path == Dashboard.path + "/" {
-            return Dashboard.response(dashboardPage())
+            return dashboardPage.map { Dashboard.response($0()) } ?? Dashboard.builtInResponse
         }
         if let token, !Self.carries(token, request) {
             return Self.error(.forbidden, "Missing or wrong X-Hyperpod-Admin-Token header")

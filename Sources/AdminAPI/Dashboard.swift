@@ -1,3 +1,4 @@
+import Crypto
 import HTTP1
 
 /// The built-in dashboard (issue #20): one HTML page, `Dashboard/dashboard.html`, compiled into the binary (no CDN, no
@@ -10,16 +11,40 @@ public enum Dashboard {
     /// The page as compiled in.
     public static var page: [UInt8] { PackageResources.dashboard_html }
 
-    /// 200 with the page. The page runs only its own inline script and talks only to its own origin (the
-    /// `Content-Security-Policy` says so); nothing caches it, and no other site may frame it.
+    /// The compiled-in page's answer, built once.
+    static let builtInResponse = response(page)
+
+    /// 200 with the page. Its `Content-Security-Policy` lets the page run only its own inline scripts (allowed by their
+    /// SHA-256, computed here, so an injected script or event handler would not run), talk only to its own origin, load
+    /// nothing else, and be framed by no site; nothing caches it.
     public static func response(_ page: [UInt8]) -> HTTPResponse {
-        HTTPResponse(status: .ok, headers: [
+        let scripts = scriptHashes(page).map { "'sha256-\($0)'" }.joined(separator: " ")
+        return HTTPResponse(status: .ok, headers: [
             "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "Content-Security-Policy": "default-src 'none'; script-src \(scripts.isEmpty ? "'none'" : scripts); style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",
         ], body: page)
+    }
+
+    /// Base64 SHA-256 of the text of each `<script>` element of the page, as CSP hashes them.
+    static func scriptHashes(_ page: [UInt8]) -> [String] {
+        let open = Array("<script>".utf8), close = Array("</script>".utf8)
+        var hashes: [String] = [], index = 0
+        while let start = firstIndex(of: open, in: page, from: index), let end = firstIndex(of: close, in: page, from: start + open.count) {
+            hashes.append(Base64.encode(Array(SHA256.hash(data: page[(start + open.count)..<end])), alphabet: .standard))
+            index = end + close.count
+        }
+        return hashes
+    }
+
+    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        for i in start...(haystack.count - needle.count) where haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) {
+            return i
+        }
+        return nil
     }
 
     /// Whether a request is a browser asking for `/`: a `GET /` whose `Accept` lists `text/html`. API clients never send

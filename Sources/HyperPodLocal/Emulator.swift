@@ -67,7 +67,8 @@ public final class Emulator: Sendable {
                 version: Self.version, uptimeSeconds: { HyperPodHTTPHandler.monotonicSeconds() - startedAt },
                 backend: service, enabled: configuration.adminEnabled, token: configuration.adminToken,
                 auth: IdentitiesFile(mode: configuration.authMode, path: configuration.identitiesPath, authentication: authentication),
-                dashboardPage: Self.dashboardPage(file: configuration.dashboardFile)
+                dashboardPage: configuration.dashboardFile.map(Self.dashboardPage(file:)),
+                loopbackOnly: AdminRouter.isLoopback(configuration.host), allowedOrigins: configuration.corsOrigins
             ),
             stateQueue: service.queue,
             readQueue: service.readQueue,
@@ -80,11 +81,10 @@ public final class Emulator: Sendable {
         )
     }
 
-    /// The dashboard page: the built-in copy, or the file of `--ui-file` read on each request (a file that cannot be read
-    /// answers a page saying so, not the built-in copy, so a mistyped path is seen at once).
-    static func dashboardPage(file: String?) -> @Sendable () -> [UInt8] {
-        guard let file else { return { Dashboard.page } }
-        return {
+    /// The dashboard page of `--ui-file`, read on each request (a file that cannot be read answers a page saying so,
+    /// not the built-in copy, so a mistyped path is seen at once).
+    static func dashboardPage(file: String) -> @Sendable () -> [UInt8] {
+        {
             guard let handle = fopen(file, "rb") else {
                 return Array("<!doctype html><title>hyperpod-local</title><p>--ui-file \(file) cannot be read (errno \(errno))</p>".utf8)
             }

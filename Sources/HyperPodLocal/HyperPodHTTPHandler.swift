@@ -161,13 +161,16 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
             var response = admin.handle(request)
             response.headers.add("x-amzn-RequestId", requestID)
             let outcome = AWSJSONOutcome(response: response, operation: "admin \(request.method) \(request.path)")
-            return finish(outcome, requestID: requestID, started: started)
+            // The dashboard's polls (marked by the page) are logged at debug: an open page must not drown the log of the
+            // calls under test. Its actions, and every other admin call, stay at info.
+            let poll = request.method == "GET" && request.headers["X-Hyperpod-Dashboard"] != nil
+            return finish(outcome, requestID: requestID, started: started, level: poll ? .debug : .info)
         }
         return finish(aws.handle(request, requestID: requestID), requestID: requestID, started: started)
     }
 
     /// Logs the request (one line; a notice for ignored members, an error for a 500) and counts it in the metrics.
-    func finish(_ outcome: AWSJSONOutcome, requestID: String, started: Double) -> HTTPResponse {
+    func finish(_ outcome: AWSJSONOutcome, requestID: String, started: Double, level: Logger.Level = .info) -> HTTPResponse {
         let operation = outcome.operation ?? "-"
         if !outcome.unknownMembers.isEmpty {
             logger.notice("request.unknown_members", metadata: [  // R9: once per request, each member with its path
@@ -182,7 +185,7 @@ public struct HyperPodHTTPHandler: HTTPRequestHandler {
         }
         let latency = (Self.monotonicSeconds() - started) * 1000
         metrics.record(operation: operation, status: outcome.response.status.code, milliseconds: latency)
-        logger.info("request", metadata: [  // an autoclosure: built only when info is enabled
+        logger.log(level: level, "request", metadata: [  // an autoclosure: built only when the level is enabled
             "aws.operation": .string(operation),
             "http.status": .string(String(outcome.response.status.code)),
             "aws.error_code": .string(outcome.errorCode ?? "-"),

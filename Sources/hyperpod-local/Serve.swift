@@ -1,6 +1,7 @@
 import AWSJSONProtocol
 import ArgumentParser
 import Dispatch
+import AdminAPI
 import HTTP1
 import HyperPodDomain
 import SageMakerShapes
@@ -286,18 +287,11 @@ struct Serve: ParsableCommand {
 
 extension Serve {
     /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`): nothing outside this machine reaches it.
-    static func isLoopback(_ host: String) -> Bool {
-        var host = Substring(host)
-        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
-    }
 
     /// Issue #18: the admin API can reset and rewrite every partition, so a server other machines can reach refuses to
     /// start without `--admin-token`, unless `--admin-open` (or `--admin off`) says the API is meant to be open or off.
     static func exposedAdminRefusal(_ config: EmulatorConfiguration) -> StartupError? {
-        guard config.adminEnabled, config.adminToken == nil, !config.adminOpen, !isLoopback(config.host) else { return nil }
+        guard config.adminEnabled, config.adminToken == nil, !config.adminOpen, !AdminRouter.isLoopback(config.host) else { return nil }
         return StartupError(description: "refusing to serve the admin API without a token on \(config.host), an address other machines can reach: "
             + "anyone who reaches it could reset or rewrite every partition. Set --admin-token TOKEN (HYPERPOD_LOCAL_ADMIN_TOKEN), "
             + "or --admin-open (HYPERPOD_LOCAL_ADMIN_OPEN=1) to leave it open on purpose, or --admin off, or bind --host 127.0.0.1")

@@ -7,6 +7,7 @@ import HyperPodStore
 import JSON
 import Logging
 import SageMakerShapes
+import Crypto
 import Testing
 @testable import HyperPodLocal
 
@@ -129,6 +130,58 @@ struct DashboardRoutesTests {
         #expect(!Dashboard.isBrowserRoot(HTTPRequest(method: "GET", target: "/")))
         #expect(!Dashboard.isBrowserRoot(HTTPRequest(method: "POST", target: "/", headers: ["Accept": "text/html"])))
         #expect(!Dashboard.isBrowserRoot(HTTPRequest(method: "GET", target: "/x", headers: ["Accept": "text/html"])))
+    }
+
+    /// A guard for a server on loopback, open to its own page and to `--cors` origins (issue #20's review: a page of
+    /// another site must not drive the admin API through a visitor's browser).
+    func guardedRouter(allowedOrigins: [String] = []) -> AdminRouter {
+        AdminRouter(version: "1", uptimeSeconds: { 0 }, backend: service, loopbackOnly: true, allowedOrigins: allowedOrigins)
+    }
+
+    func status(_ router: AdminRouter, _ headers: HTTPHeaders, method: String = "POST", target: String = "/_hyperpod/clock") -> Int {
+        service.queue.sync { router.handle(HTTPRequest(method: method, target: target, headers: headers, body: Array(#"{"advanceSeconds":1}"#.utf8))).status.code }
+    }
+
+    @Test func aPageOfAnotherSite_CannotDriveTheAdminAPI() {
+        let router = guardedRouter()
+        #expect(status(router, ["Host": "127.0.0.1:4580", "Origin": "https://evil.example", "Content-Type": "text/plain"]) == 403)
+        #expect(status(router, ["Host": "127.0.0.1:4580", "Origin": "null"]) == 403)
+        #expect(status(router, ["Host": "127.0.0.1:4580", "Origin": "http://127.0.0.1:4580"]) == 200)  // its own page
+        #expect(status(router, ["Host": "127.0.0.1:4580"]) == 200)  // not a browser: no Origin
+        #expect(status(guardedRouter(allowedOrigins: ["https://tools.example"]), ["Host": "127.0.0.1:4580", "Origin": "https://tools.example"]) == 200)
+        #expect(status(guardedRouter(allowedOrigins: ["*"]), ["Host": "127.0.0.1:4580", "Origin": "https://any.example"]) == 200)
+    }
+
+    @Test func aLoopbackServer_AnswersOnlyLoopbackHostNames() {
+        let router = guardedRouter()
+        #expect(status(router, ["Host": "evil.example:4580"], method: "GET", target: "/_hyperpod/state") == 403)  // DNS rebinding
+        for host in ["localhost:4580", "127.0.0.1:4580", "[::1]:4580", "LOCALHOST", "127.1.2.3"] {
+            #expect(status(router, ["Host": host], method: "GET", target: "/_hyperpod/state") == 200, "\(host)")
+        }
+        #expect(status(router, [:], method: "GET", target: "/_hyperpod/state") == 200)  // HTTP/1.0 without Host
+        #expect(status(router, ["Host": "evil.example"], method: "GET", target: "/_hyperpod/health") == 200)  // health is for anyone
+        let open = AdminRouter(version: "1", uptimeSeconds: { 0 }, backend: service)  // --host 0.0.0.0: any name
+        #expect(status(open, ["Host": "hyperpod:4580"], method: "GET", target: "/_hyperpod/state") == 200)
+    }
+
+    @Test func thePagesPolicy_AllowsExactlyItsOwnScripts() throws {
+        let page = Array("<!doctype html><script>one()</script><p>x</p><script>two()</script>".utf8)
+        let policy = try #require(Dashboard.response(page).headers["Content-Security-Policy"])
+        let hashes = ["one()", "two()"].map { Base64.encode(Array(SHA256.hash(data: Array($0.utf8))), alphabet: .standard) }
+        #expect(policy.contains("script-src 'sha256-\(hashes[0])' 'sha256-\(hashes[1])';"))
+        #expect(!policy.contains("script-src 'unsafe-inline'"))
+        #expect(Dashboard.response(Array("<p>no script</p>".utf8)).headers["Content-Security-Policy"]?.contains("script-src 'none'") == true)
+        #expect(Dashboard.scriptHashes(Dashboard.page).count == 1)  // the built-in page: one inline script, allowed by hash
+    }
+
+    @Test(arguments: [("", ""), ("Zg", "f"), ("Zm8", "fo"), ("Zm9v", "foo"), ("Zm9vYg", "foob")])
+    func base64URL_RoundTrips(_ encoded: String, _ text: String) {
+        #expect(Base64.encode(Array(text.utf8), alphabet: .url) == encoded)
+        #expect(Base64.decode(encoded, alphabet: .url) == Array(text.utf8))
+    }
+
+    @Test func base64Standard_IsPadded() {
+        #expect(["f", "fo", "foo", "foob"].map { Base64.encode(Array($0.utf8), alphabet: .standard) } == ["Zg==", "Zm8=", "Zm9v", "Zm9vYg=="])
     }
 
     @Test(arguments: [("a%2Fb", "a/b"), ("a+b", "a b"), ("%41%62", "Ab"), ("100%", "100%"), ("%zz", "%zz"), ("%4", "%4"), ("plain", "plain")])

@@ -1,4 +1,5 @@
 import AWSJSONProtocol
+import HTTP1
 import HyperPodStore
 import HyperPodDomain
 import JSON
@@ -124,36 +125,9 @@ struct PageToken {
         return String(hash, radix: 36)
     }
 
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let chunk = Array(bytes[i..<min(i + 3, bytes.count)])
-            let n = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
-            for j in 0..<(chunk.count + 1) { out.append(alphabet[Int((n >> (18 - 6 * UInt32(j))) & 63)]) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func base64URL(_ bytes: [UInt8]) -> String { Base64.encode(bytes, alphabet: .url) }
 
     static func decodeBase64URL(_ text: String) -> [UInt8]? {
-        var values: [UInt32] = []
-        for byte in text.utf8 {
-            guard let index = alphabet.firstIndex(of: byte) else { return nil }
-            values.append(UInt32(index))
-        }
-        guard values.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < values.count {
-            let group = Array(values[i..<min(i + 4, values.count)])
-            var n: UInt32 = 0
-            for j in 0..<4 { n = (n << 6) | (j < group.count ? group[j] : 0) }
-            for j in 0..<(group.count - 1) { out.append(UInt8((n >> (16 - 8 * UInt32(j))) & 255)) }
-            i += 4
-        }
-        return out
+        text.utf8.contains(UInt8(ascii: "=")) ? nil : Base64.decode(text, alphabet: .url)
     }
 }
