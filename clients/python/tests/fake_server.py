@@ -6,12 +6,14 @@ ends it with status 0, the log on stderr) and records every other request, so a 
 - `GET /_fake/requests` answers the requests so far: `{"method", "path", "query", "body", "headers"}` each;
 - `POST /_fake/respond {"status": 409, "body": {...}}` makes the next request answer that;
 - `POST /_fake/timeline {"cluster": "demo", "steps": [[0, "Creating"], [2, "InService"]]}` gives DescribeCluster a
-  cluster whose status changes at those virtual seconds from now; `GET /_hyperpod/state` lists the changes still
+  cluster whose status changes at those virtual seconds from now (`"Deleted"`: it is gone); `GET /_hyperpod/state` lists the changes still
   to come as `pendingTimers`, and the clock routes move the fake's virtual time (a manual clock).
 
 `FAKE_MODE` picks a misbehaviour: `exit` (an error on stderr, status 1), `bad-line` (another first line),
 `silent` (never announces itself), `ignore-term` (SIGTERM is ignored), `unhealthy` (health answers 503). The first
 log line is the command line and the environment variables beginning `HYPERPOD_LOCAL_` or `FAKE_`, as JSON.
+`FAKE_CLOCK=real` gives a real clock: virtual time runs with wall time (the clock routes answer mode `real`).
+A `--port` that is taken ends it as the real server ends: `Error: cannot listen on …: the port is in use …`, status 1.
 """
 import json
 import os
@@ -25,6 +27,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 START = 1_800_000_000.0
 STATE = {"now": START, "requests": [], "respond": [], "timelines": {}}
 LOCK = threading.Lock()
+REAL_CLOCK = os.environ.get("FAKE_CLOCK") == "real"
+STARTED = time.monotonic()
+
+
+def now():
+    """The fake's virtual time: moved by the clock routes (manual), or with wall time (FAKE_CLOCK=real)."""
+    return START + (time.monotonic() - STARTED) if REAL_CLOCK else STATE["now"]
 
 
 def log(line):
@@ -38,13 +47,13 @@ def status_of(cluster):
         return None
     current = None
     for at, status in steps:
-        if at <= STATE["now"] + 1e-9:
+        if at <= now() + 1e-9:
             current = status
     return current
 
 
 def clock_answer():
-    return {"now": round(STATE["now"], 3), "mode": "manual", "timeScale": 1.0, "timing": "fast"}
+    return {"now": round(now(), 3), "mode": "real" if REAL_CLOCK else "manual", "timeScale": 1.0, "timing": "fast"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -78,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["respond"].append(body)
                 return self.answer(200, {})
             if path == "/_fake/timeline":
-                STATE["timelines"][body["cluster"]] = [(STATE["now"] + at, status) for at, status in body["steps"]]
+                STATE["timelines"][body["cluster"]] = [(now() + at, status) for at, status in body["steps"]]
                 return self.answer(200, {})
             if path == "/_hyperpod/health":
                 if os.environ.get("FAKE_MODE") == "unhealthy":
@@ -97,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
             if target == "SageMaker.DescribeCluster":
                 name = body.get("ClusterName")
                 status = status_of(name)
-                if status is None:
+                if status is None or status == "Deleted":  # a step "Deleted": the cluster is gone from then on
                     return self.answer(400, {"__type": "ResourceNotFound", "message": f"Cluster {name} not found"},
                                        "application/x-amz-json-1.1")
                 return self.answer(200, {"ClusterArn": f"arn:aws:sagemaker:us-east-1:000000000000:cluster/{name}",
@@ -126,7 +135,7 @@ class Handler(BaseHTTPRequestHandler):
             timers = [{"resourceArn": f"arn:aws:sagemaker:us-east-1:000000000000:cluster/{name}",
                        "event": json.dumps({"becomes": status}), "dueAt": round(at, 3), "attempts": 0,
                        "setAside": False}
-                      for name, steps in STATE["timelines"].items() for at, status in steps if at > STATE["now"]]
+                      for name, steps in STATE["timelines"].items() for at, status in steps if at > now()]
             return self.answer(200, {"account": query.get("account", "000000000000"), "clusters": [],
                                      "pendingTimers": timers, "clock": clock_answer()})
         if path == "/_hyperpod/reset":
@@ -166,7 +175,12 @@ def main():
     else:
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     port = int(args[args.index("--port") + 1]) if "--port" in args else 4580
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError:
+        log(f"Error: cannot listen on 127.0.0.1:{port}: the port is in use by another process; choose another with "
+            "--port, or --port 0 for a free one (the first stdout line names it)")
+        sys.exit(1)
     if mode == "bad-line":
         print("hello from somewhere else", flush=True)
     else:

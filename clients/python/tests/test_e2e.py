@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import timedelta
 
@@ -142,6 +143,43 @@ def test_waiters_on_a_settled_manual_clock_need_no_waiting(hyperpod_local, sagem
         hyperpod_local.waiter("ClusterUpdated")
 
 
+def test_a_waiter_on_a_manual_clock_fails_at_once_pointing_to_wait_for(hyperpod_local, sagemaker):
+    sagemaker.create_cluster(ClusterName="demo", InstanceGroups=[GROUP])
+    started = time.monotonic()
+    with pytest.raises(WaitError, match=r"clock is manual.*wait_for\('demo', 'InService'\)"):
+        hyperpod_local.waiter("ClusterInService").wait(ClusterName="demo")
+    assert time.monotonic() - started < 30  # not 150 polls of 2 s
+    hyperpod_local.wait_for("demo", "InService")
+
+
+def test_on_a_real_clock_wait_for_a_status_a_steady_cluster_will_not_reach_fails_at_once(hyperpod_local_factory):
+    server = hyperpod_local_factory(clock=None, timing="instant")
+    server.client().create_cluster(ClusterName="demo", InstanceGroups=[GROUP])
+    server.wait_for("demo", "InService", poll_interval=0.05)
+    started = time.monotonic()
+    with pytest.raises(WaitError, match="is InService and the server has no pending transition for it") as caught:
+        server.wait_for("demo", "Deleting")  # timeout: the default 300 s
+    assert time.monotonic() - started < 30 and caught.value.cluster_status == "InService"
+
+
+def test_wait_for_a_cluster_that_is_not_there_names_account_and_region(hyperpod_local, sagemaker):
+    sagemaker.create_cluster(ClusterName="demo", InstanceGroups=[GROUP])
+    with pytest.raises(WaitError) as caught:
+        hyperpod_local.wait_for("demo", "InService", account_id=ACCOUNT)
+    assert str(caught.value) == (f"no cluster 'demo' in account {ACCOUNT} / region us-east-1 (the default region; "
+                                 f"pass region= to wait_for to look in another)")
+    with pytest.raises(WaitError, match="^no cluster 'nope' in account 000000000000 / region us-east-1 "):
+        hyperpod_local.wait_for("nope", "InService")
+
+
+def test_state_capacity_and_quotas_answer_their_documented_keys(hyperpod_local):
+    assert {"account", "region", "clusters", "pendingTimers", "clock"} <= set(hyperpod_local.state())
+    assert set(hyperpod_local.capacity.get()) == {"account", "region", "unlimited", "pools"}
+    quotas = hyperpod_local.quotas.get()
+    assert set(quotas) == {"account", "region", "quotas"}
+    assert set(quotas["quotas"][0]) == {"name", "value", "usage", "unit"}
+
+
 def test_waiters_follow_a_real_clock(hyperpod_local_factory):
     server = hyperpod_local_factory(clock=None, timing="instant")
     sagemaker = server.client()
@@ -169,14 +207,16 @@ def test_a_bad_option_fails_the_start_with_the_servers_own_message(hyperpod_loca
 
 def test_a_restart_on_the_database_file_resumes_pending_transitions(hyperpod_local_factory, tmp_path):
     server = hyperpod_local_factory(db=tmp_path / "state.sqlite")
-    server.client().create_cluster(ClusterName="demo", InstanceGroups=[GROUP])
+    sagemaker, port = server.client(), server.port
+    sagemaker.create_cluster(ClusterName="demo", InstanceGroups=[GROUP])
     assert server.stop() == 0
     server.start()
-    assert status(server.client(), "demo") == "Creating"
+    assert server.port == port  # port 0 at first; the restart reuses the port it got
+    assert status(sagemaker, "demo") == "Creating"  # a client made before the restart
     server.wait_for("demo", "InService")
     server.kill()
     server.start()
-    assert status(server.client(), "demo") == "InService"
+    assert status(sagemaker, "demo") == "InService"
 
 
 def test_attach_sees_what_the_started_server_holds(hyperpod_local, sagemaker):

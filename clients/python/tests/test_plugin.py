@@ -3,6 +3,8 @@ the repository's .build/release, as the kit finds it)."""
 import json
 import os
 
+import pytest
+
 KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GROUP = """{"InstanceGroupName": "workers", "InstanceType": "ml.c5.xlarge", "InstanceCount": 2,
@@ -121,14 +123,46 @@ def test_the_factorys_servers_stop_after_the_test_and_may_restart_on_a_database_
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
-def test_a_binary_option_that_names_nothing_errors_with_its_name(pytester, tmp_path):
+def test_a_binary_option_that_names_nothing_stops_the_run_once_with_its_name(pytester, tmp_path):
     pytester.makepyfile("""
         def test_needs_a_server(hyperpod_local):
             pass
+
+        def test_needs_a_client(sagemaker):
+            pass
     """)
     result = pytester.runpytest("-p", "no:cacheprovider", f"--hyperpod-local-bin={tmp_path}/missing")
-    result.assert_outcomes(errors=1)
-    assert f"the hyperpod-local binary given, {tmp_path}/missing, is not an executable file" in result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.assert_outcomes()  # no test ran: no error per test
+    output = result.stdout.str() + result.stderr.str()
+    assert output.count(f"the hyperpod-local binary given, {tmp_path}/missing, is not an executable file") == 1, output
+    assert "session's server is not available" in output and "Traceback" not in output
+    assert len(output.splitlines()) < 20, output
+
+
+def test_a_session_server_that_was_killed_fails_each_later_test_with_how_it_ended(pytester):
+    pytester.makepyfile("""
+        import signal
+
+        def test_kills_it(hyperpod_local):
+            hyperpod_local.signal(signal.SIGKILL)
+            hyperpod_local.wait(timeout=10)
+
+        def test_later(hyperpod_local):
+            pass
+
+        def test_later_with_a_client(sagemaker):
+            pass
+
+        def test_without_a_server():
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=2)
+    output = result.stdout.str()
+    assert output.count("exited with signal 9 (SIGKILL) before this test; its last log lines:") == 2, output
+    assert "server.started" in output  # the log's lines
+    assert "urllib" not in output and "Traceback" not in output and len(output.splitlines()) < 60, output
 
 
 def test_the_kit_object_is_what_the_fixture_gives(pytester):

@@ -2,7 +2,10 @@
 import gc
 import os
 import signal
+import socket
 import subprocess
+import time
+import traceback
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -191,9 +194,49 @@ def test_attach_talks_to_a_running_server_and_leaves_it_running(fake):
         attached.log()
 
 
-def test_attach_to_nothing_raises(tmp_path):
-    with pytest.raises(HyperPodLocalError, match="cannot reach hyperpod-local at http://127.0.0.1:9"):
+def test_attach_to_nothing_raises_with_a_short_traceback(tmp_path):
+    with pytest.raises(HyperPodLocalError, match="cannot reach hyperpod-local at http://127.0.0.1:9") as caught:
         HyperPodLocal.attach("http://127.0.0.1:9", timeout=2)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "During handling" not in shown and "direct cause" not in shown and "urllib" not in shown, shown
+
+
+def test_a_call_to_a_server_that_died_says_how_it_ended(fake):
+    fake.kill()
+    with pytest.raises(HyperPodLocalError) as caught:
+        fake.reset()
+    message = str(caught.value)
+    assert f"the hyperpod-local server (pid {fake.pid}) exited with signal 9 (SIGKILL)" in message, message
+    assert "cannot reach hyperpod-local" in message
+    assert "During handling" not in "".join(traceback.format_exception(caught.value))
+
+
+def test_a_restart_keeps_the_port_so_clients_made_before_keep_working(fake_binary):
+    server = HyperPodLocal(binary=fake_binary).start()
+    port, client = server.port, server.client()
+    server.stop()
+    server.start()
+    assert server.port == port and server.endpoint_url == f"http://127.0.0.1:{port}"
+    client.list_clusters()  # made before the restart
+    server.kill()
+    server.start()
+    assert server.port == port
+    client.list_clusters()
+    server.stop()
+
+
+def test_a_restart_whose_port_was_taken_falls_back_to_a_free_one_with_a_warning(fake_binary):
+    server = HyperPodLocal(binary=fake_binary).start()
+    port = server.port
+    server.stop()
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with pytest.warns(RuntimeWarning, match=f"port {port} was taken"):
+            server.start()
+    assert server.port != port and server.health()["status"] == "running"
+    server.stop()
 
 
 def test_the_factory_stops_every_server_it_started_or_adopted(fake_binary):
@@ -202,6 +245,49 @@ def test_the_factory_stops_every_server_it_started_or_adopted(fake_binary):
         adopted = factory.add(HyperPodLocal(binary=fake_binary).start())
         assert "--clock" not in first_log_line(two)["argv"]
     assert [s.process.returncode for s in (one, two, adopted)] == [0, 0, 0]
+
+
+# -- arguments checked before anything is sent ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["123", 123456789012, "12345678901a", "1234567890123", "", "１２３４５６７８９０１２"])
+def test_an_account_that_is_not_12_digits_is_refused_before_anything_is_sent(fake, bad):
+    calls = [lambda: fake.client(account_id=bad), lambda: fake.env(account_id=bad),
+             lambda: fake.waiter("ClusterInService", account_id=bad),
+             lambda: fake.wait_for("demo", "InService", account_id=bad),
+             lambda: fake.capacity.set({}, account=bad), lambda: fake.capacity.get(account=bad),
+             lambda: fake.capacity.unlimited(account=bad), lambda: fake.quotas.set({}, account=bad),
+             lambda: fake.quotas.get(account=bad), lambda: fake.settings.set({}, account=bad),
+             lambda: fake.settings.get(account=bad), lambda: fake.state(account=bad), lambda: fake.reset(account=bad),
+             lambda: HyperPodLocal(account_id=bad)]
+    for call in calls:
+        with pytest.raises(ValueError, match="must be an AWS account id, a string of 12 digits"):
+            call()
+    assert sent(fake) == []
+
+
+def test_an_account_given_as_an_int_is_told_to_be_a_string(fake):
+    with pytest.raises(ValueError, match="account_id must be .* got 123456789012 .*give it as a string"):
+        fake.client(account_id=123456789012)
+
+
+def test_a_pool_list_instead_of_a_mapping_is_a_clear_type_error(fake):
+    with pytest.raises(TypeError, match=r"capacity.set takes a mapping such as \{\"ml.c5.xlarge\": 4\}, not list"):
+        fake.capacity.set(["ml.c5.xlarge"])
+    with pytest.raises(TypeError, match="quotas.set takes a mapping"):
+        fake.quotas.set(["Number of SageMaker HyperPod clusters"])
+    with pytest.raises(TypeError, match="settings.set takes a mapping"):
+        fake.settings.set(["volumeAttachmentLimit"])
+    with pytest.raises(TypeError, match="timing.set takes a mapping"):
+        fake.timing.set(["T_launch"])
+    assert sent(fake) == []
+
+
+def test_wait_for_a_status_that_does_not_exist_fails_before_anything_is_sent(fake):
+    with pytest.raises(ValueError) as caught:
+        fake.wait_for("demo", "InSerivce")
+    assert str(caught.value) == ("'InSerivce' is not a status wait_for can wait for; use one of Creating, InService, "
+                                 "Updating, Deleting, Failed, RollingBack, SystemUpdating, Deleted")
+    assert sent(fake) == []
 
 
 # -- the admin API helpers send the documented routes and bodies ---------------------------------------------------
@@ -363,6 +449,28 @@ def test_wait_for_raises_when_the_cluster_fails(fake):
     assert "is Failed while waiting for InService" in str(caught.value)
 
 
+def test_wait_for_a_cluster_that_does_not_exist_names_the_partition_it_looked_in(fake):
+    with pytest.raises(WaitError) as caught:
+        fake.wait_for("nope", "InService")
+    assert str(caught.value) == ("no cluster 'nope' in account 000000000000 / region us-east-1 (the default account "
+                                 "and region; pass account_id= or region= to wait_for to look in another)")
+    assert caught.value.cluster_status == "Deleted"
+    with pytest.raises(WaitError) as caught:
+        fake.wait_for("nope", "InService", account_id="111122223333")
+    assert str(caught.value) == ("no cluster 'nope' in account 111122223333 / region us-east-1 (the default region; "
+                                 "pass region= to wait_for to look in another)")
+    with pytest.raises(WaitError) as caught:
+        fake.wait_for("nope", "InService", account_id="111122223333", region="eu-west-1")
+    assert str(caught.value) == "no cluster 'nope' in account 111122223333 / region eu-west-1"
+    assert fake.wait_for("nope", "Deleted") == {}
+
+
+def test_wait_for_says_when_the_cluster_is_deleted_while_waiting(fake):
+    fake_call(fake, "/_fake/timeline", {"cluster": "demo", "steps": [[0, "Deleting"], [1, "Deleted"]]})
+    with pytest.raises(WaitError, match="^cluster demo was deleted while waiting for InService$"):
+        fake.wait_for("demo", "InService")
+
+
 def test_wait_for_raises_when_nothing_is_pending(fake):
     fake_call(fake, "/_fake/timeline", {"cluster": "demo", "steps": [[0, "Updating"]]})
     with pytest.raises(WaitError, match="is Updating and nothing is pending"):
@@ -374,3 +482,116 @@ def test_wait_for_gives_up_after_max_seconds_of_virtual_time(fake):
     with pytest.raises(WaitError, match="still Creating after 3600 virtual seconds"):
         fake.wait_for("demo", "InService", max_seconds=3600)
     assert fake.clock.get().epoch == START  # it did not move the clock past what it was allowed
+
+
+# -- waiting on a real clock; botocore waiters on a manual one ------------------------------------------------------
+
+@pytest.fixture
+def fake_real_clock(fake_binary, hyperpod_local_factory):
+    """A started fake server whose clock is real: its virtual time runs with wall time."""
+    return hyperpod_local_factory(binary=fake_binary, env={"FAKE_CLOCK": "real"})
+
+
+def describes(server):
+    return [r for r in sent(server) if r["headers"].get("x-amz-target") == "SageMaker.DescribeCluster"]
+
+
+def test_on_a_real_clock_wait_for_fails_at_once_for_a_steady_cluster_with_nothing_pending(fake_real_clock):
+    fake_call(fake_real_clock, "/_fake/timeline", {"cluster": "demo", "steps": [[-1, "InService"]]})
+    started = time.monotonic()
+    with pytest.raises(WaitError) as caught:
+        fake_real_clock.wait_for("demo", "Deleting")  # timeout: the default 300 s
+    assert time.monotonic() - started < 30  # not the timeout: at once
+    assert str(caught.value) == ("cluster demo is InService and the server has no pending transition for it: it will "
+                                 "not become Deleting by itself (only an API call such as UpdateCluster or "
+                                 "DeleteCluster would change it)")
+    assert caught.value.cluster_status == "InService"
+    assert len(describes(fake_real_clock)) == 2  # seen steady, and still so after looking at the pending transitions
+
+
+def test_on_a_real_clock_wait_for_polls_while_a_transition_of_the_cluster_is_pending(fake_real_clock):
+    fake_call(fake_real_clock, "/_fake/timeline", {"cluster": "demo", "steps": [[-1, "InService"], [0.3, "Deleting"]]})
+    assert fake_real_clock.wait_for("demo", "Deleting", poll_interval=0.05)["ClusterStatus"] == "Deleting"
+    assert len(describes(fake_real_clock)) >= 2
+
+
+def test_a_waiter_on_a_manual_clock_checks_once_and_points_to_wait_for(fake):
+    fake_call(fake, "/_fake/timeline", {"cluster": "demo", "steps": [[0, "Creating"], [5, "InService"]]})
+    started = time.monotonic()
+    with pytest.raises(WaitError) as caught:
+        fake.waiter("ClusterInService").wait(ClusterName="demo")
+    assert time.monotonic() - started < 30  # not 150 polls of 2 s
+    message = str(caught.value)
+    assert "cluster demo is Creating, and the server's clock is manual" in message, message
+    assert "wait_for('demo', 'InService')" in message and caught.value.cluster_status == "Creating"
+    assert len(describes(fake)) == 1
+    fake.settle()
+    fake.waiter("ClusterInService").wait(ClusterName="demo")  # there already: it returns
+    with pytest.raises(WaitError, match="wait_for\\('demo', 'Deleted'\\)"):
+        fake.waiter("ClusterDeleted").wait(ClusterName="demo")
+
+
+def test_a_waiter_on_a_real_clock_is_botocores_own(fake_real_clock):
+    waiter = fake_real_clock.waiter("ClusterInService")
+    assert type(waiter).__module__.startswith("botocore") and waiter.name == "ClusterInService"
+
+
+# -- the README ----------------------------------------------------------------------------------------------------
+
+KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def call_form(label, function):
+    """`label(a, b="x", *, c=None, **kwargs)`: how the README's API table writes a signature."""
+    import inspect
+
+    parts, keyword_only_marked = [], False
+    parameters = list(inspect.signature(function).parameters.values())
+    for i, p in enumerate(parameters):
+        if p.kind is p.KEYWORD_ONLY and not keyword_only_marked:
+            parts.append("*")
+            keyword_only_marked = True
+        if p.kind is p.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+            continue
+        if p.default is p.empty:
+            parts.append(p.name)
+        else:
+            default = f'"{p.default}"' if isinstance(p.default, str) else repr(p.default)
+            parts.append(f"{p.name}={default}")
+        if p.kind is p.POSITIONAL_ONLY and (i + 1 == len(parameters) or parameters[i + 1].kind is not p.POSITIONAL_ONLY):
+            parts.append("/")
+    return f"`{label}({', '.join(parts)})"
+
+
+def test_the_readmes_api_table_gives_every_helpers_signature():
+    with open(os.path.join(KIT, "README.md"), encoding="utf-8") as f:
+        table = f.read().split("## The API", 1)[1].split("\n\n## ", 1)[0]
+    hp = HyperPodLocal()
+    helpers = {
+        "clock.advance": hp.clock.advance, "clock.set": hp.clock.set, "clock.now": hp.clock.now,
+        "clock.get": hp.clock.get, "clock.set_time_scale": hp.clock.set_time_scale, "settle": hp.settle,
+        "wait_for": hp.wait_for, "reset": hp.reset, "capacity.set": hp.capacity.set, "capacity.get": hp.capacity.get,
+        "capacity.unlimited": hp.capacity.unlimited, "quotas.set": hp.quotas.set, "quotas.get": hp.quotas.get,
+        "faults.inject": hp.faults.inject, "faults.node_failure": hp.faults.node_failure,
+        "faults.api_error": hp.faults.api_error, "faults.launch_failure": hp.faults.launch_failure,
+        "faults.latency": hp.faults.latency, "faults.list": hp.faults.list, "faults.delete": hp.faults.delete,
+        "faults.clear": hp.faults.clear, "timing.set": hp.timing.set, "timing.get": hp.timing.get,
+        "timing.profile": hp.timing.profile, "settings.set": hp.settings.set, "settings.get": hp.settings.get,
+        "state": hp.state, "health": hp.health, "admin_request": hp.admin_request, "client": hp.client,
+        "env": hp.env, "waiter": hp.waiter,
+    }
+    missing = [call_form(label, f) for label, f in helpers.items() if call_form(label, f) + "`" not in table]
+    assert missing == [], missing
+    assert '`faults.api_error(operation, code="ThrottlingException", probability=1.0)`' in table  # code=, not error_code=
+
+
+def test_the_readmes_install_lines_bring_the_plugin_and_its_moto_server_line_moto_s_account():
+    with open(os.path.join(KIT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    install = readme.split("## Install", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    assert install[0].startswith('pip install "./clients/python[pytest]"'), install
+    assert install[1].startswith('pip install "hyperpod-local[pytest] @ git+https://<git host>/<owner>/'
+                                 'hyperpod-local.git#subdirectory=clients/python"'), install
+    moto = readme.split("## Coming from moto's server mode", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    assert "hyperpod-local serve --timing instant --account-id 123456789012" in moto

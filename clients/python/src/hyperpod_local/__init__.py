@@ -11,29 +11,40 @@ plane, drive its virtual clock and admin API, and get boto3 clients pointed at i
 Under pytest the plugin (`hyperpod_local.plugin`, registered through the `pytest11` entry point) gives the fixtures
 `hyperpod_local`, `sagemaker` and `hyperpod_local_factory`. This module does not import pytest.
 """
-from ._admin import Capacity, Clock, ClockState, Faults, Quotas, Settings, SettleResult, Timing
+from ._admin import (Capacity, CapacityInfo, CapacityPool, Clock, ClockAnswer, ClockState, Faults, PendingTimer, Quota,
+                     Quotas, QuotasInfo, Settings, SettleResult, State, Timing)
 from ._errors import BinaryNotFoundError, HyperPodLocalError, ServerStartError, WaitError
-from ._server import BINARY_ENV, HyperPodLocal, HyperPodLocalFactory, find_binary
-from ._waiters import WAITER_MODEL, get_waiter
+from ._server import BINARY_ENV, CLUSTER_STATUSES, WAIT_STATUSES, HyperPodLocal, HyperPodLocalFactory, find_binary
+from ._waiters import WAITER_MODEL, OneCheckWaiter, get_waiter
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BINARY_ENV",
     "BinaryNotFoundError",
+    "CLUSTER_STATUSES",
     "Capacity",
+    "CapacityInfo",
+    "CapacityPool",
     "Clock",
+    "ClockAnswer",
     "ClockState",
     "Faults",
     "HyperPodLocal",
     "HyperPodLocalError",
     "HyperPodLocalFactory",
+    "OneCheckWaiter",
+    "PendingTimer",
+    "Quota",
     "Quotas",
+    "QuotasInfo",
     "ServerStartError",
     "Settings",
     "SettleResult",
+    "State",
     "Timing",
     "WAITER_MODEL",
+    "WAIT_STATUSES",
     "WaitError",
     "find_binary",
     "get_waiter",

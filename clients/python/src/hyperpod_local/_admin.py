@@ -8,9 +8,104 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Mapping, Optional, Protocol, Union
+from typing import Any, Dict, List, Mapping, Optional, Protocol, TypedDict, Union, cast
 
 JSON = Dict[str, Any]
+
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def check_account(value: object, parameter: str = "account") -> Optional[str]:
+    """`value` itself when it is None or a string of 12 digits (an AWS account id); else raises ValueError naming
+    `parameter`. The kit checks before sending: the access key id of `client(account_id=…)` would otherwise be taken
+    silently for no account (the server's default account is used), and an int would fail deep inside botocore."""
+    if value is None or (isinstance(value, str) and _ACCOUNT_ID.fullmatch(value)):
+        return value
+    hint = " (give it as a string: quotes keep leading zeros)" if isinstance(value, int) else ""
+    raise ValueError(f"{parameter} must be an AWS account id, a string of 12 digits such as '123456789012', "
+                     f"or None; got {value!r}{hint}")
+
+
+def _check_mapping(value: object, helper: str, example: str) -> None:
+    """Raises TypeError unless `value` is a Mapping (a list of names, e.g., would otherwise fail inside `dict()`)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{helper} takes a mapping such as {example}, not {type(value).__name__} {value!r}")
+
+
+class ClockAnswer(TypedDict, total=False):
+    """The clock as the admin API gives it (in `state()["clock"]`): `now` in epoch seconds (virtual), `mode`
+    (`"real"`, `"manual"`), `timeScale` (virtual seconds per wall second), `timing` (the profile)."""
+
+    now: float
+    mode: str
+    timeScale: float
+    timing: str
+
+
+class PendingTimer(TypedDict, total=False):
+    """A pending transition of `state()["pendingTimers"]`: the resource it acts on (`resourceArn`: a cluster's ARN for
+    the cluster lifecycle), its `event` (JSON text), `dueAt` (epoch seconds, virtual), the failed `attempts` so
+    far, `setAside` (True after 5 failures: it no longer fires), and after a failure `lastError` and `retryAt`."""
+
+    resourceArn: str
+    event: str
+    dueAt: float
+    attempts: int
+    setAside: bool
+    lastError: str
+    retryAt: float
+
+
+class State(TypedDict, total=False):
+    """`GET /_hyperpod/state` of one partition (`HyperPodLocal.state()`): `account`, `region`, `clusters` (as
+    DescribeCluster shows them, with `Nodes`, `Tags`, `Attachments`), `pendingTimers`, `clock`, `trainingPlans`,
+    `trainingPlanOfferings`, `governancePolicies`."""
+
+    account: str
+    region: str
+    clusters: List[JSON]
+    pendingTimers: List[PendingTimer]
+    clock: ClockAnswer
+    trainingPlans: List[JSON]
+    trainingPlanOfferings: List[JSON]
+    governancePolicies: List[JSON]
+
+
+class CapacityPool(TypedDict, total=False):
+    """One capacity pool: `instanceType`, `size` (instances it holds), `inUse`, `free` and, for a per-zone pool,
+    `zone`."""
+
+    instanceType: str
+    size: int
+    inUse: int
+    free: int
+    zone: str
+
+
+class CapacityInfo(TypedDict, total=False):
+    """The capacity pools of a partition (`capacity.get()`, `.set()`): `unlimited` is True when there are none."""
+
+    account: str
+    region: str
+    unlimited: bool
+    pools: List[CapacityPool]
+
+
+class Quota(TypedDict, total=False):
+    """One service quota: its AWS `name`, `value`, current `usage` and `unit`."""
+
+    name: str
+    value: int
+    usage: int
+    unit: str
+
+
+class QuotasInfo(TypedDict, total=False):
+    """The service quotas of a partition (`quotas.get()`, `.set()`)."""
+
+    account: str
+    region: str
+    quotas: List[Quota]
 
 
 class AdminOwner(Protocol):
@@ -36,6 +131,7 @@ def to_epoch(when: Union[datetime, float, int]) -> float:
 
 
 def _partition(body: JSON, account: Optional[str], region: Optional[str]) -> JSON:
+    check_account(account)
     if account is not None:
         body["account"] = account
     if region is not None:
@@ -122,22 +218,25 @@ class Capacity:
         self._owner = owner
 
     def set(self, pools: Mapping[str, Union[int, Mapping[str, int]]], *, account: Optional[str] = None,
-            region: Optional[str] = None) -> JSON:
+            region: Optional[str] = None) -> CapacityInfo:
         """Replaces the partition's pools. `{"ml.p5.48xlarge": 4}`: 4 more instances of the type may launch, in any
         zone; `{"ml.p5.48xlarge": {"us-east-1a": 2}}`: per zone (other zones none); `{}`: unlimited. Launches waiting
         for capacity retry at once. `account` (12 digits) and `region` choose the partition (default: the server's).
-        Answers the pools as `get` does."""
-        return dict(self._owner.admin_request("PUT", "/_hyperpod/capacity",
-                                              _partition(dict(pools), account, region)))
+        Answers the pools as `get` does. Raises TypeError when `pools` is not a mapping (e.g. a list of types),
+        ValueError for an `account` that is not 12 digits, `HyperPodLocalError` (400) for a bad pool."""
+        _check_mapping(pools, "capacity.set", '{"ml.c5.xlarge": 4}')
+        return cast(CapacityInfo, dict(self._owner.admin_request("PUT", "/_hyperpod/capacity",
+                                                                 _partition(dict(pools), account, region))))
 
-    def unlimited(self, *, account: Optional[str] = None, region: Optional[str] = None) -> JSON:
+    def unlimited(self, *, account: Optional[str] = None, region: Optional[str] = None) -> CapacityInfo:
         """Removes every pool of the partition: every launch finds capacity again."""
         return self.set({}, account=account, region=region)
 
-    def get(self, *, account: Optional[str] = None, region: Optional[str] = None) -> JSON:
-        """`{"account", "region", "unlimited", "pools": [{"instanceType", "size", "inUse", "free"[, "zone"]}]}`."""
-        return dict(self._owner.admin_request("GET", "/_hyperpod/capacity",
-                                              query={"account": account, "region": region}))
+    def get(self, *, account: Optional[str] = None, region: Optional[str] = None) -> CapacityInfo:
+        """`{"account", "region", "unlimited", "pools": [{"instanceType", "size", "inUse", "free"[, "zone"]}]}`.
+        Raises ValueError for an `account` that is not 12 digits."""
+        return cast(CapacityInfo, dict(self._owner.admin_request(
+            "GET", "/_hyperpod/capacity", query={"account": check_account(account), "region": region})))
 
 
 class Quotas:
@@ -147,16 +246,20 @@ class Quotas:
         self._owner = owner
 
     def set(self, values: Mapping[str, int], *, account: Optional[str] = None,
-            region: Optional[str] = None) -> JSON:
+            region: Optional[str] = None) -> QuotasInfo:
         """Sets quota values by their AWS names, e.g. `{"Number of SageMaker HyperPod clusters": 2}` or
-        `{"ml.p5.48xlarge for cluster usage": 8}`; the others keep theirs. Answers the quotas as `get` does."""
-        return dict(self._owner.admin_request("PUT", "/_hyperpod/quotas",
-                                              _partition(dict(values), account, region)))
+        `{"ml.p5.48xlarge for cluster usage": 8}`; the others keep theirs. Answers the quotas as `get` does.
+        Raises TypeError when `values` is not a mapping, ValueError for an `account` that is not 12 digits,
+        `HyperPodLocalError` (400) for an unknown name."""
+        _check_mapping(values, "quotas.set", '{"Number of SageMaker HyperPod clusters": 2}')
+        return cast(QuotasInfo, dict(self._owner.admin_request("PUT", "/_hyperpod/quotas",
+                                                               _partition(dict(values), account, region))))
 
-    def get(self, *, account: Optional[str] = None, region: Optional[str] = None) -> JSON:
-        """`{"account", "region", "quotas": [{"name", "value", "usage", "unit"}]}`."""
-        return dict(self._owner.admin_request("GET", "/_hyperpod/quotas",
-                                              query={"account": account, "region": region}))
+    def get(self, *, account: Optional[str] = None, region: Optional[str] = None) -> QuotasInfo:
+        """`{"account", "region", "quotas": [{"name", "value", "usage", "unit"}]}`. Raises ValueError for an
+        `account` that is not 12 digits."""
+        return cast(QuotasInfo, dict(self._owner.admin_request(
+            "GET", "/_hyperpod/quotas", query={"account": check_account(account), "region": region})))
 
 
 _CAMEL = re.compile(r"_([a-z0-9])")
@@ -227,7 +330,10 @@ class Timing:
     def set(self, durations: Optional[Mapping[str, float]] = None, /, **more: float) -> Dict[str, float]:
         """Overrides durations in virtual seconds, by key: `set(T_launch=30)` or `set({"T_launch": 30})` (keys:
         `T_setup`, `T_launch`, `T_dhc`, `T_config`, `T_term`, `T_delete`, `T_reboot`, …). An unknown key raises
-        `HyperPodLocalError` (400). A reset keeps the overrides. Answers every effective duration."""
+        `HyperPodLocalError` (400), a `durations` that is not a mapping TypeError. A reset keeps the overrides.
+        Answers every effective duration."""
+        if durations is not None:
+            _check_mapping(durations, "timing.set", '{"T_launch": 30}')
         body = dict(durations or {})
         body.update(more)
         return dict(self._owner.admin_request("PUT", "/_hyperpod/timing", body)["durations"])
@@ -250,11 +356,13 @@ class Settings:
     def set(self, values: Mapping[str, Any], *, account: Optional[str] = None,
             region: Optional[str] = None) -> JSON:
         """Sets settings by their server names, e.g. `{"restrictedInstanceGroupsOnCreate": "allow"}`,
-        `{"volumeAttachmentLimit": 4}`, `{"governanceOnClusterDelete": "cascade"}`. Answers the settings."""
+        `{"volumeAttachmentLimit": 4}`, `{"governanceOnClusterDelete": "cascade"}`. Answers the settings. Raises
+        TypeError when `values` is not a mapping, ValueError for an `account` that is not 12 digits."""
+        _check_mapping(values, "settings.set", '{"volumeAttachmentLimit": 4}')
         return dict(self._owner.admin_request("PUT", "/_hyperpod/settings",
                                               _partition(dict(values), account, region)))
 
     def get(self, *, account: Optional[str] = None, region: Optional[str] = None) -> JSON:
-        """The partition's settings."""
+        """The partition's settings. Raises ValueError for an `account` that is not 12 digits."""
         return dict(self._owner.admin_request("GET", "/_hyperpod/settings",
-                                              query={"account": account, "region": region}))
+                                              query={"account": check_account(account), "region": region}))

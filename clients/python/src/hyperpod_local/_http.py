@@ -59,8 +59,10 @@ def request(endpoint_url: str, method: str, path: str, body: Any = None, *,
                                  path=path) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
+        # `from None`: urllib's chain (URLError over ConnectionRefusedError, each with its own traceback) says no
+        # more than `reason` does, and would bury it.
         raise HyperPodLocalError(f"cannot reach hyperpod-local at {endpoint_url}: {reason}", method=method,
-                                 path=path) from error
+                                 path=path) from None
     if not raw:
         return None
     text = raw.decode("utf-8", errors="replace")

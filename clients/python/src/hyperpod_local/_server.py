@@ -9,13 +9,15 @@ import signal as _signal
 import subprocess
 import tempfile
 import time
+import warnings
 import weakref
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 from . import _http
-from ._admin import Capacity, Clock, ClockState, Faults, Quotas, Settings, SettleResult, Timing
+from ._admin import (Capacity, Clock, ClockState, Faults, Quotas, Settings, SettleResult, State, Timing,
+                     check_account)
 from ._errors import BinaryNotFoundError, HyperPodLocalError, ServerStartError, WaitError
-from ._waiters import get_waiter
+from ._waiters import OneCheckWaiter, get_waiter
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -32,6 +34,26 @@ DEFAULT_REGION = "us-east-1"
 _CONFLICTING_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}
+#: The values of DescribeCluster's ClusterStatus (botocore's `ClusterStatus` enum).
+CLUSTER_STATUSES = ("Creating", "InService", "Updating", "Deleting", "Failed", "RollingBack", "SystemUpdating")
+#: What `HyperPodLocal.wait_for` can wait for: a ClusterStatus, or `"Deleted"` (the cluster is gone).
+WAIT_STATUSES = CLUSTER_STATUSES + ("Deleted",)
+# Statuses a cluster leaves only through an API call or a pending transition of its own (Failed ends a wait anyway).
+_STEADY = ("InService",)
+# What the server (and the kit's fake) writes when `--port` is taken.
+_PORT_IN_USE = re.compile(r"port is in use|address already in use", re.IGNORECASE)
+
+
+def describe_exit(returncode: int) -> str:
+    """An exit status as words: `signal 9 (SIGKILL)` for a negative status (killed by that signal), else
+    `code 1`."""
+    if returncode < 0:
+        try:
+            name = _signal.Signals(-returncode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"signal {-returncode} ({name})"
+    return f"code {returncode}"
 
 
 def _executable(path: str) -> bool:
@@ -176,9 +198,10 @@ class HyperPodLocal:
         default region of `client()` and `env()` (else `--region` of `args`, else us-east-1). `admin_token` (or
         `--admin-token` of `args`) is passed to the server and sent as `X-Hyperpod-Admin-Token` by the helpers.
         `in_memory` defaults to True unless `db` (or `--db` in `args`) is given. Raises ValueError for
-        `in_memory=True` together with `db`."""
+        `in_memory=True` together with `db`, and for an `account_id` that is not a string of 12 digits."""
         if in_memory and db is not None:
             raise ValueError("in_memory=True and db= exclude each other")
+        check_account(account_id, "account_id")
         self._args = [str(a) for a in args]
         self._binary = binary
         self._env = dict(env or {})
@@ -208,6 +231,9 @@ class HyperPodLocal:
         self._port: Optional[int] = None
         self._attached = False
         self._binary_path: Optional[str] = None
+        self._port_option = port
+        # The port of the last start, reused by a restart when `port` is 0 (clients made earlier keep working).
+        self._last_port: Optional[int] = None
         #: The virtual clock (`/_hyperpod/clock`).
         self.clock = Clock(self)
         #: Capacity pools (`/_hyperpod/capacity`).
@@ -295,14 +321,31 @@ class HyperPodLocal:
 
     @property
     def command(self) -> List[str]:
-        """The command line `start()` runs (the binary as found by `find_binary`)."""
+        """The command line `start()` runs (the binary as found by `find_binary`): after a first start of a server
+        made with `port=0`, `--port` is the port it had."""
+        return self._command(self._reusable_port())
+
+    def _command(self, port: Optional[int]) -> List[str]:
         binary = self._binary_path or find_binary(self._binary)
-        return [binary, "serve", *self._options, *self._args]
+        options = list(self._options)
+        if port is not None:
+            options[1] = str(port)  # the options begin with `--port N`
+        return [binary, "serve", *options, *self._args]
+
+    def _reusable_port(self) -> Optional[int]:
+        if self._port_option == 0 and self._last_port is not None and _flag_value(self._args, "--port") is None:
+            return self._last_port
+        return None
 
     def start(self: _Server) -> _Server:
         """Starts the binary, reads the port from its first stdout line and waits until `GET /_hyperpod/health`
-        answers 200; answers `self`. May follow a `stop()`: the server starts again with the same options (on the
-        same `db` file, if any; on a new port if `port=0`), its log appended to the same file.
+        answers 200 (within `start_timeout` wall-clock seconds); answers `self`.
+
+        May follow a `stop()` or `kill()`: the server starts again with the same options (on the same `db` file,
+        if any), its log appended to the same file, and on the same port, so `endpoint_url` and the clients made
+        before the restart keep working. With `port=0` the restart asks for the port the server had; if another
+        process took that port meanwhile, it falls back to a free port (port 0 again) with a `RuntimeWarning`, and
+        clients made earlier must then be made anew.
 
         Raises `BinaryNotFoundError` without a binary, `ServerStartError` (with the command and the log) when the
         server exits, prints another first line or stays unhealthy for `start_timeout` seconds, and
@@ -312,7 +355,21 @@ class HyperPodLocal:
         if self.running:
             raise HyperPodLocalError(f"already running at {self._endpoint}")
         self._binary_path = find_binary(self._binary)
-        command = self.command
+        previous = self._reusable_port()
+        if previous is not None:
+            since = self.log_size()
+            try:
+                return self._launch(self._command(previous))
+            except ServerStartError:
+                if not _PORT_IN_USE.search(self.log(since)):
+                    raise
+            # The port was taken while the server was stopped: a free one, as at the first start.
+            warnings.warn(f"hyperpod-local: port {previous} was taken while the server was stopped; it restarts on a "
+                          f"free port, and clients made before the restart must be made again", RuntimeWarning,
+                          stacklevel=2)
+        return self._launch(self._command(None))
+
+    def _launch(self: _Server, command: List[str]) -> _Server:
         resources = self._resources
         if resources.process is not None and resources.process.stdout is not None:
             resources.process.stdout.close()
@@ -343,6 +400,7 @@ class HyperPodLocal:
                 process.wait()
             self._endpoint = None
             raise
+        self._last_port = self._port
         return self
 
     def _first_line(self, deadline: float, command: Sequence[str]) -> str:
@@ -520,8 +578,24 @@ class HyperPodLocal:
                       query: Optional[Mapping[str, Optional[str]]] = None) -> Any:
         """Any admin route, for those without a helper: e.g. `admin_request("POST", "/_hyperpod/ami-releases",
         {"version": "1.0.1", "architecture": "x86_64", "security": False})`. Answers the decoded JSON; raises
-        `HyperPodLocalError` with the server's message for an answer other than 2xx."""
-        return _http.request(self.endpoint_url, method, path, body, query=query, admin_token=self.admin_token)
+        `HyperPodLocalError` with the server's message for an answer other than 2xx, and one saying how the
+        process ended (e.g. `exited with signal 9 (SIGKILL)`) when a server the kit started is no longer running."""
+        try:
+            return _http.request(self.endpoint_url, method, path, body, query=query, admin_token=self.admin_token)
+        except HyperPodLocalError as error:
+            ended = self.exit_description() if error.http_status is None else None
+            if ended is None:
+                raise
+            raise HyperPodLocalError(f"the hyperpod-local server (pid {self.pid}) {ended}; {error.message}",
+                                     method=method, path=path) from None
+
+    def exit_description(self) -> Optional[str]:
+        """How the process the kit started ended, e.g. `exited with signal 9 (SIGKILL)` or `exited with code 1`;
+        None while it runs, before `start()`, and for an attached server."""
+        process = self._resources.process
+        if self._attached or process is None or process.poll() is None:
+            return None
+        return f"exited with {describe_exit(process.returncode)}"
 
     def health(self) -> Dict[str, Any]:
         """`{"status": "running", "version": …, "uptimeSeconds": …}` (wall-clock seconds since start)."""
@@ -530,7 +604,9 @@ class HyperPodLocal:
     def reset(self, account: Optional[str] = None, region: Optional[str] = None) -> None:
         """Empties the server: clusters with their nodes, events and tags, pending transitions, capacity pools,
         quotas, settings and faults, training plans and task governance. With `account` (12 digits) and/or
-        `region`: that partition's clusters and settings only. The timing overrides and the clock stay."""
+        `region`: that partition's clusters and settings only. The timing overrides and the clock stay. Raises
+        ValueError for an `account` that is not a string of 12 digits."""
+        check_account(account)
         body: Dict[str, Any] = {}
         if account is not None:
             body["account"] = account
@@ -548,12 +624,14 @@ class HyperPodLocal:
         return SettleResult(settled=bool(answer.get("settled")), clock=ClockState.from_answer(answer),
                             set_aside=list(answer.get("setAside", [])), raw=answer)
 
-    def state(self, account: Optional[str] = None, region: Optional[str] = None) -> Dict[str, Any]:
-        """A partition's whole state (default: the server's account and region): `clusters` (as DescribeCluster
-        shows them, with `Nodes`, `Tags`, `Attachments`), `trainingPlans`, `trainingPlanOfferings`,
-        `governancePolicies`, `pendingTimers` (each with `resourceArn`, `event`, `dueAt` in epoch seconds,
-        `attempts`, `setAside`) and `clock`."""
-        return dict(self.admin_request("GET", "/_hyperpod/state", query={"account": account, "region": region}))
+    def state(self, account: Optional[str] = None, region: Optional[str] = None) -> State:
+        """A partition's whole state (default: the server's account and region): `account`, `region`, `clusters`
+        (as DescribeCluster shows them, with `Nodes`, `Tags`, `Attachments`), `trainingPlans`,
+        `trainingPlanOfferings`, `governancePolicies`, `pendingTimers` (each with `resourceArn`, `event`, `dueAt` in
+        epoch seconds of the virtual clock, `attempts`, `setAside`) and `clock`. Raises ValueError for an `account`
+        that is not a string of 12 digits."""
+        return cast(State, dict(self.admin_request("GET", "/_hyperpod/state",
+                                                   query={"account": check_account(account), "region": region})))
 
     # -- clients -----------------------------------------------------------------------------------------------
 
@@ -565,7 +643,9 @@ class HyperPodLocal:
         in that account's partition (ARNs `arn:aws:sagemaker:<region>:<account_id>:…`); without it they land in
         the server's default account. The client makes one attempt per call (no retries, so an injected fault
         shows at once); pass `config=botocore.config.Config(...)` to change that. Other `kwargs` go to
-        `boto3.client`. Annotated `Any`: with boto3-stubs, annotate your variable as `SageMakerClient`."""
+        `boto3.client`. Annotated `Any`: with boto3-stubs, annotate your variable as `SageMakerClient`.
+        Raises ValueError for an `account_id` that is not a string of 12 digits."""
+        check_account(account_id, "account_id")
         import boto3
         from botocore.config import Config
 
@@ -583,7 +663,9 @@ class HyperPodLocal:
         With `inherit=True` (the default) the answer is a copy of `os.environ` with those set and without
         `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `AWS_SESSION_TOKEN`, `AWS_SECURITY_TOKEN` and
         `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`, ready for `subprocess.run(..., env=hp.env())`; with
-        `inherit=False` only the five variables."""
+        `inherit=False` only the five variables. Raises ValueError for an `account_id` that is not a string of 12
+        digits."""
+        check_account(account_id, "account_id")
         region = region or self.region
         ours = {
             "AWS_ENDPOINT_URL_SAGEMAKER": self.endpoint_url,
@@ -600,36 +682,62 @@ class HyperPodLocal:
 
     def waiter(self, name: str, *, account_id: Optional[str] = None, region: Optional[str] = None) -> Any:
         """A botocore waiter (`"ClusterInService"`, `"ClusterDeleted"`) on a client of this server, for a real
-        clock: `hp.waiter("ClusterInService").wait(ClusterName="demo", WaiterConfig={"Delay": 1})` polls in
-        wall-clock time. On a manual clock use `wait_for`."""
-        return get_waiter(self.client(account_id=account_id, region=region), name)
+        clock: `hp.waiter("ClusterInService").wait(ClusterName="demo", WaiterConfig={"Delay": 1})` polls every
+        `Delay` wall-clock seconds (default 2, at most 150 times).
+
+        On a manual clock, which stands still while a waiter polls, it answers a `OneCheckWaiter`: its `wait` checks
+        once and raises `WaitError` at once, pointing to `wait_for`, unless the cluster has the status already (e.g.
+        after `settle()`). Raises ValueError for an unknown `name` or an `account_id` that is not 12 digits."""
+        waiter = get_waiter(self.client(account_id=account_id, region=region), name)
+        if self.clock.get().mode == "manual":
+            return OneCheckWaiter(waiter)
+        return waiter
 
     def wait_for(self, cluster: str, status: str, *, account_id: Optional[str] = None, region: Optional[str] = None,
                  max_seconds: float = 86400.0, timeout: float = 300.0, poll_interval: float = 1.0
                  ) -> Dict[str, Any]:
-        """Waits until `cluster` (name or ARN) has ClusterStatus `status` (`"InService"`, `"Failed"`, …, or
-        `"Deleted"`: gone) and answers its DescribeCluster response (`{}` for `"Deleted"`).
+        """Waits until `cluster` (name or ARN) has ClusterStatus `status` (one of `CLUSTER_STATUSES`: `"Creating"`,
+        `"InService"`, `"Updating"`, `"Deleting"`, `"Failed"`, `"RollingBack"`, `"SystemUpdating"`; or `"Deleted"`:
+        gone) and answers its DescribeCluster response (`{}` for `"Deleted"`).
 
         On a manual clock it never sleeps: it moves the virtual clock to the next pending transition of the
         partition, one at a time (so it stops exactly when the status is reached), for at most `max_seconds`
         virtual seconds. On a real clock it polls DescribeCluster every `poll_interval` wall-clock seconds for at
         most `timeout` wall-clock seconds.
 
-        Raises `WaitError` (with `cluster_status` and `failure_message`) when the cluster turns `Failed` or is gone
-        while waiting for another status, when nothing is pending any more (a manual clock), or when the time
-        allowed runs out."""
+        Raises ValueError at once for a `status` that is not one of those (e.g. a typo) or an `account_id` that is
+        not 12 digits. Raises `WaitError` (with `cluster_status` and `failure_message`):
+
+        - when there is no such cluster in the partition (the message names account and region) and `status` is
+          not `"Deleted"`;
+        - when the cluster turns `Failed`, or is deleted, while waiting for another status;
+        - when it will not change by itself: on a manual clock, nothing is pending in the partition; on a real
+          clock, it is `InService` and the server has no pending transition for it (checked twice, so a transition
+          firing in between is seen) — only an API call (UpdateCluster, DeleteCluster, …) would change it;
+        - when `max_seconds` (manual clock) or `timeout` (real clock) runs out."""
+        if status not in WAIT_STATUSES:
+            raise ValueError(f"{status!r} is not a status wait_for can wait for; use one of "
+                             f"{', '.join(WAIT_STATUSES)}")
+        region_given = region
+        region = region or self.region
         sm = self.client(account_id=account_id, region=region)
         clock = self.clock.get()
         manual = clock.mode == "manual"
         virtual_deadline = clock.epoch + max_seconds
         wall_deadline = time.monotonic() + timeout
+        seen = False
         while True:
             current, description = self._cluster_status(sm, cluster)
             if current == status:
                 return description
             failure = description.get("FailureMessage")
-            if current in ("Failed", "Deleted"):
-                raise WaitError(f"cluster {cluster} is {current} while waiting for {status}"
+            if current == "Deleted":
+                message = (f"cluster {cluster} was deleted while waiting for {status}" if seen
+                           else self._no_cluster(cluster, account_id, region, region_given is not None))
+                raise WaitError(message, cluster=cluster, cluster_status=current)
+            seen = True
+            if current == "Failed":
+                raise WaitError(f"cluster {cluster} is Failed while waiting for {status}"
                                 + (f": {failure}" if failure else ""),
                                 cluster=cluster, cluster_status=current, failure_message=failure)
             if manual:
@@ -650,10 +758,41 @@ class HyperPodLocal:
                 else:
                     self.clock.advance(0.001)
             else:
+                if current in _STEADY and not self._pending_for(description, account_id, region):
+                    again, description = self._cluster_status(sm, cluster)
+                    if again == current:
+                        raise WaitError(f"cluster {cluster} is {current} and the server has no pending transition "
+                                        f"for it: it will not become {status} by itself (only an API call such as "
+                                        f"UpdateCluster or DeleteCluster would change it)",
+                                        cluster=cluster, cluster_status=current, failure_message=failure)
+                    continue  # it changed in between: look again at once
                 if time.monotonic() >= wall_deadline:
                     raise WaitError(f"cluster {cluster} is still {current} after {timeout:g} s", cluster=cluster,
                                     cluster_status=current, failure_message=failure)
                 time.sleep(poll_interval)
+
+    def _pending_for(self, description: Mapping[str, Any], account_id: Optional[str], region: str) -> bool:
+        """Whether the partition has a pending (not set aside) transition of the described cluster."""
+        arn = str(description.get("ClusterArn", "")).lower()
+        timers = self.state(account=account_id, region=region).get("pendingTimers", [])
+        return any(str(t.get("resourceArn", "")).lower() == arn and not t.get("setAside") for t in timers)
+
+    def _no_cluster(self, cluster: str, account_id: Optional[str], region: str, region_given: bool) -> str:
+        """`no cluster 'x' in account A / region R`, with a hint at the arguments not given that choose another
+        partition."""
+        account = account_id
+        if account is None:
+            try:
+                account = self.state(region=region).get("account")
+            except HyperPodLocalError:
+                account = None
+        message = f"no cluster {cluster!r} in account {account or '(the server default)'} / region {region}"
+        defaults = [(what, argument) for what, argument, given in (("account", "account_id=", account_id is not None),
+                                                                   ("region", "region=", region_given)) if not given]
+        if defaults:
+            message += (f" (the default {' and '.join(w for w, _ in defaults)}; pass "
+                        f"{' or '.join(a for _, a in defaults)} to wait_for to look in another)")
+        return message
 
     @staticmethod
     def _cluster_status(sm: Any, cluster: str) -> Tuple[str, Dict[str, Any]]:

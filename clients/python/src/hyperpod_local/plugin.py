@@ -23,12 +23,15 @@ from typing import Any, Dict, Generator, Iterator, List, Optional, Tuple
 
 import pytest
 
+from ._errors import HyperPodLocalError
 from ._server import HyperPodLocal, HyperPodLocalFactory
 
 #: Environment variable read when `--hyperpod-local-url` is not given.
 URL_ENV = "HYPERPOD_LOCAL_URL"
 #: The most log lines added to a failing test's report per server.
 REPORT_LOG_LINES = 200
+#: The log lines shown when the session's server has exited under the tests.
+EXIT_LOG_LINES = 20
 
 _TRACKED = pytest.StashKey[List[Tuple[HyperPodLocal, int]]]()
 _FACTORY = pytest.StashKey[HyperPodLocalFactory]()
@@ -93,15 +96,26 @@ def hyperpod_local_log_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest
 def hyperpod_local_session(pytestconfig: pytest.Config, hyperpod_local_options: Dict[str, Any],
                            hyperpod_local_log_dir: Optional[str]) -> Iterator[HyperPodLocal]:
     """The session's server, started once (or attached to, with `--hyperpod-local-url`), stopped at the end.
-    Not reset between tests: use `hyperpod_local` in tests."""
+    Not reset between tests: use `hyperpod_local` in tests.
+
+    When it cannot be had (no binary, a server that does not start, a URL that does not answer), the run stops
+    there with one message (`pytest.exit`, exit status 4, a usage error) rather than an error in every test."""
     url = pytestconfig.getoption("hyperpod_local_url") or os.environ.get(URL_ENV)
-    if url:
-        token = hyperpod_local_options.get("admin_token") or os.environ.get("HYPERPOD_LOCAL_ADMIN_TOKEN")
-        yield HyperPodLocal.attach(url, admin_token=token, region=hyperpod_local_options.get("region"))
+    try:
+        if url:
+            token = hyperpod_local_options.get("admin_token") or os.environ.get("HYPERPOD_LOCAL_ADMIN_TOKEN")
+            server = HyperPodLocal.attach(url, admin_token=token, region=hyperpod_local_options.get("region"))
+        else:
+            server = HyperPodLocal(**{**hyperpod_local_options,
+                                      **_command_line_options(pytestconfig, hyperpod_local_log_dir)})
+            server.start()
+    except (HyperPodLocalError, ValueError, TypeError) as error:
+        # BinaryNotFoundError, ServerStartError, an attach that fails, options HyperPodLocal refuses
+        pytest.exit(f"hyperpod-local: the session's server is not available, so no test can use it.\n{error}",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
+    if server.attached:
+        yield server
         return
-    server = HyperPodLocal(**{**hyperpod_local_options,
-                              **_command_line_options(pytestconfig, hyperpod_local_log_dir)})
-    server.start()
     _remember_log(pytestconfig, server)
     try:
         yield server
@@ -118,8 +132,16 @@ def _track(node: Any, server: HyperPodLocal, since: int) -> None:
 def hyperpod_local(request: pytest.FixtureRequest, hyperpod_local_session: HyperPodLocal) -> HyperPodLocal:
     """The session's server, emptied for this test: `reset()` (clusters, pending transitions, capacity pools,
     quotas, settings, faults, training plans, task governance) and the timing overrides of earlier tests undone.
-    The virtual clock is not turned back: it only moves forward."""
+    The virtual clock is not turned back: it only moves forward.
+
+    Fails the test at setup (one short message, no traceback) when the session's server has exited, e.g. killed
+    by an earlier test: how it ended and its last log lines."""
     server = hyperpod_local_session
+    ended = server.exit_description()
+    if ended is not None:
+        lines = server.log().splitlines()[-EXIT_LOG_LINES:]
+        pytest.fail(f"the session's hyperpod-local server (pid {server.pid}, {server.endpoint_url}) {ended} "
+                    f"before this test; its last log lines:\n" + "\n".join(lines), pytrace=False)
     server.reset()
     config = request.config
     current = server.timing.get()
