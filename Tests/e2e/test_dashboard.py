@@ -2,7 +2,7 @@
 
 Headless Chromium from Debian's packages (`chromium`, `chromium-driver`) driven by Selenium
 (Tests/e2e/requirements-browser.txt). Each test asserts what a user sees: it reads the DOM and waits for the page's
-own refresh (every 1.5 s) with WebDriverWait, never sleeping for state. Servers run on a manual clock, so nothing
+own refresh (every 1.5 s, slower while nothing changes) with WebDriverWait, never sleeping for state. Servers run on a manual clock, so nothing
 moves unless a test (or the page) moves it. The cluster page, mid-update, is saved as a screenshot to
 $HYPERPOD_LOCAL_ARTIFACTS (default .build/artifacts/) and, with HYPERPOD_LOCAL_UPDATE_SCREENSHOT=1, to
 docs/images/dashboard.png for the README.
@@ -24,7 +24,9 @@ pytest.importorskip("selenium", reason="selenium is not installed (pip install -
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.select import Select  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -34,7 +36,7 @@ from test_clusters import group  # noqa: E402
 from test_update_cluster import EKS_ARN, VPC  # noqa: E402
 
 ACCOUNT, REGION = "000000000000", "us-east-1"   # the server's default partition (unsigned boto3 requests land here)
-WAIT = 15            # seconds a DOM condition may take: the page refreshes every 1.5 s
+WAIT = 15            # seconds a DOM condition may take: the page refreshes every 1.5 s, at most 10 s apart
 START = 1893488400   # 2030-01-01T09:00:00Z: the clock is set here so the screenshot reads the same on every run
 
 
@@ -147,6 +149,22 @@ def click(driver, selector):
         except (StaleElementReferenceException, NoSuchElementException):
             return False
     wait(driver, clicked, f"cannot click {selector}")
+
+
+def visible(driver, selector):
+    return driver.execute_script("const e = document.querySelector(arguments[0]); return !!e && e.getClientRects().length > 0",
+                                 selector)
+
+
+def focused(driver, name="data-testid"):
+    """An attribute of the element that has the keyboard focus (None for the page itself)."""
+    return driver.execute_script("const e = document.activeElement;"
+                                 "return e && e !== document.body ? e.getAttribute(arguments[0]) : null", name)
+
+
+def keys(driver, *sequence):
+    """Types into whatever has the focus, as a keyboard user does."""
+    ActionChains(driver).send_keys(*sequence).perform()
 
 
 def row_status(driver, name):
@@ -414,4 +432,251 @@ def test_a_narrow_window_does_not_scroll_sideways(make_server, browser):
     assert fits(browser), "the partition page scrolls sideways at 400 px"
     assert browser.execute_script(
         "return document.querySelector('[data-testid=timeline-svg]').getBoundingClientRect().right") <= 400
+    assert problems(browser) == []
+
+
+def test_a_cluster_page_follows_its_cluster_through_delete_reset_and_a_new_create(make_server, browser):
+    server = start(make_server)
+    sm = make_client(server.endpoint)
+    open_page(browser, server, f"#/cluster/{ACCOUNT}/{REGION}/demo")   # before the cluster exists
+    missing, badge = '[data-testid="cluster-missing"]', '[data-testid="cluster-status-badge"]'
+    wait(browser, lambda d: visible(d, missing), "no message for a cluster that does not exist")
+    sm.create_cluster(ClusterName="demo", InstanceGroups=[group("workers", 2)])
+    wait(browser, lambda d: text(d, badge) == "Creating", "the new cluster is not shown")
+    assert not visible(browser, missing)
+
+    # being deleted, its nodes shut down and nothing is queued in their place
+    admin(server, "/_hyperpod/settle", {})
+    wait(browser, lambda d: text(d, badge) == "InService", "the cluster did not go InService on screen")
+    sm.delete_cluster(ClusterName="demo")
+    bar = '[data-testid="slot-bar"][data-group="workers"]'
+    wait(browser, lambda d: text(d, badge) == "Deleting" and texts(d, bar + " [data-slot]") == ["S", "S"],
+         "the deleting cluster does not show its 2 nodes shutting down, and only them")
+    assert "2 shutting down" in attr(browser, bar, "aria-label") and "queued" not in attr(browser, bar, "aria-label")
+
+    # a reset deletes it: the page says so, and shows nothing of it as live
+    admin(server, "/_hyperpod/reset", {})
+    wait(browser, lambda d: visible(d, missing) and not visible(d, "#cluster-body"), "the deleted cluster is still shown")
+    assert text(browser, '[data-testid="cluster-status"]') == ""
+    # created again, it is drawn in full
+    sm.create_cluster(ClusterName="demo", InstanceGroups=[group("workers", 1)])
+    wait(browser, lambda d: text(d, badge) == "Creating", "the cluster created again has no status")
+    assert not visible(browser, missing)
+    assert count(browser, 'tr[data-testid="group-row"]') == 1
+    assert "Creating" in text(browser, '[data-testid="cluster-summary"]')
+    assert problems(browser) == []
+
+
+def test_skip_to_content_moves_the_focus_and_keeps_the_page(make_server, browser):
+    server = start(make_server)
+    make_client(server.endpoint).create_cluster(ClusterName="demo", InstanceGroups=[group("workers", 1)])
+    route = f"#/cluster/{ACCOUNT}/{REGION}/demo"
+    open_page(browser, server, route)
+    wait(browser, lambda d: text(d, '[data-testid="cluster-status-badge"]') == "Creating", "the cluster page is not shown")
+    keys(browser, Keys.TAB)
+    assert text(browser, ":focus") == "Skip to content"
+    keys(browser, Keys.ENTER)
+    wait(browser, lambda d: focused(d, "id") == "main", "the focus did not move to the content")
+    assert urllib.parse.urlsplit(browser.current_url).fragment == route[1:]
+    assert visible(browser, '[data-testid="view-cluster"]') and not visible(browser, '[data-testid="view-overview"]')
+    keys(browser, Keys.TAB)                                    # on to the content, not back to the header
+    assert focused(browser, "href") == "#/"
+    assert browser.execute_script("return document.querySelector('main').contains(document.activeElement)")
+    assert problems(browser) == []
+
+
+def test_a_link_token_that_is_no_header_value_is_refused_plainly(make_server, browser):
+    alert = '[data-testid="alert-text"]'
+    server = start(make_server)
+    open_page(browser, server)
+    wait(browser, lambda d: text(d, "#live-text").startswith("Live"), "no live refresh")
+    browser.execute_script("location.hash = '#token=%E2%9C%93'")      # a check mark: no header value
+    wait(browser, lambda d: "admin token in the link was not used" in (text(d, alert) or ""), "the link's token is not refused")
+    assert "did not answer" not in text(browser, alert)
+    assert browser.execute_script("return sessionStorage.getItem('hyperpod-local.admin-token')") is None
+    advance_with_page(browser, "1 min")                         # the page still works without it
+    wait(browser, lambda d: text(d, "#clock-now") == "2030-01-01 09:01:00 UTC", "advance did not work")
+    wait(browser, lambda d: text(d, "#live-text").startswith("Live"), "the page is not live")
+    assert problems(browser) == []
+
+    # a server that needs a token: the page asks for it instead of reporting the server gone
+    guarded = start(make_server, "--admin-token", "s3cret")
+    browser.get("about:blank")
+    open_page(browser, guarded, "#token=a%0Ab")                 # a line break
+    wait(browser, EC.visibility_of_element_located((By.CSS_SELECTOR, '[data-testid="token-input"]')),
+         "the page does not ask for the token")
+    assert "admin token in the link was not used" in text(browser, alert)
+    wait(browser, lambda d: text(d, "#live-text") == "Waiting for the admin token", "the page does not wait for the token")
+    assert "did not answer" not in browser.execute_script("return document.body.innerText")
+    assert [e for e in problems(browser) if "status of 403" not in e["message"]] == []
+
+
+def test_a_confirmation_gives_the_focus_back_to_its_button(make_server, browser):
+    server = start(make_server)
+    admin(server, "/_hyperpod/faults", {"kind": "latency", "operation": "DescribeCluster", "milliseconds": 1})
+    open_page(browser, server, f"#/partition/{ACCOUNT}/{REGION}")
+    wait(browser, css('tr[data-testid="fault-row"]'), "the fault is not listed")
+    browser.execute_script("document.querySelector('[data-testid=reset-partition]').focus()")
+    keys(browser, Keys.ENTER)
+    wait(browser, lambda d: focused(d) == "confirm-cancel", "the dialog does not focus Cancel")
+    keys(browser, Keys.ESCAPE)                                  # cancelled: back on the button that asked
+    wait(browser, lambda d: focused(d) == "reset-partition", "the focus did not come back to Reset partition")
+    assert not visible(browser, '[data-testid="confirm-dialog"]')
+
+    browser.execute_script("document.querySelector('[data-testid=faults-clear]').focus()")
+    keys(browser, Keys.ENTER)
+    wait(browser, lambda d: focused(d) == "confirm-cancel", "the dialog does not focus Cancel")
+    keys(browser, Keys.TAB, Keys.ENTER)                         # Confirm
+    wait(browser, css('[data-testid="no-faults"]'), "the faults were not cleared")
+    wait(browser, lambda d: focused(d) == "faults-clear", "the focus did not come back after the action")
+    assert admin(server, "/_hyperpod/faults")["faults"] == []
+    assert problems(browser) == []
+
+
+def test_a_large_group_is_drawn_compact_and_refreshes_keep_scroll_and_focus(make_server, browser):
+    server = start(make_server)
+    sm = make_client(server.endpoint)
+    sm.create_cluster(ClusterName="big", InstanceGroups=[group("workers", 80)])
+    admin(server, "/_hyperpod/settle", {})
+    admin(server, "/_hyperpod/capacity", {"ml.c5.xlarge": 5, "ml.g5.xlarge": 3}, method="PUT")
+    open_page(browser, server, f"#/cluster/{ACCOUNT}/{REGION}/big")
+    bar = '[data-testid="slot-bar"][data-group="workers"]'
+    wait(browser, lambda d: texts(d, bar + " [data-slot]") == ["R 80"], "80 running nodes are not one segment 'R 80'")
+    assert attr(browser, bar, "aria-label") == "80 slots: 80 running"
+    assert browser.execute_script("return document.querySelector(arguments[0]).getBoundingClientRect().height", bar) < 40
+
+    # the nodes table keeps its scroll position and focus when a node changes
+    wrap = '[data-testid="nodes-wrap"]'
+    wait(browser, lambda d: count(d, 'tr[data-testid="node-row"]') == 80, "the 80 nodes are not listed")
+    scrolled = browser.execute_script(
+        "const w = document.querySelector(arguments[0]); w.focus(); w.scrollTop = 600; return w.scrollTop", wrap)
+    assert scrolled == 600
+    # and a row's control keeps the focus when another row changes
+    browser.execute_script("document.querySelector('[data-id=\"pool:ml.g5.xlarge/\"]').focus()")
+    admin(server, "/_hyperpod/capacity", {"ml.c5.xlarge": 4, "ml.g5.xlarge": 3}, method="PUT")
+    row = 'tr[data-testid="capacity-row"][data-instance-type="ml.c5.xlarge"] [data-testid="capacity-free"]'
+    wait(browser, lambda d: text(d, row) == "4", "the capacity table did not refresh")
+    assert focused(browser, "data-id") == "pool:ml.g5.xlarge/"
+    browser.execute_script("document.querySelector(arguments[0]).focus()", wrap)
+    node = sm.list_cluster_nodes(ClusterName="big")["ClusterNodeSummaries"][0]["InstanceId"]
+    admin(server, "/_hyperpod/faults", {"kind": "node-failure", "cluster": "big", "nodeId": node})
+    wait(browser, lambda d: texts(d, bar + " [data-slot]") == ["R 79", "F 1"], "the failed node is not in the bar")
+    wait(browser, css('tr[data-testid="node-row"][data-status="Failure"]'), "the failed node is not listed")
+    assert browser.execute_script("return document.querySelector(arguments[0]).scrollTop", wrap) == 600
+    assert focused(browser) == "nodes-wrap"
+
+    # the overview keeps the focus on a cluster's link when its row changes
+    click(browser, '.brand a')                                  # "hyperpod-local": all clusters
+    wait(browser, css('[data-id="cluster:big"]'), "the overview does not list the cluster")
+    browser.execute_script("document.querySelector('[data-id=\"cluster:big\"]').focus()")
+    sm.update_cluster(ClusterName="big", InstanceGroups=[group("workers", 81)])
+    wait(browser, lambda d: row_status(d, "big") == "Updating", "the overview did not show the update")
+    assert focused(browser, "data-id") == "cluster:big"
+    assert problems(browser) == []
+
+
+def test_the_instance_type_is_suggested_once_and_then_left_alone(make_server, browser):
+    server = start(make_server)
+    make_client(server.endpoint).create_cluster(ClusterName="demo", InstanceGroups=[group("workers", 1)])
+    open_page(browser, server, f"#/partition/{ACCOUNT}/{REGION}")
+    field = '[data-testid="capacity-type"]'
+    value = "return document.querySelector(arguments[0]).value"
+    wait(browser, lambda d: d.execute_script(value, field) == "ml.c5.xlarge", "no instance type suggested")
+    typed = browser.find_element(By.CSS_SELECTOR, field)
+    typed.send_keys(Keys.CONTROL, "a")
+    typed.send_keys(Keys.BACKSPACE)
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="capacity-count"]').click()   # the field loses the focus, empty
+    admin(server, "/_hyperpod/clock", {"advanceSeconds": 60})  # a change the page shows on its next refresh
+    wait(browser, lambda d: text(d, "#clock-now") == "2030-01-01 09:01:00 UTC", "the page did not refresh")
+    assert browser.execute_script(value, field) == ""
+    browser.find_element(By.CSS_SELECTOR, field).send_keys("ml.g5.xlarge")
+    admin(server, "/_hyperpod/clock", {"advanceSeconds": 60})
+    wait(browser, lambda d: text(d, "#clock-now") == "2030-01-01 09:02:00 UTC", "the page did not refresh")
+    assert browser.execute_script(value, field) == "ml.g5.xlarge"
+    assert problems(browser) == []
+
+
+def test_polls_slow_down_when_idle_stay_out_of_the_log_and_survive_an_outage(make_server, browser):
+    server = start(make_server)
+    open_page(browser, server)
+    wait(browser, lambda d: text(d, "#live-text").startswith("Live"), "no live refresh")
+    since = server.log_size()
+    # nothing changes: 1.5 s, 3 s, then 6 s between refreshes
+    wait(browser, lambda d: "Next refresh in 6 s" in attr(d, "#live-text", "title"), "the refreshes do not slow down")
+    advance_with_page(browser, "1 min")                         # an action: refreshed at once, fast again
+    wait(browser, lambda d: text(d, "#clock-now") == "2030-01-01 09:01:00 UTC", "advance did not work")
+    wait(browser, lambda d: "Next refresh in 1.5 s" in attr(d, "#live-text", "title"), "the refreshes are not fast again")
+    # the page's polls are marked, so the server logs them at debug level: its action stays in the log
+    log = server.log(since)
+    assert "admin POST /_hyperpod/clock" in log
+    assert "admin GET" not in log
+    assert problems(browser) == []
+
+    # the server stops: an action fails, the page retries quietly, then picks up again
+    server.stop()
+    advance_with_page(browser, "1 min")
+    wait(browser, lambda d: "did not answer POST /_hyperpod/clock" in (text(d, '[data-testid="alert-text"]') or ""),
+         "the failed action is not reported")
+    wait(browser, lambda d: text(d, "#live-text").startswith("Server unreachable · next try in"), "the outage is not shown")
+    log = problems(browser)
+    assert len([e for e in log if "hyperpod-local dashboard" in e["message"]]) == 1, log
+    assert len([e for e in log if "ERR_CONNECTION_REFUSED" in e["message"]]) <= 3, log   # the action, one request a try
+    server.start()                                              # same port, empty state
+    wait(browser, lambda d: text(d, "#live-text").startswith("Live"), "the page did not come back")
+    wait(browser, lambda d: text(d, '[data-testid="alert"]') == "", "the network error stays after the server is back")
+    assert [e for e in problems(browser) if "ERR_CONNECTION_REFUSED" not in e["message"]] == []
+
+
+def test_another_cluster_page_shows_nothing_of_the_previous_one(make_server, browser):
+    server = start(make_server)
+    sm = make_client(server.endpoint)
+    sm.create_cluster(ClusterName="alpha", InstanceGroups=[group("alpha-workers", 1)])
+    sm.create_cluster(ClusterName="beta", InstanceGroups=[group("beta-workers", 2)])
+    admin(server, "/_hyperpod/settle", {})
+    open_page(browser, server, f"#/cluster/{ACCOUNT}/{REGION}/alpha")
+    wait(browser, lambda d: text(d, '[data-testid="nodes-count"]') == "1 nodes", "alpha's node is not listed")
+    wait(browser, css('[data-testid="timeline-svg"]'), "no timeline")
+
+    pause = '[data-testid="pause"]'
+    click(browser, pause)                                       # one label; its state says whether it is pressed
+    assert (text(browser, pause), attr(browser, pause, "aria-pressed")) == ("Pause updates", "true")
+    wait(browser, lambda d: text(d, "#live-text").startswith("Paused"), "the page does not say it is paused")
+
+    # beta's page fails to load (its events are blocked): none of alpha's data is left under beta's title
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/_hyperpod/events*"]})
+    try:
+        browser.execute_script("location.hash = arguments[0]", f"#/cluster/{ACCOUNT}/{REGION}/beta")
+        wait(browser, lambda d: "Refresh failed" in (text(d, '[data-testid="alert-text"]') or ""), "the failed load is not reported")
+        assert text(browser, '[data-testid="cluster-title"]') == "Cluster beta"
+        shown = browser.execute_script("return document.querySelector('#cluster-body').innerText")
+        assert "alpha" not in shown and "Loading…" in shown
+        assert count(browser, 'tr[data-testid="node-row"]') == 0 and count(browser, '[data-testid="timeline-svg"]') == 0
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        browser.execute_cdp_cmd("Network.disable", {})
+    click(browser, pause)                                       # resumed: refreshed at once
+    assert (text(browser, pause), attr(browser, pause, "aria-pressed")) == ("Pause updates", "false")
+    wait(browser, lambda d: text(d, '[data-testid="nodes-count"]') == "2 nodes", "beta's nodes are not listed")
+    assert count(browser, 'tr[data-testid="group-row"][data-group="beta-workers"]') == 1
+    wait(browser, lambda d: text(d, '[data-testid="alert"]') == "", "the failed load's message stays")
+
+
+def test_the_timeline_keeps_its_drawing_when_only_the_clock_moves(make_server, browser):
+    server = start(make_server)
+    make_client(server.endpoint).create_cluster(ClusterName="demo", InstanceGroups=[group("workers", 1)])
+    admin(server, "/_hyperpod/settle", {})
+    open_page(browser, server, f"#/cluster/{ACCOUNT}/{REGION}/demo")
+    svg, now_line, item = '[data-testid="timeline-svg"]', '[data-testid="timeline-now"]', '[data-testid="timeline-item"]'
+    wait(browser, lambda d: count(d, svg + " g.mark") and count(d, item), "no timeline")
+    browser.execute_script("document.querySelector(arguments[0]).kept = true; document.querySelector(arguments[1]).kept = true",
+                           svg, item)
+    x, relative = attr(browser, now_line, "x1"), texts(browser, item + " td")[1]
+    admin(server, "/_hyperpod/clock", {"advanceSeconds": 1})
+    wait(browser, lambda d: attr(d, now_line, "x1") != x, "the now line did not move")
+    assert texts(browser, item + " td")[1] != relative           # "… ago" counts on
+    assert browser.execute_script("return document.querySelector(arguments[0]).kept === true"
+                                  " && document.querySelector(arguments[1]).kept === true", svg, item), \
+        "the drawing or its table was rebuilt (a hovered marker would lose its tooltip)"
     assert problems(browser) == []
