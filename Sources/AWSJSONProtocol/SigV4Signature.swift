@@ -279,6 +279,14 @@ public enum SigV4Signature {
         for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
     }
+
+    /// `constantTimeEqual` of a computed signature and the one sent, read by index (it runs once per verified request).
+    static func constantTimeEqual(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
 }
 
 extension String {

@@ -56,11 +56,12 @@ public final class SigV4Verifier: Sendable {
     /// - Parameter nowEpochSeconds: the wall clock, seconds since 1970 UTC.
     /// - Returns: the caller, or the AWS error to answer.
     public func verify(_ request: HTTPRequest, identities: AWSIdentities, nowEpochSeconds: Int64) -> Result<AWSCaller, AWSError> {
-        guard var header = request.headers["Authorization"], header.utf8.starts(with: "AWS4-".utf8) else {
-            return .failure(.missingAuthenticationToken)
-        }
+        guard var header = request.headers["Authorization"] else { return .failure(.missingAuthenticationToken) }
         // The header's own UTF-8 storage, read in place.
-        return header.withUTF8 { verify(request, header: $0, identities: identities, nowEpochSeconds: nowEpochSeconds) }
+        return header.withUTF8 { bytes in
+            guard bytes.count >= 5, Self.bytes(bytes, 0..<5, equal: "AWS4-") else { return .failure(.missingAuthenticationToken) }
+            return verify(request, header: bytes, identities: identities, nowEpochSeconds: nowEpochSeconds)
+        }
     }
 
     private func verify(_ request: HTTPRequest, header h: UnsafeBufferPointer<UInt8>, identities: AWSIdentities,
@@ -138,11 +139,11 @@ public final class SigV4Verifier: Sendable {
                      (slashes.2 + 1)..<slashes.3, (slashes.3 + 1)..<credential.upperBound)
         var scopeFaults = ""
         if parts.2.isEmpty { scopeFaults += "Credential should be scoped to a valid region, not ''. " }
-        if !h[parts.3].elementsEqual(service.utf8) { scopeFaults += "Credential should be scoped to correct service: '\(service)'. " }
+        if !Self.bytes(h, parts.3, equal: service) { scopeFaults += "Credential should be scoped to correct service: '\(service)'. " }
         if !Self.bytes(h, parts.4, equal: "aws4_request") {
             scopeFaults += "Credential should be scoped with a valid terminator: 'aws4_request', not '\(text(parts.4))'. "
         }
-        if !h[parts.1].elementsEqual(amzDate.utf8.prefix(8)) {
+        if parts.1.count != 8 || !Self.bytes(h, parts.1, equal: amzDate, prefix: 8) {
             scopeFaults += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
                 + "'\(text(parts.1))' != '\(amzDate.prefix(8))', from '\(amzDate)'."
         }
@@ -179,8 +180,8 @@ public final class SigV4Verifier: Sendable {
         expected.reserveCapacity(64)
         SigV4Signature.appendHex(digest: mac.finalize(), to: &expected)
         let declaredHash = request.headers["X-Amz-Content-Sha256"]
-        guard SigV4Signature.constantTimeEqual(expected, h[signature]),
-              declaredHash.map({ $0.lowercased().utf8.elementsEqual(payloadHash) }) ?? true else {
+        guard SigV4Signature.constantTimeEqual(expected, UnsafeBufferPointer(rebasing: h[signature])),
+              declaredHash.map({ SigV4Signature.equalsLowercased($0, payloadHash) }) ?? true else {
             return .failure(.signatureMismatch(canonicalRequest: String(decoding: canonical, as: UTF8.self),
                                                stringToSign: String(decoding: stringToSign, as: UTF8.self)))
         }
@@ -198,6 +199,17 @@ public final class SigV4Verifier: Sendable {
     static func bytes(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, equal text: StaticString) -> Bool {
         guard range.count == text.utf8CodeUnitCount else { return false }
         return range.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
+    }
+
+    /// Whether `bytes[range]` is the first `prefix` bytes of `text` (all of it when nil).
+    @inline(__always)
+    static func bytes(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, equal text: String, prefix: Int? = nil) -> Bool {
+        var text = text
+        return text.withUTF8 { t in
+            let count = prefix.map { Swift.min($0, t.count) } ?? t.count
+            guard range.count == count else { return false }
+            return count == 0 || memcmp(bytes.baseAddress! + range.lowerBound, t.baseAddress!, count) == 0
+        }
     }
 
     /// The non-empty ranges of `bytes[range]` between separators.
@@ -277,17 +289,22 @@ public enum AmzDate {
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
               let minute = number(11..<13), let second = number(13..<15), year >= 1970,
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
-        var fields = tm()
-        fields.tm_year = year - 1900
-        fields.tm_mon = month - 1
-        fields.tm_mday = day
-        fields.tm_hour = hour
-        fields.tm_min = minute
-        fields.tm_sec = second
-        let seconds = Int64(timegm(&fields))
-        // timegm normalizes the fields (February 30 → March 2): a date that does not stay as given does not exist.
-        guard fields.tm_mday == day, fields.tm_mon == month - 1 else { return nil }
-        return seconds
+        // A day the month has (February 29 only in a leap year); then days since 1970 by the proleptic Gregorian
+        // calendar (Howard Hinnant's days-from-civil): arithmetic, no C library call on every request.
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays: Int32 = switch month {
+        case 2: leap ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+        guard day <= monthDays else { return nil }
+        let y = Int64(month <= 2 ? year - 1 : year), m = Int64(month)
+        let era = y / 400  // y ≥ 1969: no negative eras
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return days * 86_400 + Int64(hour) * 3600 + Int64(minute) * 60 + Int64(second)
     }
 
     /// `yyyyMMddTHHmmssZ` of seconds since 1970.

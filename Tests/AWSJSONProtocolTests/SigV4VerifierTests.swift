@@ -158,8 +158,22 @@ struct SigV4VerifierTests {
         }
         #expect(AmzDate.epochSeconds("19700101T000000Z") == 0)
         #expect(AmzDate.epochSeconds("20261206T120000Z") == 1_796_558_400)
-        for bad in ["20261306T120000Z", "20260230T120000Z", "20261206T240000Z", "20261206 120000Z", "2026120T120000Z", "20261206T12000Z9"] {
-            #expect(AmzDate.epochSeconds(bad) == nil)
+        for bad in ["20261306T120000Z", "20260230T120000Z", "20261206T240000Z", "20261206 120000Z", "2026120T120000Z", "20261206T12000Z9",
+                    "20230229T000000Z", "21000229T000000Z", "20260431T000000Z", "20260001T000000Z", "19691231T235959Z"] {
+            #expect(AmzDate.epochSeconds(bad) == nil, "\(bad)")
+        }
+    }
+
+    /// The arithmetic calendar agrees with the C library's `gmtime_r` on every day from 1970 to 2200 (`format` uses it).
+    @Test func amzDates_AgreeWithTheCLibrary_OnEveryDayFor230Years() {
+        var seconds: Int64 = 43_200 + 3661  // 12:01:01 on each day
+        while seconds < 7_258_118_400 {  // 2200-01-01
+            let text = AmzDate.format(seconds)
+            guard AmzDate.epochSeconds(text) == seconds else {
+                Issue.record("\(text) read as \(String(describing: AmzDate.epochSeconds(text))), not \(seconds)")
+                return
+            }
+            seconds += 86_400
         }
     }
 }
