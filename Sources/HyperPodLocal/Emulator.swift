@@ -85,17 +85,8 @@ public final class Emulator: Sendable {
     /// not the built-in copy, so a mistyped path is seen at once).
     static func dashboardPage(file: String) -> @Sendable () -> [UInt8] {
         {
-            guard let handle = fopen(file, "rb") else {
-                return Array("<!doctype html><title>hyperpod-local</title><p>--ui-file \(file) cannot be read (errno \(errno))</p>".utf8)
-            }
-            defer { fclose(handle) }
-            var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65_536)
-            while true {
-                let count = fread(&chunk, 1, chunk.count, handle)
-                if count <= 0 { break }
-                bytes += chunk[0..<count]
-            }
-            return bytes
+            ClusterService.read(file)
+                ?? Array("<!doctype html><title>hyperpod-local</title><p>--ui-file \(file) cannot be read (errno \(errno))</p>".utf8)
         }
     }
 
