@@ -178,13 +178,13 @@ extension ClusterService: AdminBackend {
                 if !partitions.contains(home) { partitions.insert(home, at: 0) }
                 return ["partitions": .array(try partitions.map { partition in
                     var summaries: [JSONValue] = []
+                    let images = try imageCatalogue(in: partition, db: db)
                     for row in try ClusterStore.rows(in: partition, db: db).sorted(by: { $0.createdAt < $1.createdAt }) {
                         var summary: JSONObject = ["ClusterName": .string(row.name), "ClusterArn": .string(row.arn),
                                                    "ClusterStatus": .string(row.status), "CreationTime": .double(row.createdAt.epochSeconds)]
                         // One unreadable record is listed with what its row says (issue #14), never hides the others.
                         if let lifecycle = try? ClusterStore.load(row.arn, db: db) {
-                            let described = Self.describe(lifecycle, scalingGroups: [], images: try imageCatalogue(in: partition, db: db),
-                                                          planStatuses: [:]).jsonValue.objectValue ?? JSONObject()
+                            let described = Self.describe(lifecycle, scalingGroups: [], images: images, planStatuses: [:]).jsonValue.objectValue ?? JSONObject()
                             if let orchestrator = described["Orchestrator"]?.objectValue {
                                 if orchestrator["Eks"] != nil { summary["Orchestrator"] = .string("Eks") }
                                 else if orchestrator["Slurm"] != nil { summary["Orchestrator"] = .string("Slurm") }
