@@ -1,8 +1,9 @@
 """Training plans and reserved capacity (issue #16, spec §17, R200–R231, RA12–RA15) with boto3 on a manual clock (fast
-profile: T_payment = T_launch = T_term = 1 s; T_plan_drain = 30 min). The clock starts at 2026-12-07T00:00:00Z, so the
-first generated window opens at 11:30 UTC that day (R204)."""
-import calendar
+profile: T_payment = T_launch = T_term = 1 s; T_plan_drain = 30 min). The clock is set to T0, a UTC midnight two days
+after the wall clock's day (a manual clock starts at the wall time and never goes back, so a fixed date would stop
+working once it passed), so the first generated window opens at 11:30 UTC that day (R204)."""
 import datetime
+import time
 
 import pytest
 
@@ -10,9 +11,9 @@ from conftest import make_client
 from test_clusters import admin, group
 from test_update_cluster import EKS_ARN, advance, error_of, groups_of, nodes, settle
 
-T0 = calendar.timegm((2026, 12, 7, 0, 0, 0))
-SLOT = T0 + 11 * 3600 + 1800  # 2026-12-07T11:30:00Z
 DAY = 86400
+T0 = (int(time.time()) // DAY + 2) * DAY
+SLOT = T0 + 11 * 3600 + 1800  # 11:30 UTC on T0's day
 P5 = "ml.p5.48xlarge"
 ZONE_A_SUBNET, ZONE_B_SUBNET = "subnet-3", "subnet-0"  # R36's hash puts them in us-east-1a and us-east-1b
 VPC_A = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": [ZONE_A_SUBNET]}

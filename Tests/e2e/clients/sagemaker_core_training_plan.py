@@ -4,6 +4,7 @@ of the virtual environment that holds sagemaker-hyperpod. Needs AWS_ENDPOINT_URL
 server runs on a manual clock. Prints one JSON line of findings."""
 import json
 import os
+import time
 import urllib.request
 
 import boto3
@@ -18,7 +19,8 @@ def admin(path, body):
         return json.load(response)
 
 
-admin("/_hyperpod/clock", {"set": 1796601600})  # 2026-12-07T00:00:00Z
+# A UTC midnight two days ahead of the wall clock (the manual clock starts at the wall time and never goes back).
+admin("/_hyperpod/clock", {"set": (int(time.time()) // 86400 + 2) * 86400})
 session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 client = session.client("sagemaker")
 offering = client.search_training_plan_offerings(InstanceType="ml.p5.48xlarge", InstanceCount=8, DurationHours=48,
